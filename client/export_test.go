@@ -1,0 +1,4 @@
+package client
+
+// ServiceConfig exposes serviceConfig to the package's external tests.
+var ServiceConfig = serviceConfig

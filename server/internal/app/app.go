@@ -1,0 +1,322 @@
+// Package app wires the server process together: the store, the gRPC
+// server with its interceptors, the JSON gateway and operational HTTP
+// endpoints, and the background jobs; and it shuts them down in order.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+
+	"github.com/aftersales/aftersales/server/internal/config"
+	"github.com/aftersales/aftersales/server/internal/service"
+	"github.com/aftersales/aftersales/server/internal/store"
+)
+
+// Option changes how New builds the App, mostly for tests.
+type Option func(*options)
+
+type options struct {
+	now      func() time.Time
+	deps     []func(*service.Deps)
+	jobs     []Job
+	services []func(grpc.ServiceRegistrar)
+	gateways []GatewayRegisterer
+}
+
+// GatewayRegisterer registers JSON gateway handlers on mux that call the
+// gRPC server through conn, like service.RegisterGateway.
+type GatewayRegisterer func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+
+// WithNow sets the clock of the store, which the services read, and of the
+// validation rules, so tests can control time. The default is time.Now.
+func WithNow(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+// WithDeps lets the caller adjust the service dependencies after New has
+// filled them in and before the services are registered.
+func WithDeps(f func(*service.Deps)) Option {
+	return func(o *options) { o.deps = append(o.deps, f) }
+}
+
+// WithJobs adds background jobs to run next to the servers.
+func WithJobs(jobs ...Job) Option {
+	return func(o *options) { o.jobs = append(o.jobs, jobs...) }
+}
+
+// WithServices registers extra gRPC services next to the aftersales ones,
+// for example test-only services; they pass the same interceptors.
+func WithServices(register func(grpc.ServiceRegistrar)) Option {
+	return func(o *options) { o.services = append(o.services, register) }
+}
+
+// WithGateway adds JSON gateway handlers next to the aftersales ones, for
+// example for services added with WithServices.
+func WithGateway(register GatewayRegisterer) Option {
+	return func(o *options) { o.gateways = append(o.gateways, register) }
+}
+
+// App is the running server process. Build it with New, then call Run
+// exactly once: Run owns every resource New acquired and releases them.
+type App struct {
+	cfg    config.Config
+	logger *slog.Logger
+	db     *store.DB
+	// services are the aftersales.v1 implementations.
+	services *service.Services
+	// jobs are the services' background loops and those of WithJobs.
+	jobs []Job
+	// gateways register the gateway handlers: the services' and any added
+	// with WithGateway.
+	gateways []GatewayRegisterer
+
+	grpcServer *grpc.Server
+	grpcLis    net.Listener
+	health     *health.Server
+
+	httpServer *http.Server
+	httpLis    net.Listener
+	// gatewayConn is the gateway's client connection to grpcLis.
+	gatewayConn *grpc.ClientConn
+
+	registry *prometheus.Registry
+	// stopping is set when shutdown starts, so /readyz turns away traffic
+	// while in-flight calls finish.
+	stopping atomic.Bool
+}
+
+// New opens and migrates the database, builds the servers and binds their
+// listeners, so GRPCAddr and HTTPAddr are known before Run; with ":0" in
+// the configuration the system picks free ports.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (_ *App, err error) {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+
+	a := &App{
+		cfg:      cfg,
+		logger:   logger,
+		jobs:     o.jobs,
+		gateways: append([]GatewayRegisterer{service.RegisterGateway}, o.gateways...),
+		registry: prometheus.NewRegistry(),
+	}
+	// Undo whatever was acquired when a later step fails.
+	var cleanup []func()
+	defer func() {
+		if err != nil {
+			for i := len(cleanup) - 1; i >= 0; i-- {
+				cleanup[i]()
+			}
+		}
+	}()
+
+	a.db, err = openStore(ctx, cfg, logger, o.now)
+	if err != nil {
+		return nil, err
+	}
+	cleanup = append(cleanup, func() { _ = a.db.Close() })
+
+	deps := service.Deps{
+		DB:          a.db,
+		Logger:      logger,
+		SLAInterval: cfg.SLACheckInterval,
+		ReplicaID:   replicaID(),
+	}
+	for _, f := range o.deps {
+		f(&deps)
+	}
+	a.services = service.New(deps)
+	for i, run := range a.services.Jobs() {
+		a.jobs = append(a.jobs, Job{Name: fmt.Sprintf("service-%d", i), Run: run})
+	}
+
+	a.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for gRPC: %w", err)
+	}
+	cleanup = append(cleanup, func() { _ = a.grpcLis.Close() })
+	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, func(s grpc.ServiceRegistrar) {
+		a.services.Register(s)
+		for _, register := range o.services {
+			register(s)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	a.gatewayConn, err = dialSelf(a.grpcLis.Addr())
+	if err != nil {
+		return nil, err
+	}
+	cleanup = append(cleanup, func() { _ = a.gatewayConn.Close() })
+	handler, err := a.httpHandler(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.httpLis, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for HTTP: %w", err)
+	}
+	a.httpServer = &http.Server{
+		Handler: handler,
+		// Bounds how long a slow client may take to send headers; bodies
+		// and handlers are bounded by the size limit and call deadlines.
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return a, nil
+}
+
+// replicaID names this process among the replicas sharing the database,
+// for leases: the host name, for people reading the leases table, plus a
+// random suffix because processes may share a host name (several on one
+// machine, or containers on the host network).
+func replicaID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	return host + "-" + rand.Text()[:8]
+}
+
+// openStore opens the database and applies the migrations.
+func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger, now func() time.Time) (*store.DB, error) {
+	db, err := store.Open(ctx, store.Options{
+		URL:          cfg.DatabaseURL,
+		DataDir:      cfg.DataDir,
+		MaxOpenConns: cfg.DBMaxConns,
+		Logger:       logger,
+		Now:          now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	return db, nil
+}
+
+// Migrate applies the database migrations and returns; it is the migrate
+// command.
+func Migrate(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	db, err := openStore(ctx, cfg, logger, time.Now)
+	if err != nil {
+		return err
+	}
+	logger.InfoContext(ctx, "database migrated")
+	return db.Close()
+}
+
+// GRPCAddr returns the address the gRPC server listens on.
+func (a *App) GRPCAddr() string { return a.grpcLis.Addr().String() }
+
+// HTTPAddr returns the address the HTTP server listens on.
+func (a *App) HTTPAddr() string { return a.httpLis.Addr().String() }
+
+// DB returns the database, for tests that need to look behind the API.
+func (a *App) DB() *store.DB { return a.db }
+
+// Services returns the service implementations, for tests and tools that
+// trigger their background work directly (for example CheckSLA).
+func (a *App) Services() *service.Services { return a.services }
+
+// Registry returns the Prometheus registry served on /metrics, so callers
+// can add their own collectors.
+func (a *App) Registry() *prometheus.Registry { return a.registry }
+
+// Run serves until ctx is done or a server fails, then shuts down
+// gracefully within the configured shutdown timeout and closes the
+// database. It returns nil after a clean shutdown on ctx.
+func (a *App) Run(ctx context.Context) error {
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- a.grpcServer.Serve(a.grpcLis) }()
+	go func() { serveErr <- a.httpServer.Serve(a.httpLis) }()
+
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	jobsDone := runJobs(jobsCtx, a.logger, a.jobs)
+
+	a.logger.InfoContext(ctx, "serving", slog.String("grpc_addr", a.GRPCAddr()), slog.String("http_addr", a.HTTPAddr()))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		a.logger.InfoContext(ctx, "shutting down", slog.Any("cause", context.Cause(ctx)))
+	case err := <-serveErr:
+		// Either server stopping on its own is fatal: run the same
+		// shutdown so the other one and the database close cleanly.
+		if err == nil {
+			err = errors.New("stopped unexpectedly")
+		}
+		runErr = fmt.Errorf("server failed: %w", err)
+		a.logger.ErrorContext(ctx, "server failed, shutting down", slog.Any("error", err))
+	}
+	return errors.Join(runErr, a.shutdown(context.WithoutCancel(ctx), stopJobs, jobsDone))
+}
+
+// shutdown stops everything in the order that lets in-flight work finish:
+// probes first so load balancers stop sending, then the jobs, then HTTP
+// (whose calls go through gRPC), then gRPC, and the database last.
+func (a *App) shutdown(ctx context.Context, stopJobs context.CancelFunc, jobsDone <-chan struct{}) error {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+
+	a.stopping.Store(true)
+	a.health.Shutdown()
+
+	stopJobs()
+	select {
+	case <-jobsDone:
+	case <-ctx.Done():
+		a.logger.WarnContext(ctx, "background jobs did not stop within the shutdown timeout")
+	}
+
+	if err := a.httpServer.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("shut down HTTP server: %w", err))
+		_ = a.httpServer.Close()
+	}
+	_ = a.gatewayConn.Close()
+
+	stopped := make(chan struct{})
+	go func() {
+		a.grpcServer.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("shut down gRPC server: %w; cutting off in-flight calls", ctx.Err()))
+		// Stop closes the connections and cancels the calls' contexts.
+		// It does not wait for handlers that ignore their context, and
+		// neither do we: the GracefulStop goroutine ends with them.
+		a.grpcServer.Stop()
+	}
+
+	if err := a.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close database: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		a.logger.ErrorContext(ctx, "shutdown was not clean", slog.Any("error", err))
+		return err
+	}
+	a.logger.InfoContext(ctx, "shut down")
+	return nil
+}

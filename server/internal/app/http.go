@@ -1,0 +1,138 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"net/textproto"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/gen/openapi"
+	"github.com/aftersales/aftersales/pkg/apierr"
+	"github.com/aftersales/aftersales/server/internal/interceptors"
+)
+
+// readyTimeout bounds the database ping of /readyz; probes usually give up
+// after a second or so themselves.
+const readyTimeout = 2 * time.Second
+
+// httpHandler returns the HTTP routes: operational endpoints, and the JSON
+// gateway for everything else.
+func (a *App) httpHandler(ctx context.Context) (http.Handler, error) {
+	gw, err := newGateway(ctx, a.gatewayConn, a.gateways)
+	if err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", a.ready)
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapi.JSON)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelError),
+		Registry: a.registry,
+	}))
+	if a.cfg.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	mux.Handle("/", http.MaxBytesHandler(gw, int64(a.cfg.MaxRequestBytes)))
+	return mux, nil
+}
+
+// ready answers /readyz: 200 when the database answers, 503 when it does
+// not or when the process is shutting down.
+func (a *App) ready(w http.ResponseWriter, r *http.Request) {
+	if a.stopping.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "shutting down"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	if err := a.db.Ping(ctx); err != nil {
+		a.logger.WarnContext(ctx, "readiness check failed", slog.Any("error", err))
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// newGateway returns the JSON gateway with the handlers of register, which
+// call the gRPC server through conn. Errors use the gateway's default
+// handler (a google.rpc.Status as JSON with the HTTP status of its code),
+// through gatewayError.
+func newGateway(ctx context.Context, conn *grpc.ClientConn, register []GatewayRegisterer) (*runtime.ServeMux, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions: protojson.MarshalOptions{
+				// Unset fields are left out: smaller responses, and AIP
+				// clients treat absent and default the same.
+				EmitUnpopulated: false,
+				UseProtoNames:   false,
+			},
+			UnmarshalOptions: protojson.UnmarshalOptions{
+				// A misspelt field must be an error, not silently
+				// ignored, or a client would believe it set something.
+				DiscardUnknown: false,
+			},
+		}),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithErrorHandler(gatewayError),
+	)
+	for _, r := range register {
+		if err := r(ctx, mux, conn); err != nil {
+			return nil, fmt.Errorf("register gateway handlers: %w", err)
+		}
+	}
+	return mux, nil
+}
+
+// incomingHeader forwards the actor and request-id headers to the gRPC
+// metadata keys the interceptors read, and otherwise keeps the gateway's
+// default (permanent HTTP headers and Grpc-Metadata-* pass, prefixed).
+func incomingHeader(key string) (string, bool) {
+	switch textproto.CanonicalMIMEHeaderKey(key) {
+	case "X-Aftersales-Actor":
+		return interceptors.ActorMetadataKey, true
+	case "X-Request-Id":
+		return interceptors.RequestIDMetadataKey, true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+// gatewayError is the gateway's default error handler, except that the
+// gateway's own INVALID_ARGUMENT errors (a body, path or query parameter
+// that does not parse) get the reason FIELD_VIOLATION: the API promises an
+// ErrorInfo on every error a method returns, and these never reach the
+// gRPC server to get one there.
+func gatewayError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if status.Code(err) == codes.InvalidArgument && apierr.Info(err) == nil {
+		err = apierr.New(codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION, status.Convert(err).Message())
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}

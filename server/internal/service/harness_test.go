@@ -1,0 +1,235 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/pkg/apierr"
+	"github.com/aftersales/aftersales/server/internal/app"
+	"github.com/aftersales/aftersales/server/internal/config"
+	"github.com/aftersales/aftersales/server/internal/store/storetest"
+)
+
+// clock is a settable clock shared by the server under test and the test.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock {
+	return &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// env is one real server, started in-process on loopback, and clients for
+// it: generated gRPC clients and a JSON client for the gateway.
+type env struct {
+	t         *testing.T
+	app       *app.App
+	clock     *clock
+	conn      *grpc.ClientConn
+	customers aftersalesv1.CustomerServiceClient
+	partners  aftersalesv1.PartnerServiceClient
+	staff     aftersalesv1.StaffServiceClient
+	tickets   aftersalesv1.TicketServiceClient
+	baseURL   string
+}
+
+type envOption func(*config.Config)
+
+// start runs the full server on a fresh database of dialect until the
+// test ends.
+func start(t *testing.T, dialect string, opts ...envOption) *env {
+	t.Helper()
+	return startURL(t, storetest.URL(t, dialect), opts...)
+}
+
+func startURL(t *testing.T, dbURL string, opts ...envOption) *env {
+	t.Helper()
+	cfg, err := config.Load([]string{
+		"--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--database-url=" + dbURL,
+		"--sla-check-interval=1h",
+	}, func(string) string { return "" })
+	require.NoError(t, err)
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c := newClock()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, storetest.Logger(t), app.WithNow(c.Now))
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+
+	conn, err := grpc.NewClient(a.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	return &env{
+		t: t, app: a, clock: c, conn: conn,
+		customers: aftersalesv1.NewCustomerServiceClient(conn),
+		partners:  aftersalesv1.NewPartnerServiceClient(conn),
+		staff:     aftersalesv1.NewStaffServiceClient(conn),
+		tickets:   aftersalesv1.NewTicketServiceClient(conn),
+		baseURL:   "http://" + a.HTTPAddr(),
+	}
+}
+
+// as returns a context whose calls act as the named principal.
+func as(actor string) context.Context {
+	ctx := context.Background()
+	if actor == "" {
+		return ctx
+	}
+	return metadata.AppendToOutgoingContext(ctx, "x-aftersales-actor", actor)
+}
+
+// httpResult is a JSON gateway response.
+type httpResult struct {
+	status int
+	body   map[string]any
+	raw    []byte
+}
+
+// do sends a JSON request to the gateway, acting as actor.
+func (e *env) do(method, path, actor string, body any) httpResult {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		switch b := body.(type) {
+		case string:
+			rd = bytes.NewBufferString(b)
+		default:
+			raw, err := json.Marshal(b)
+			require.NoError(e.t, err)
+			rd = bytes.NewReader(raw)
+		}
+	}
+	req, err := http.NewRequest(method, e.baseURL+path, rd)
+	require.NoError(e.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if actor != "" {
+		req.Header.Set("X-Aftersales-Actor", actor)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(e.t, err)
+	r := httpResult{status: resp.StatusCode, raw: raw}
+	if len(raw) > 0 && raw[0] == '{' {
+		require.NoError(e.t, json.Unmarshal(raw, &r.body), string(raw))
+	}
+	return r
+}
+
+// reason returns the ErrorInfo reason of a google.rpc.Status JSON body.
+func (r httpResult) reason() string {
+	details, _ := r.body["details"].([]any)
+	for _, d := range details {
+		m, _ := d.(map[string]any)
+		if m["@type"] == "type.googleapis.com/google.rpc.ErrorInfo" {
+			s, _ := m["reason"].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// requireCode asserts a gRPC error's code and ErrorInfo reason.
+func requireCode(t *testing.T, err error, code codes.Code, reason aftersalesv1.ErrorReason) {
+	t.Helper()
+	require.Error(t, err)
+	require.Equal(t, code.String(), status.Code(err).String(), "error: %v", err)
+	require.Equal(t, reason.String(), apierr.Reason(err).String(), "error: %v", err)
+}
+
+// requireHTTP asserts a gateway error's HTTP status, gRPC code and reason.
+func requireHTTP(t *testing.T, r httpResult, httpStatus int, code codes.Code, reason aftersalesv1.ErrorReason) {
+	t.Helper()
+	require.Equal(t, httpStatus, r.status, string(r.raw))
+	require.EqualValues(t, code, r.body["code"], string(r.raw))
+	require.NotEmpty(t, r.body["message"], string(r.raw))
+	require.Equal(t, reason.String(), r.reason(), string(r.raw))
+}
+
+// fixture is the cast of a typical service case.
+type fixture struct {
+	agent, manager, technician, partnerTech *aftersalesv1.Staff
+	partner                                 *aftersalesv1.Partner
+	customer                                *aftersalesv1.Customer
+	inWarranty, outOfWarranty               *aftersalesv1.Product
+}
+
+// seed registers the cast through the public API.
+func (e *env) seed() *fixture {
+	t := e.t
+	t.Helper()
+	ctx := context.Background()
+	f := &fixture{}
+	var err error
+	f.manager, err = e.staff.CreateStaff(ctx, &aftersalesv1.CreateStaffRequest{Staff: &aftersalesv1.Staff{DisplayName: "Mia Manager", Role: aftersalesv1.Staff_MANAGER, Team: "east"}})
+	require.NoError(t, err)
+	f.agent, err = e.staff.CreateStaff(ctx, &aftersalesv1.CreateStaffRequest{Staff: &aftersalesv1.Staff{DisplayName: "Ann Agent", Role: aftersalesv1.Staff_AGENT, Team: "east", Manager: f.manager.GetName()}})
+	require.NoError(t, err)
+	f.technician, err = e.staff.CreateStaff(ctx, &aftersalesv1.CreateStaffRequest{Staff: &aftersalesv1.Staff{DisplayName: "Tom Tech", Role: aftersalesv1.Staff_TECHNICIAN, Team: "east", Manager: f.manager.GetName()}})
+	require.NoError(t, err)
+	f.partner, err = e.partners.CreatePartner(ctx, &aftersalesv1.CreatePartnerRequest{Partner: &aftersalesv1.Partner{DisplayName: "Fix-It Shop", Region: "Pudong"}})
+	require.NoError(t, err)
+	f.partnerTech, err = e.staff.CreateStaff(ctx, &aftersalesv1.CreateStaffRequest{Staff: &aftersalesv1.Staff{DisplayName: "Pat Partner", Role: aftersalesv1.Staff_TECHNICIAN, Partner: f.partner.GetName()}})
+	require.NoError(t, err)
+	f.customer, err = e.customers.CreateCustomer(ctx, &aftersalesv1.CreateCustomerRequest{Customer: &aftersalesv1.Customer{DisplayName: "Chen Wei", Phone: "+8613800138000"}})
+	require.NoError(t, err)
+	now := e.clock.Now()
+	f.inWarranty, err = e.customers.CreateProduct(ctx, &aftersalesv1.CreateProductRequest{Parent: f.customer.GetName(), Product: &aftersalesv1.Product{
+		Model: "WM-8000", SerialNumber: "SN-IN-" + now.Format("150405.000000"), WarrantyEndTime: timestamp(now.AddDate(1, 0, 0)),
+	}})
+	require.NoError(t, err)
+	f.outOfWarranty, err = e.customers.CreateProduct(ctx, &aftersalesv1.CreateProductRequest{Parent: f.customer.GetName(), Product: &aftersalesv1.Product{
+		Model: "WM-7000", SerialNumber: "SN-OUT-" + now.Format("150405.000000"), WarrantyEndTime: timestamp(now.AddDate(-1, 0, 0)),
+	}})
+	require.NoError(t, err)
+	return f
+}
+
+// newTicket opens a ticket for the fixture's customer as the agent.
+func (e *env) newTicket(f *fixture, product *aftersalesv1.Product) *aftersalesv1.Ticket {
+	e.t.Helper()
+	tk, err := e.tickets.CreateTicket(as(f.agent.GetName()), &aftersalesv1.CreateTicketRequest{Ticket: &aftersalesv1.Ticket{
+		Customer: f.customer.GetName(), Product: product.GetName(), Type: aftersalesv1.Ticket_REPAIR,
+		Channel: aftersalesv1.Ticket_PHONE, Title: "Washer leaks",
+	}})
+	require.NoError(e.t, err)
+	return tk
+}
+
+func timestamp(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }

@@ -1,0 +1,125 @@
+package service
+
+import (
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+
+	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/pkg/apierr"
+	"github.com/aftersales/aftersales/pkg/filter"
+	"github.com/aftersales/aftersales/pkg/pagetoken"
+	"github.com/aftersales/aftersales/server/internal/store"
+)
+
+// column maps one filterable API field onto a table column. conv turns
+// the parsed filter value into the stored value (a resource name into an
+// id, an enum name into its number); nil keeps it as is.
+type column struct {
+	field filter.Field
+	name  string
+	conv  func(v any) (any, error)
+}
+
+// listSpec is how one List method maps onto its table.
+type listSpec struct {
+	columns []column
+}
+
+func (l listSpec) schema() filter.Schema {
+	s := make(filter.Schema, len(l.columns))
+	for i, c := range l.columns {
+		s[i] = c.field
+	}
+	return s
+}
+
+func (l listSpec) column(field string) column {
+	for _, c := range l.columns {
+		if c.field.Name == field {
+			return c
+		}
+	}
+	panic("service: filter field without column: " + field)
+}
+
+// listRequest is what every AIP-132 List request carries.
+type listRequest struct {
+	parent    string
+	filter    string
+	orderBy   string
+	pageSize  int32
+	pageToken string
+}
+
+// keyed is a row's keyset position.
+type keyed interface {
+	Key() (time.Time, string)
+}
+
+// orderable is the only ordering offered: by creation, either way. Keyset
+// pagination needs a total order backed by an index, and every list index
+// ends in (create_time, id).
+var orderable = map[string]bool{"create_time": true}
+
+// list runs one page of a List: it validates page size, filter, order and
+// page token (INVALID_ARGUMENT with the matching reason), applies them to
+// q as a keyset query (never OFFSET), and returns the rows and the next
+// page token. q already carries the parent's conditions.
+func list[M any, PM interface {
+	*M
+	keyed
+}](q *gorm.DB, spec listSpec, req listRequest) ([]M, string, error) {
+	size, err := pagetoken.Size(req.pageSize, pagetoken.DefaultSize, pagetoken.MaxSize)
+	if err != nil {
+		return nil, "", apierr.InvalidField("page_size", "must not be negative")
+	}
+	conds, err := filter.Parse(req.filter, spec.schema())
+	if err != nil {
+		return nil, "", apierr.Invalid(aftersalesv1.ErrorReason_INVALID_FILTER, apierr.Violation{Field: "filter", Description: err.Error()})
+	}
+	orders, err := filter.ParseOrderBy(req.orderBy, orderable)
+	if err != nil {
+		return nil, "", apierr.Invalid(aftersalesv1.ErrorReason_INVALID_ORDER_BY, apierr.Violation{Field: "order_by", Description: err.Error()})
+	}
+	desc := len(orders) == 1 && orders[0].Desc
+	query := pagetoken.Query{Parent: req.parent, Filter: filter.Canonical(conds), OrderBy: filter.CanonicalOrderBy(orders)}
+	pos, err := pagetoken.Decode(req.pageToken, query)
+	if err != nil {
+		desc := "is not valid"
+		if errors.Is(err, pagetoken.ErrMismatch) {
+			desc = "was issued for a different query; parent, filter and order_by must not change between pages"
+		}
+		return nil, "", apierr.Invalid(aftersalesv1.ErrorReason_INVALID_PAGE_TOKEN, apierr.Violation{Field: "page_token", Description: desc})
+	}
+
+	for _, c := range conds {
+		col := spec.column(c.Field)
+		v := c.Value
+		if col.conv != nil {
+			if v, err = col.conv(v); err != nil {
+				return nil, "", apierr.Invalid(aftersalesv1.ErrorReason_INVALID_FILTER, apierr.Violation{Field: "filter", Description: "field " + c.Field + ": " + err.Error()})
+			}
+		}
+		q = q.Where(col.name+" "+string(c.Op)+" ?", v)
+	}
+	cmp, dir := ">", "ASC"
+	if desc {
+		cmp, dir = "<", "DESC"
+	}
+	if !pos.IsZero() {
+		q = q.Where("(create_time "+cmp+" ? OR (create_time = ? AND id "+cmp+" ?))", pos.CreateTime, pos.CreateTime, pos.ID)
+	}
+	var rows []M
+	if err := q.Order("create_time " + dir).Order("id " + dir).Limit(size + 1).Find(&rows).Error; err != nil {
+		return nil, "", store.Translate(err)
+	}
+	next := ""
+	if len(rows) > size {
+		rows = rows[:size]
+		t, id := PM(&rows[size-1]).Key()
+		next = pagetoken.Encode(query, pagetoken.Position{CreateTime: t, ID: id})
+	}
+	return rows, next, nil
+}

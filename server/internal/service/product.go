@@ -1,0 +1,242 @@
+package service
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/pkg/apierr"
+	"github.com/aftersales/aftersales/pkg/etag"
+	"github.com/aftersales/aftersales/pkg/filter"
+	"github.com/aftersales/aftersales/pkg/resname"
+	"github.com/aftersales/aftersales/server/internal/store"
+	"github.com/aftersales/aftersales/server/internal/ticketflow"
+)
+
+// Products belong to CustomerService, so their handlers are methods of
+// customerServer.
+
+var productUpdatable = []string{"model", "purchase_time", "warranty_end_time", "retailer", "install_address"}
+
+var productList = listSpec{columns: []column{
+	{field: filter.Field{Name: "serial_number"}, name: "serial_number"},
+	{field: filter.Field{Name: "model"}, name: "model"},
+	{field: filter.Field{Name: "create_time", Kind: filter.KindTime}, name: "create_time"},
+}}
+
+func (s *customerServer) CreateProduct(ctx context.Context, req *aftersalesv1.CreateProductRequest) (*aftersalesv1.Product, error) {
+	customerID, err := parseName("parent", req.GetParent(), resname.Customers)
+	if err != nil {
+		return nil, err
+	}
+	if customerID == resname.Wildcard {
+		return nil, apierr.InvalidField("parent", "must name one customer; the wildcard \"-\" is only for listing")
+	}
+	p := req.GetProduct()
+	var vs []apierr.Violation
+	if strings.TrimSpace(p.GetModel()) == "" {
+		vs = append(vs, apierr.Violation{Field: "product.model", Description: "is required"})
+	}
+	if p.GetSerialNumber() == "" {
+		vs = append(vs, apierr.Violation{Field: "product.serial_number", Description: "is required"})
+	}
+	if v, ok := warrantyViolation(p.GetPurchaseTime() != nil, p.GetWarrantyEndTime() != nil, timePtr(p.GetPurchaseTime()), timePtr(p.GetWarrantyEndTime())); !ok {
+		vs = append(vs, v)
+	}
+	if len(vs) > 0 {
+		return nil, apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION, vs...)
+	}
+	return mutate(ctx, s.base, aftersalesv1.CustomerService_CreateProduct_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.Product, error) {
+		if ok, err := exists(tx, &store.Customer{}, customerID); err != nil || !ok {
+			return nil, orErr(err, notFound(req.GetParent()))
+		}
+		now := s.now()
+		row := &store.Product{
+			ID:           newID(),
+			CustomerID:   customerID,
+			SerialNumber: p.GetSerialNumber(),
+			CreateTime:   now,
+			UpdateTime:   now,
+			Version:      1,
+		}
+		applyProduct(row, p, productUpdatable)
+		if err := store.Translate(tx.Create(row).Error); err != nil {
+			return nil, err
+		}
+		return productProto(row), nil
+	})
+}
+
+func (s *customerServer) GetProduct(ctx context.Context, req *aftersalesv1.GetProductRequest) (*aftersalesv1.Product, error) {
+	customerID, productID, err := parseProductName("name", req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	var row store.Product
+	err = store.Translate(s.db.Gorm(ctx).Where("id = ? AND customer_id = ?", productID, customerID).Take(&row).Error)
+	if isNotFound(err) {
+		return nil, notFound(req.GetName())
+	} else if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	return productProto(&row), nil
+}
+
+func (s *customerServer) ListProducts(ctx context.Context, req *aftersalesv1.ListProductsRequest) (*aftersalesv1.ListProductsResponse, error) {
+	customerID, err := parseName("parent", req.GetParent(), resname.Customers)
+	if err != nil {
+		return nil, err
+	}
+	db := s.db.Gorm(ctx)
+	q := db.Model(&store.Product{})
+	if customerID != resname.Wildcard {
+		if ok, err := exists(db, &store.Customer{}, customerID); err != nil || !ok {
+			return nil, s.toStatus(ctx, orErr(err, notFound(req.GetParent())))
+		}
+		q = q.Where("customer_id = ?", customerID)
+	}
+	rows, next, err := list[store.Product](q, productList, listRequest{
+		parent: req.GetParent(), filter: req.GetFilter(), orderBy: req.GetOrderBy(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
+	})
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	resp := &aftersalesv1.ListProductsResponse{NextPageToken: next}
+	for i := range rows {
+		resp.Products = append(resp.Products, productProto(&rows[i]))
+	}
+	return resp, nil
+}
+
+func (s *customerServer) UpdateProduct(ctx context.Context, req *aftersalesv1.UpdateProductRequest) (*aftersalesv1.Product, error) {
+	p := req.GetProduct()
+	customerID, productID, err := parseProductName("product.name", p.GetName())
+	if err != nil {
+		return nil, err
+	}
+	paths, err := updatePaths(req.GetUpdateMask(), productUpdatable)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(paths, "model") && strings.TrimSpace(p.GetModel()) == "" {
+		return nil, apierr.InvalidField("product.model", "is required")
+	}
+	var out *aftersalesv1.Product
+	err = s.db.InTx(ctx, func(tx *gorm.DB) error {
+		var row store.Product
+		if err := lockRow(tx, &row, productID); err != nil {
+			return err
+		}
+		if row.CustomerID != customerID {
+			return store.ErrNotFound
+		}
+		if err := checkEtag(p.GetEtag(), p.GetName(), row.Version); err != nil {
+			return err
+		}
+		applyProduct(&row, p, paths)
+		// The order of the two times is checked on the result, since the
+		// mask may change only one of them.
+		if v, ok := warrantyViolation(slices.Contains(paths, "purchase_time"), slices.Contains(paths, "warranty_end_time"), row.PurchaseTime, row.WarrantyEndTime); !ok {
+			return apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION, v)
+		}
+		row.UpdateTime, row.Version = s.now(), row.Version+1
+		if err := store.Translate(tx.Save(&row).Error); err != nil {
+			return err
+		}
+		out = productProto(&row)
+		return nil
+	})
+	if isNotFound(err) {
+		return nil, notFound(p.GetName())
+	}
+	return out, s.toStatus(ctx, err)
+}
+
+func (s *customerServer) CheckWarranty(ctx context.Context, req *aftersalesv1.CheckWarrantyRequest) (*aftersalesv1.CheckWarrantyResponse, error) {
+	serial := req.GetSerialNumber()
+	if serial == "" {
+		return nil, apierr.InvalidField("serial_number", "is required")
+	}
+	var row store.Product
+	err := store.Translate(s.db.Gorm(ctx).Where("serial_number = ?", serial).Take(&row).Error)
+	if isNotFound(err) {
+		return nil, notFound("product with serial number " + serial)
+	} else if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	return &aftersalesv1.CheckWarrantyResponse{
+		Product:         productName(&row),
+		Model:           row.Model,
+		WarrantyStatus:  ticketflow.Warranty(deref(row.WarrantyEndTime), s.now()),
+		WarrantyEndTime: tsPtr(row.WarrantyEndTime),
+	}, nil
+}
+
+// parseProductName parses "customers/{customer}/products/{product}".
+func parseProductName(field, name string) (customerID, productID string, err error) {
+	ids, ok := resname.Parse(name, resname.Customers, resname.Products)
+	if !ok {
+		return "", "", apierr.InvalidField(field, "must be a resource name of the form customers/{customer}/products/{product}")
+	}
+	return ids[0], ids[1], nil
+}
+
+// warrantyViolation checks that a warranty does not end before the unit
+// was bought. The violation names the field that was set (preferring
+// warranty_end_time when both were).
+func warrantyViolation(purchaseSet, endSet bool, purchase, end *time.Time) (apierr.Violation, bool) {
+	if purchase == nil || end == nil || !end.Before(*purchase) {
+		return apierr.Violation{}, true
+	}
+	field := "product.warranty_end_time"
+	if purchaseSet && !endSet {
+		field = "product.purchase_time"
+	}
+	return apierr.Violation{Field: field, Description: "warranty_end_time must not be before purchase_time"}, false
+}
+
+// applyProduct copies the named fields of p onto row.
+func applyProduct(row *store.Product, p *aftersalesv1.Product, paths []string) {
+	for _, path := range paths {
+		switch path {
+		case "model":
+			row.Model = strings.TrimSpace(p.GetModel())
+		case "purchase_time":
+			row.PurchaseTime = timePtr(p.GetPurchaseTime())
+		case "warranty_end_time":
+			row.WarrantyEndTime = timePtr(p.GetWarrantyEndTime())
+		case "retailer":
+			row.Retailer = p.GetRetailer()
+		case "install_address":
+			row.InstallAddress = marshalJSON(p.GetInstallAddress())
+		}
+	}
+}
+
+func productName(row *store.Product) string {
+	return resname.Format(resname.Customers, row.CustomerID, resname.Products, row.ID)
+}
+
+func productProto(row *store.Product) *aftersalesv1.Product {
+	name := productName(row)
+	p := &aftersalesv1.Product{
+		Name:            name,
+		Model:           row.Model,
+		SerialNumber:    row.SerialNumber,
+		PurchaseTime:    tsPtr(row.PurchaseTime),
+		WarrantyEndTime: tsPtr(row.WarrantyEndTime),
+		Retailer:        row.Retailer,
+		CreateTime:      ts(row.CreateTime),
+		UpdateTime:      ts(row.UpdateTime),
+		Etag:            etag.Of(name, row.Version),
+	}
+	if row.InstallAddress != "" {
+		p.InstallAddress = &aftersalesv1.PostalAddress{}
+		unmarshalJSON(row.InstallAddress, p.InstallAddress)
+	}
+	return p
+}

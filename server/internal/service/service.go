@@ -1,0 +1,95 @@
+// Package service implements the aftersales.v1 gRPC services. Each file
+// holds one service; handlers check input, run one store transaction and
+// map errors in one place (errors.go).
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+
+	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/server/internal/store"
+)
+
+// Deps are what the services need from the process.
+type Deps struct {
+	DB     *store.DB
+	Logger *slog.Logger
+	// SLAInterval is how often the SLA breach check runs; 0 means 30s.
+	SLAInterval time.Duration
+	// ReplicaID names this process among replicas, for leases.
+	ReplicaID string
+}
+
+// Services are the aftersales.v1 service implementations of one process.
+type Services struct {
+	deps      Deps
+	customers *customerServer
+	partners  *partnerServer
+	staff     *staffServer
+	tickets   *ticketServer
+}
+
+// New builds the services.
+func New(d Deps) *Services {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.SLAInterval <= 0 {
+		d.SLAInterval = 30 * time.Second
+	}
+	b := &base{db: d.DB, log: d.Logger}
+	return &Services{
+		deps:      d,
+		customers: &customerServer{base: b},
+		partners:  &partnerServer{base: b},
+		staff:     &staffServer{base: b},
+		tickets:   newTicketServer(b),
+	}
+}
+
+// Register registers every aftersales.v1 service on s.
+func (s *Services) Register(r grpc.ServiceRegistrar) {
+	aftersalesv1.RegisterCustomerServiceServer(r, s.customers)
+	aftersalesv1.RegisterPartnerServiceServer(r, s.partners)
+	aftersalesv1.RegisterStaffServiceServer(r, s.staff)
+	aftersalesv1.RegisterTicketServiceServer(r, s.tickets)
+}
+
+// Jobs returns the background loops the services need. Each runs until
+// its context ends and is safe to run on every replica at once.
+func (s *Services) Jobs() []func(ctx context.Context) error {
+	return []func(ctx context.Context) error{
+		func(ctx context.Context) error {
+			return s.tickets.runSLA(ctx, s.deps.SLAInterval, s.deps.ReplicaID)
+		},
+	}
+}
+
+// CheckSLA runs one SLA breach pass now; tests and operators use it to
+// act without waiting for the loop.
+func (s *Services) CheckSLA(ctx context.Context) (int, error) {
+	return s.tickets.CheckSLA(ctx)
+}
+
+// RegisterGateway registers the JSON gateway handlers of every service on
+// mux. They call through conn, a client connection to this process's own
+// gRPC server, so that JSON calls pass the same interceptors as gRPC
+// calls.
+func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		aftersalesv1.RegisterCustomerServiceHandler,
+		aftersalesv1.RegisterPartnerServiceHandler,
+		aftersalesv1.RegisterStaffServiceHandler,
+		aftersalesv1.RegisterTicketServiceHandler,
+	} {
+		if err := register(ctx, mux, conn); err != nil {
+			return err
+		}
+	}
+	return nil
+}

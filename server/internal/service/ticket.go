@@ -1,0 +1,637 @@
+package service
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/pkg/apierr"
+	"github.com/aftersales/aftersales/pkg/filter"
+	"github.com/aftersales/aftersales/pkg/resname"
+	"github.com/aftersales/aftersales/server/internal/principal"
+	"github.com/aftersales/aftersales/server/internal/store"
+	"github.com/aftersales/aftersales/server/internal/ticketflow"
+)
+
+type ticketServer struct {
+	aftersalesv1.UnimplementedTicketServiceServer
+	*base
+	// eligible decides whether a staff member may be given work. It is the
+	// hook for qualification gating (only QUALIFIED staff may be assigned);
+	// until training lands it only requires an active staff member.
+	eligible func(tx *gorm.DB, staff *store.Staff) error
+}
+
+func newTicketServer(b *base) *ticketServer {
+	return &ticketServer{base: b, eligible: activeStaff}
+}
+
+// activeStaff is the assignment rule before qualification exists.
+func activeStaff(_ *gorm.DB, st *store.Staff) error {
+	if !st.Active {
+		return apierr.Precondition(aftersalesv1.ErrorReason_ASSIGNEE_NOT_ELIGIBLE, "STAFF", resname.Format(resname.Staff, st.ID), "staff member is not active")
+	}
+	return nil
+}
+
+var ticketUpdatable = []string{"title", "description", "type", "priority", "product", "fee_quote"}
+
+var ticketList = listSpec{columns: []column{
+	{field: filter.Field{Name: "state", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Ticket_State_name)}, name: "state", conv: enumValue(aftersalesv1.Ticket_State_value)},
+	{field: filter.Field{Name: "priority", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Ticket_Priority_name)}, name: "priority", conv: enumValue(aftersalesv1.Ticket_Priority_value)},
+	{field: filter.Field{Name: "type", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Ticket_Type_name)}, name: "type", conv: enumValue(aftersalesv1.Ticket_Type_value)},
+	{field: filter.Field{Name: "channel", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Ticket_Channel_name)}, name: "channel", conv: enumValue(aftersalesv1.Ticket_Channel_value)},
+	{field: filter.Field{Name: "customer"}, name: "customer_id", conv: nameValue(resname.Customers)},
+	{field: filter.Field{Name: "product"}, name: "product_id", conv: productValue},
+	{field: filter.Field{Name: "assignee"}, name: "assignee_id", conv: nameValue(resname.Staff)},
+	{field: filter.Field{Name: "partner"}, name: "partner_id", conv: nameValue(resname.Partners)},
+	{field: filter.Field{Name: "first_contact"}, name: "first_contact_id", conv: nameValue(resname.Staff)},
+	{field: filter.Field{Name: "escalation_level", Kind: filter.KindInt}, name: "escalation_level"},
+	{field: filter.Field{Name: "create_time", Kind: filter.KindTime}, name: "create_time"},
+}}
+
+func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.CreateTicketRequest) (*aftersalesv1.Ticket, error) {
+	t := req.GetTicket()
+	var vs []apierr.Violation
+	customerID, err := parseName("ticket.customer", t.GetCustomer(), resname.Customers)
+	if err != nil {
+		return nil, err
+	}
+	productID, err := productOf(t.GetProduct(), customerID)
+	if err != nil {
+		return nil, err
+	}
+	if t.GetType() == aftersalesv1.Ticket_TYPE_UNSPECIFIED {
+		vs = append(vs, apierr.Violation{Field: "ticket.type", Description: "is required"})
+	}
+	if t.GetChannel() == aftersalesv1.Ticket_CHANNEL_UNSPECIFIED {
+		vs = append(vs, apierr.Violation{Field: "ticket.channel", Description: "is required"})
+	}
+	if strings.TrimSpace(t.GetTitle()) == "" {
+		vs = append(vs, apierr.Violation{Field: "ticket.title", Description: "is required"})
+	}
+	if len(vs) > 0 {
+		return nil, apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION, vs...)
+	}
+	priority := t.GetPriority()
+	if priority == aftersalesv1.Ticket_PRIORITY_UNSPECIFIED {
+		priority = aftersalesv1.Ticket_NORMAL
+	}
+	actor := principal.FromContext(ctx)
+
+	return mutate(ctx, s.base, aftersalesv1.TicketService_CreateTicket_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.Ticket, error) {
+		now := s.now()
+		if ok, err := exists(tx, &store.Customer{}, customerID); err != nil || !ok {
+			return nil, orErr(err, badReference("ticket.customer", t.GetCustomer()))
+		}
+		warranty := aftersalesv1.WarrantyStatus_WARRANTY_STATUS_UNKNOWN
+		if productID != "" {
+			var p store.Product
+			err := store.Translate(tx.Where("id = ? AND customer_id = ?", productID, customerID).Take(&p).Error)
+			if isNotFound(err) {
+				return nil, badReference("ticket.product", t.GetProduct())
+			} else if err != nil {
+				return nil, err
+			}
+			warranty = ticketflow.Warranty(deref(p.WarrantyEndTime), now)
+		}
+		firstContact := ""
+		if actor.Kind == principal.Staff {
+			if ok, err := exists(tx, &store.Staff{}, actor.ID()); err != nil || !ok {
+				return nil, orErr(err, apierr.InvalidField("x-aftersales-actor", actor.Name+" does not exist"))
+			}
+			firstContact = actor.ID()
+		}
+		row := &store.Ticket{
+			ID:             newID(),
+			CustomerID:     customerID,
+			ProductID:      productID,
+			Type:           int32(t.GetType()),
+			Channel:        int32(t.GetChannel()),
+			Priority:       int32(priority),
+			Title:          strings.TrimSpace(t.GetTitle()),
+			Description:    t.GetDescription(),
+			State:          int32(ticketflow.New),
+			FirstContactID: firstContact,
+			WarrantyStatus: int32(warranty),
+			CreateTime:     now,
+			UpdateTime:     now,
+			Version:        1,
+		}
+		if err := s.planSLA(tx, row); err != nil {
+			return nil, err
+		}
+		if t.GetFeeQuote() != nil {
+			if err := applyFeeQuote(row, t.GetFeeQuote()); err != nil {
+				return nil, err
+			}
+		}
+		if err := store.Translate(tx.Create(row).Error); err != nil {
+			return nil, err
+		}
+		ev := newEvent(row, aftersalesv1.TicketEvent_CREATED, actor, now)
+		ev.ToState = row.State
+		if err := store.Translate(tx.Create(ev).Error); err != nil {
+			return nil, err
+		}
+		return ticketProto(row), nil
+	})
+}
+
+// planSLA sets the ticket's SLA clock from the policy of its priority,
+// keeping time already spent paused out of the count.
+func (s *ticketServer) planSLA(tx *gorm.DB, row *store.Ticket) error {
+	var p store.SlaPolicy
+	if err := store.Translate(tx.Where("priority = ?", row.Priority).Take(&p).Error); err != nil {
+		if isNotFound(err) {
+			return apierr.Precondition(aftersalesv1.ErrorReason_REFERENCE_NOT_FOUND, "SLA_POLICY", aftersalesv1.Ticket_Priority(row.Priority).String(),
+				"no SLA policy exists for priority "+aftersalesv1.Ticket_Priority(row.Priority).String()+"; create one first")
+		}
+		return err
+	}
+	c := clockOf(row).Replan(row.CreateTime, secs(p.ResponseTargetSeconds), secs(p.ResolveTargetSeconds), p.PauseClock)
+	setClock(row, c)
+	row.SlaPolicyID = p.ID
+	return nil
+}
+
+func (s *ticketServer) GetTicket(ctx context.Context, req *aftersalesv1.GetTicketRequest) (*aftersalesv1.Ticket, error) {
+	id, err := parseName("name", req.GetName(), resname.Tickets)
+	if err != nil {
+		return nil, err
+	}
+	var row store.Ticket
+	if err := store.Translate(s.db.Gorm(ctx).Where("id = ?", id).Take(&row).Error); err != nil {
+		if isNotFound(err) {
+			return nil, notFound(req.GetName())
+		}
+		return nil, s.toStatus(ctx, err)
+	}
+	return ticketProto(&row), nil
+}
+
+func (s *ticketServer) ListTickets(ctx context.Context, req *aftersalesv1.ListTicketsRequest) (*aftersalesv1.ListTicketsResponse, error) {
+	rows, next, err := list[store.Ticket](s.db.Gorm(ctx).Model(&store.Ticket{}), ticketList, listRequest{
+		filter: req.GetFilter(), orderBy: req.GetOrderBy(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
+	})
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	resp := &aftersalesv1.ListTicketsResponse{NextPageToken: next}
+	for i := range rows {
+		resp.Tickets = append(resp.Tickets, ticketProto(&rows[i]))
+	}
+	return resp, nil
+}
+
+func (s *ticketServer) UpdateTicket(ctx context.Context, req *aftersalesv1.UpdateTicketRequest) (*aftersalesv1.Ticket, error) {
+	t := req.GetTicket()
+	id, err := parseName("ticket.name", t.GetName(), resname.Tickets)
+	if err != nil {
+		return nil, err
+	}
+	paths, err := updatePaths(req.GetUpdateMask(), ticketUpdatable)
+	if err != nil {
+		return nil, err
+	}
+	var vs []apierr.Violation
+	for _, p := range paths {
+		switch {
+		case p == "title" && strings.TrimSpace(t.GetTitle()) == "":
+			vs = append(vs, apierr.Violation{Field: "ticket.title", Description: "is required"})
+		case p == "type" && t.GetType() == aftersalesv1.Ticket_TYPE_UNSPECIFIED:
+			vs = append(vs, apierr.Violation{Field: "ticket.type", Description: "is required"})
+		case p == "priority" && t.GetPriority() == aftersalesv1.Ticket_PRIORITY_UNSPECIFIED:
+			vs = append(vs, apierr.Violation{Field: "ticket.priority", Description: "is required"})
+		}
+	}
+	if len(vs) > 0 {
+		return nil, apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION, vs...)
+	}
+	actor := principal.FromContext(ctx)
+	var out *aftersalesv1.Ticket
+	err = s.db.InTx(ctx, func(tx *gorm.DB) error {
+		row, err := s.load(tx, id, t.GetName(), t.GetEtag())
+		if err != nil {
+			return err
+		}
+		if _, err := ticketflow.Next(ticketflow.State(row.State), ticketflow.Update); err != nil {
+			return err
+		}
+		now := s.now()
+		ev := newEvent(row, aftersalesv1.TicketEvent_UPDATED, actor, now)
+		for _, p := range paths {
+			switch p {
+			case "title":
+				row.Title = strings.TrimSpace(t.GetTitle())
+			case "description":
+				row.Description = t.GetDescription()
+			case "type":
+				row.Type = int32(t.GetType())
+			case "priority":
+				if row.Priority != int32(t.GetPriority()) {
+					row.Priority = int32(t.GetPriority())
+					if err := s.planSLA(tx, row); err != nil {
+						return err
+					}
+				}
+			case "product":
+				pid, err := productOf(t.GetProduct(), row.CustomerID)
+				if err != nil {
+					return err
+				}
+				if err := s.setProduct(tx, row, pid, t.GetProduct(), now); err != nil {
+					return err
+				}
+			case "fee_quote":
+				if err := applyFeeQuote(row, t.GetFeeQuote()); err != nil {
+					return err
+				}
+			}
+			ev.setDetail(p, ticketFieldString(row, p))
+		}
+		if err := s.save(tx, row, ev, now); err != nil {
+			return err
+		}
+		out = ticketProto(row)
+		return nil
+	})
+	return out, s.toStatus(ctx, err)
+}
+
+// setProduct links the ticket to another product of its customer and
+// takes the warranty status from it.
+func (s *ticketServer) setProduct(tx *gorm.DB, row *store.Ticket, productID, name string, now time.Time) error {
+	row.ProductID = productID
+	row.WarrantyStatus = int32(aftersalesv1.WarrantyStatus_WARRANTY_STATUS_UNKNOWN)
+	if productID == "" {
+		return nil
+	}
+	var p store.Product
+	err := store.Translate(tx.Where("id = ? AND customer_id = ?", productID, row.CustomerID).Take(&p).Error)
+	if isNotFound(err) {
+		return badReference("ticket.product", name)
+	} else if err != nil {
+		return err
+	}
+	row.WarrantyStatus = int32(ticketflow.Warranty(deref(p.WarrantyEndTime), now))
+	return nil
+}
+
+// load reads and locks the ticket for a change, checking the etag.
+func (s *ticketServer) load(tx *gorm.DB, id, name, sentEtag string) (*store.Ticket, error) {
+	var row store.Ticket
+	if err := lockRow(tx, &row, id); err != nil {
+		if isNotFound(err) {
+			return nil, notFound(name)
+		}
+		return nil, err
+	}
+	if err := checkEtag(sentEtag, name, row.Version); err != nil {
+		return nil, err
+	}
+	return &row, nil
+}
+
+// save writes a changed ticket and its timeline event. The first-contact
+// owner is told of every state change (API.md §4).
+func (s *ticketServer) save(tx *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
+	if ev.ToState != 0 {
+		ev.notify(row.FirstContactID)
+	}
+	row.UpdateTime, row.Version = now, row.Version+1
+	if err := store.Translate(tx.Save(row).Error); err != nil {
+		return err
+	}
+	return store.Translate(tx.Create(ev.row()).Error)
+}
+
+// transition is the shape of every state-changing method: parse the name,
+// then in one idempotent transaction lock the ticket, check the etag and
+// the state machine, apply the method's own change, and record the event.
+func (s *ticketServer) transition(ctx context.Context, method string, req idempotent, name, sentEtag string,
+	action ticketflow.Action, typ aftersalesv1.TicketEvent_Type, apply func(tx *gorm.DB, row *store.Ticket, ev *event, now time.Time) error,
+) (*aftersalesv1.Ticket, error) {
+	id, err := parseName("name", name, resname.Tickets)
+	if err != nil {
+		return nil, err
+	}
+	actor := principal.FromContext(ctx)
+	return mutate(ctx, s.base, method, req, func(tx *gorm.DB) (*aftersalesv1.Ticket, error) {
+		row, err := s.load(tx, id, name, sentEtag)
+		if err != nil {
+			return nil, err
+		}
+		from := ticketflow.State(row.State)
+		to, err := ticketflow.Next(from, action)
+		if err != nil {
+			return nil, err
+		}
+		now := s.now()
+		ev := newEvent(row, typ, actor, now)
+		if err := apply(tx, row, ev, now); err != nil {
+			return nil, err
+		}
+		if to != from {
+			row.State = int32(to)
+			ev.FromState, ev.ToState = int32(from), int32(to)
+		}
+		if err := s.save(tx, row, ev, now); err != nil {
+			return nil, err
+		}
+		return ticketProto(row), nil
+	})
+}
+
+func (s *ticketServer) AssignTicket(ctx context.Context, req *aftersalesv1.AssignTicketRequest) (*aftersalesv1.Ticket, error) {
+	staffID, err := optionalName("assignee", req.GetAssignee(), resname.Staff)
+	if err != nil {
+		return nil, err
+	}
+	partnerID, err := optionalName("partner", req.GetPartner(), resname.Partners)
+	if err != nil {
+		return nil, err
+	}
+	if staffID == "" && partnerID == "" {
+		return nil, apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION,
+			apierr.Violation{Field: "assignee", Description: "assignee or partner is required"},
+			apierr.Violation{Field: "partner", Description: "assignee or partner is required"})
+	}
+	return s.transition(ctx, aftersalesv1.TicketService_AssignTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Assign, aftersalesv1.TicketEvent_ASSIGNED,
+		func(tx *gorm.DB, row *store.Ticket, ev *event, _ time.Time) error {
+			if staffID != "" {
+				var st store.Staff
+				err := store.Translate(tx.Where("id = ?", staffID).Take(&st).Error)
+				if isNotFound(err) {
+					return badReference("assignee", req.GetAssignee())
+				} else if err != nil {
+					return err
+				}
+				if err := s.eligible(tx, &st); err != nil {
+					return err
+				}
+				// A partner-shop technician brings their shop along.
+				if partnerID == "" {
+					partnerID = st.PartnerID
+				} else if st.PartnerID != "" && st.PartnerID != partnerID {
+					return apierr.InvalidField("assignee", "works for another partner than "+req.GetPartner())
+				}
+			}
+			if partnerID != "" {
+				var p store.Partner
+				err := store.Translate(tx.Where("id = ?", partnerID).Take(&p).Error)
+				if isNotFound(err) {
+					return badReference("partner", req.GetPartner())
+				} else if err != nil {
+					return err
+				}
+				if !p.Active {
+					return apierr.Precondition(aftersalesv1.ErrorReason_ASSIGNEE_NOT_ELIGIBLE, "PARTNER", req.GetPartner(), "partner is not active")
+				}
+			}
+			row.AssigneeID, row.PartnerID = staffID, partnerID
+			ev.Message = req.GetNote()
+			ev.setDetail("assignee", refName(resname.Staff, staffID))
+			ev.setDetail("partner", refName(resname.Partners, partnerID))
+			ev.notify(staffID)
+			ev.notifyName(refName(resname.Partners, partnerID))
+			return nil
+		})
+}
+
+func (s *ticketServer) AcceptTicket(ctx context.Context, req *aftersalesv1.AcceptTicketRequest) (*aftersalesv1.Ticket, error) {
+	return s.transition(ctx, aftersalesv1.TicketService_AcceptTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Accept, aftersalesv1.TicketEvent_ACCEPTED,
+		func(_ *gorm.DB, row *store.Ticket, _ *event, now time.Time) error {
+			setClock(row, clockOf(row).Respond(now))
+			return nil
+		})
+}
+
+// feeExempt are the ticket types that never carry a fee.
+var feeExempt = map[int32]bool{int32(aftersalesv1.Ticket_CONSULTATION): true}
+
+func (s *ticketServer) StartTicket(ctx context.Context, req *aftersalesv1.StartTicketRequest) (*aftersalesv1.Ticket, error) {
+	return s.transition(ctx, aftersalesv1.TicketService_StartTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Start, aftersalesv1.TicketEvent_STARTED,
+		func(_ *gorm.DB, row *store.Ticket, _ *event, _ time.Time) error {
+			if row.WarrantyStatus == int32(aftersalesv1.WarrantyStatus_WARRANTY_STATUS_OUT_OF_WARRANTY) && !feeExempt[row.Type] &&
+				row.FeeApproval != int32(aftersalesv1.FeeQuote_APPROVED) {
+				state := aftersalesv1.FeeQuote_ApprovalState(row.FeeApproval)
+				desc := "out-of-warranty work needs a fee quote approved by the customer before it starts; quote is " + approvalText(state)
+				return apierr.Precondition(aftersalesv1.ErrorReason_FEE_APPROVAL_REQUIRED, "FEE_QUOTE", req.GetName(), desc)
+			}
+			return nil
+		})
+}
+
+func approvalText(s aftersalesv1.FeeQuote_ApprovalState) string {
+	if s == aftersalesv1.FeeQuote_APPROVAL_STATE_UNSPECIFIED {
+		return "missing"
+	}
+	return s.String()
+}
+
+func (s *ticketServer) PauseTicket(ctx context.Context, req *aftersalesv1.PauseTicketRequest) (*aftersalesv1.Ticket, error) {
+	return s.transition(ctx, aftersalesv1.TicketService_PauseTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Pause, aftersalesv1.TicketEvent_PAUSED,
+		func(_ *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
+			setClock(row, clockOf(row).Pause(now))
+			row.PauseReason = req.GetReason()
+			ev.Message = req.GetReason()
+			return nil
+		})
+}
+
+func (s *ticketServer) ResumeTicket(ctx context.Context, req *aftersalesv1.ResumeTicketRequest) (*aftersalesv1.Ticket, error) {
+	return s.transition(ctx, aftersalesv1.TicketService_ResumeTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Resume, aftersalesv1.TicketEvent_RESUMED,
+		func(_ *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
+			before := row.PausedSeconds
+			setClock(row, clockOf(row).Resume(now))
+			row.PauseReason = ""
+			ev.setDetail("paused_seconds", itoa(row.PausedSeconds-before))
+			return nil
+		})
+}
+
+func (s *ticketServer) ResolveTicket(ctx context.Context, req *aftersalesv1.ResolveTicketRequest) (*aftersalesv1.Ticket, error) {
+	r := req.GetResolution()
+	return s.transition(ctx, aftersalesv1.TicketService_ResolveTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Resolve, aftersalesv1.TicketEvent_RESOLVED,
+		func(_ *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
+			row.FaultCategory, row.FaultCode, row.Resolution = r.GetFaultCategory(), r.GetFaultCode(), r.GetSummary()
+			row.PartsUsed = marshalJSON(&aftersalesv1.Resolution{Parts: r.GetParts()})
+			row.LaborSeconds = int64(r.GetLabor().AsDuration() / time.Second)
+			row.ChargedCurrency, row.ChargedMinor = r.GetFeeCharged().GetCurrencyCode(), r.GetFeeCharged().GetMinorUnits()
+			row.ResolveTime = &now
+			ev.Message = r.GetSummary()
+			ev.setDetail("fault", r.GetFaultCategory()+"/"+r.GetFaultCode())
+			return nil
+		})
+}
+
+func (s *ticketServer) CloseTicket(ctx context.Context, req *aftersalesv1.CloseTicketRequest) (*aftersalesv1.Ticket, error) {
+	return s.transition(ctx, aftersalesv1.TicketService_CloseTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Close, aftersalesv1.TicketEvent_CLOSED,
+		func(_ *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
+			row.CloseTime = &now
+			ev.Message = req.GetNote()
+			return nil
+		})
+}
+
+func (s *ticketServer) ReopenTicket(ctx context.Context, req *aftersalesv1.ReopenTicketRequest) (*aftersalesv1.Ticket, error) {
+	return s.transition(ctx, aftersalesv1.TicketService_ReopenTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Reopen, aftersalesv1.TicketEvent_REOPENED,
+		func(_ *gorm.DB, row *store.Ticket, ev *event, _ time.Time) error {
+			ev.Message = req.GetReason()
+			return nil
+		})
+}
+
+func (s *ticketServer) CancelTicket(ctx context.Context, req *aftersalesv1.CancelTicketRequest) (*aftersalesv1.Ticket, error) {
+	return s.transition(ctx, aftersalesv1.TicketService_CancelTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Cancel, aftersalesv1.TicketEvent_CANCELLED,
+		func(_ *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
+			row.CloseTime = &now
+			ev.Message = req.GetReason()
+			return nil
+		})
+}
+
+func (s *ticketServer) EscalateTicket(ctx context.Context, req *aftersalesv1.EscalateTicketRequest) (*aftersalesv1.Ticket, error) {
+	return s.transition(ctx, aftersalesv1.TicketService_EscalateTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Escalate, aftersalesv1.TicketEvent_ESCALATED,
+		func(_ *gorm.DB, row *store.Ticket, ev *event, _ time.Time) error {
+			row.EscalationLevel++
+			ev.Message = req.GetReason()
+			ev.setDetail("escalation_level", itoa(int64(row.EscalationLevel)))
+			ev.notify(row.FirstContactID)
+			return nil
+		})
+}
+
+func (s *ticketServer) ApproveTicketFee(ctx context.Context, req *aftersalesv1.ApproveTicketFeeRequest) (*aftersalesv1.Ticket, error) {
+	return s.transition(ctx, aftersalesv1.TicketService_ApproveTicketFee_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Decide, aftersalesv1.TicketEvent_FEE_DECIDED,
+		func(_ *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
+			if row.FeeApproval == int32(aftersalesv1.FeeQuote_APPROVAL_STATE_UNSPECIFIED) {
+				return apierr.Precondition(aftersalesv1.ErrorReason_FEE_APPROVAL_REQUIRED, "FEE_QUOTE", req.GetName(), "the ticket has no fee quote to decide on; set fee_quote with UpdateTicket first")
+			}
+			decision := aftersalesv1.FeeQuote_DECLINED
+			if req.GetApproved() {
+				decision = aftersalesv1.FeeQuote_APPROVED
+			}
+			row.FeeApproval, row.FeeDecideTime = int32(decision), &now
+			ev.Message = req.GetNote()
+			ev.setDetail("approval_state", decision.String())
+			return nil
+		})
+}
+
+func (s *ticketServer) AddTicketComment(ctx context.Context, req *aftersalesv1.AddTicketCommentRequest) (*aftersalesv1.TicketEvent, error) {
+	id, err := parseName("parent", req.GetParent(), resname.Tickets)
+	if err != nil {
+		return nil, err
+	}
+	actor := principal.FromContext(ctx)
+	return mutate(ctx, s.base, aftersalesv1.TicketService_AddTicketComment_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.TicketEvent, error) {
+		row, err := s.load(tx, id, req.GetParent(), "")
+		if err != nil {
+			return nil, err
+		}
+		now := s.now()
+		ev := newEvent(row, aftersalesv1.TicketEvent_COMMENTED, actor, now)
+		ev.Message, ev.Internal = req.GetMessage(), req.GetInternal()
+		// A staff member's comment to the customer is a response (API.md
+		// §4); an internal note is not.
+		if actor.Kind == principal.Staff && !req.GetInternal() && row.FirstResponseTime == nil {
+			setClock(row, clockOf(row).Respond(now))
+			if err := s.save(tx, row, ev, now); err != nil {
+				return nil, err
+			}
+		} else if err := store.Translate(tx.Create(ev.row()).Error); err != nil {
+			return nil, err
+		}
+		return eventProto(ev.row()), nil
+	})
+}
+
+func (s *ticketServer) ListTicketEvents(ctx context.Context, req *aftersalesv1.ListTicketEventsRequest) (*aftersalesv1.ListTicketEventsResponse, error) {
+	id, err := parseName("parent", req.GetParent(), resname.Tickets)
+	if err != nil {
+		return nil, err
+	}
+	db := s.db.Gorm(ctx)
+	if ok, err := exists(db, &store.Ticket{}, id); err != nil || !ok {
+		return nil, s.toStatus(ctx, orErr(err, notFound(req.GetParent())))
+	}
+	rows, next, err := list[store.TicketEvent](db.Model(&store.TicketEvent{}).Where("ticket_id = ?", id), listSpec{}, listRequest{
+		parent: req.GetParent(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
+	})
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	resp := &aftersalesv1.ListTicketEventsResponse{NextPageToken: next}
+	for i := range rows {
+		resp.Events = append(resp.Events, eventProto(&rows[i]))
+	}
+	return resp, nil
+}
+
+// productOf parses an optional product reference and checks it belongs to
+// the ticket's customer.
+func productOf(name, customerID string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	ids, ok := resname.Parse(name, resname.Customers, resname.Products)
+	if !ok {
+		return "", apierr.InvalidField("ticket.product", "must be a resource name of the form customers/{customer}/products/{product}")
+	}
+	if ids[0] != customerID {
+		return "", apierr.InvalidField("ticket.product", "must belong to the ticket's customer")
+	}
+	return ids[1], nil
+}
+
+// applyFeeQuote sets a new quote, which always needs a new decision.
+func applyFeeQuote(row *store.Ticket, q *aftersalesv1.FeeQuote) error {
+	if q == nil {
+		row.FeeCurrency, row.FeeLaborMinor, row.FeePartsMinor, row.FeeDescription = "", 0, 0, ""
+		row.FeeApproval, row.FeeDecideTime = int32(aftersalesv1.FeeQuote_APPROVAL_STATE_UNSPECIFIED), nil
+		return nil
+	}
+	cur := q.GetLabor().GetCurrencyCode()
+	if cur == "" {
+		cur = q.GetParts().GetCurrencyCode()
+	}
+	if q.GetParts().GetCurrencyCode() != "" && q.GetParts().GetCurrencyCode() != cur {
+		return apierr.InvalidField("ticket.fee_quote.parts.currency_code", "must equal the labor currency "+cur)
+	}
+	if cur == "" {
+		return apierr.InvalidField("ticket.fee_quote.labor.currency_code", "is required")
+	}
+	row.FeeCurrency, row.FeeLaborMinor, row.FeePartsMinor = cur, q.GetLabor().GetMinorUnits(), q.GetParts().GetMinorUnits()
+	row.FeeDescription = q.GetDescription()
+	row.FeeApproval, row.FeeDecideTime = int32(aftersalesv1.FeeQuote_PENDING), nil
+	return nil
+}
+
+// orErr returns err if set, else fallback: for "lookup failed or found
+// nothing" checks.
+func orErr(err, fallback error) error {
+	if err != nil {
+		return err
+	}
+	return fallback
+}
+
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+// refName formats an optional reference; an empty id stays empty.
+func refName(collection, id string) string {
+	if id == "" {
+		return ""
+	}
+	return resname.Format(collection, id)
+}

@@ -1,0 +1,105 @@
+package store_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/aftersales/aftersales/server/internal/store"
+	"github.com/aftersales/aftersales/server/internal/store/storetest"
+)
+
+func TestSchemaMatchesModels(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			db := storetest.Open(t, dialect)
+			storetest.AssertSchemaMatchesModels(t, db, &store.Lease{}, &store.IdempotencyKey{})
+		})
+	}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			db := storetest.Open(t, dialect) // migrated once already
+			require.NoError(t, db.Migrate(t.Context()))
+			require.NoError(t, db.Migrate(t.Context()))
+
+			var version int64
+			require.NoError(t, db.Gorm(t.Context()).
+				Raw("SELECT MAX(version_id) FROM goose_db_version").Scan(&version).Error)
+			require.EqualValues(t, 1, version)
+		})
+	}
+}
+
+// TestMigrateConcurrently starts several replicas on one empty database
+// at once; all must succeed.
+func TestMigrateConcurrently(t *testing.T) {
+	const replicas = 4
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			url := storetest.URL(t, dialect)
+			dbs := make([]*store.DB, replicas)
+			for i := range dbs {
+				db, err := store.Open(t.Context(), store.Options{URL: url, Logger: storetest.Logger(t)})
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = db.Close() })
+				dbs[i] = db
+			}
+			var wg sync.WaitGroup
+			for _, db := range dbs {
+				wg.Go(func() { assert.NoError(t, db.Migrate(t.Context())) })
+			}
+			wg.Wait()
+			storetest.AssertSchemaMatchesModels(t, dbs[0], &store.Lease{}, &store.IdempotencyKey{})
+		})
+	}
+}
+
+// TestMigrateWaitsForMySQLLock holds the migration lock as another replica
+// would while migrating, and checks that Migrate waits for it.
+func TestMigrateWaitsForMySQLLock(t *testing.T) {
+	url := storetest.URL(t, store.DialectMySQL) // skips without MySQL
+	holder, err := store.Open(t.Context(), store.Options{URL: url, Logger: storetest.Logger(t)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = holder.Close() })
+	migrator, err := store.Open(t.Context(), store.Options{URL: url, Logger: storetest.Logger(t)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = migrator.Close() })
+
+	locked, release, held := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		held <- holder.Gorm(context.Background()).Connection(func(conn *gorm.DB) error {
+			var got int
+			if err := conn.Raw("SELECT GET_LOCK(CONCAT('aftersales_migrate_', MD5(DATABASE())), 5)").
+				Scan(&got).Error; err != nil || got != 1 {
+				close(locked)
+				return err
+			}
+			close(locked)
+			<-release
+			return conn.Exec("DO RELEASE_LOCK(CONCAT('aftersales_migrate_', MD5(DATABASE())))").Error
+		})
+	}()
+	<-locked
+
+	migrated := make(chan error)
+	go func() { migrated <- migrator.Migrate(t.Context()) }()
+	select {
+	case err := <-migrated:
+		t.Fatalf("Migrate did not wait for the lock: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	require.False(t, migrator.Gorm(t.Context()).Migrator().HasTable(&store.Lease{}))
+
+	close(release)
+	require.NoError(t, <-held)
+	require.NoError(t, <-migrated)
+	require.True(t, migrator.Gorm(t.Context()).Migrator().HasTable(&store.Lease{}))
+}

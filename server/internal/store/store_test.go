@@ -1,0 +1,183 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/aftersales/aftersales/server/internal/store"
+	"github.com/aftersales/aftersales/server/internal/store/storetest"
+)
+
+func TestOpenDefaultsToSQLiteInDataDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nested", "data")
+	db := storetest.OpenOptions(t, store.Options{DataDir: dir})
+
+	require.Equal(t, store.DialectSQLite, db.Dialect())
+	require.FileExists(t, filepath.Join(dir, "aftersales.db"))
+	require.NoError(t, db.Ping(t.Context()))
+}
+
+func TestOpenSQLiteURLForms(t *testing.T) {
+	dir := t.TempDir()
+	for _, url := range []string{
+		"sqlite://" + filepath.Join(dir, "a.db"), // sqlite:///abs/path
+		"sqlite:" + filepath.Join(dir, "b.db"),
+		"file:" + filepath.Join(dir, "c.db") + "?_busy_timeout=1000",
+	} {
+		t.Run(url, func(t *testing.T) {
+			db := storetest.OpenOptions(t, store.Options{URL: url})
+			require.Equal(t, store.DialectSQLite, db.Dialect())
+
+			// The connection pragmas are in force on every connection.
+			var mode string
+			require.NoError(t, db.Gorm(t.Context()).Raw("PRAGMA journal_mode").Scan(&mode).Error)
+			require.Equal(t, "wal", mode)
+			var fk int
+			require.NoError(t, db.Gorm(t.Context()).Raw("PRAGMA foreign_keys").Scan(&fk).Error)
+			require.Equal(t, 1, fk)
+		})
+	}
+	for _, name := range []string{"a.db", "b.db", "c.db"} {
+		require.FileExists(t, filepath.Join(dir, name))
+	}
+}
+
+func TestOpenRejectsBadURLs(t *testing.T) {
+	for _, url := range []string{
+		"postgres://localhost/db",
+		"mysql://user:secret@localhost:3306", // no database
+		"sqlite:",
+	} {
+		_, err := store.Open(t.Context(), store.Options{URL: url})
+		require.Error(t, err, url)
+		require.NotContains(t, err.Error(), "secret")
+	}
+}
+
+func TestMySQLSessionSettings(t *testing.T) {
+	db := storetest.Open(t, store.DialectMySQL) // skips without MySQL
+	require.Equal(t, store.DialectMySQL, db.Dialect())
+
+	var tz, charset string
+	require.NoError(t, db.Gorm(t.Context()).Raw("SELECT @@session.time_zone, @@session.character_set_client").
+		Row().Scan(&tz, &charset))
+	require.Equal(t, "+00:00", tz)
+	require.Equal(t, "utf8mb4", charset)
+}
+
+func TestNowUsesInjectedClockInUTC(t *testing.T) {
+	local := time.FixedZone("X", 3*3600)
+	fixed := time.Date(2030, 1, 2, 3, 4, 5, 123456789, local)
+	db := storetest.OpenOptions(t, store.Options{
+		URL: storetest.URL(t, store.DialectSQLite),
+		Now: func() time.Time { return fixed },
+	})
+	got := db.Now()
+	require.Equal(t, time.UTC, got.Location())
+	require.True(t, got.Equal(fixed.Truncate(time.Microsecond)), got)
+}
+
+func TestInTx(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			db := storetest.Open(t, dialect)
+			ctx := t.Context()
+			count := func() int64 {
+				var n int64
+				require.NoError(t, db.Gorm(ctx).Model(&store.Lease{}).Count(&n).Error)
+				return n
+			}
+			insert := func(tx *gorm.DB, name string) error {
+				return tx.Create(&store.Lease{Name: name, Holder: "h", ExpiresAt: db.Now()}).Error
+			}
+
+			t.Run("commits on nil", func(t *testing.T) {
+				require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error { return insert(tx, "a") }))
+				require.EqualValues(t, 1, count())
+			})
+
+			t.Run("rolls back and returns caller errors unchanged", func(t *testing.T) {
+				errValidation := errors.New("validation failed")
+				err := db.InTx(ctx, func(tx *gorm.DB) error {
+					require.NoError(t, insert(tx, "b"))
+					return errValidation
+				})
+				require.Same(t, errValidation, err)
+				require.EqualValues(t, 1, count())
+			})
+
+			t.Run("translates database errors", func(t *testing.T) {
+				err := db.InTx(ctx, func(tx *gorm.DB) error {
+					require.NoError(t, insert(tx, "c"))
+					return insert(tx, "a")
+				})
+				require.ErrorIs(t, err, store.ErrAlreadyExists)
+				require.EqualValues(t, 1, count())
+			})
+
+			t.Run("passes sentinels through", func(t *testing.T) {
+				err := db.InTx(ctx, func(*gorm.DB) error { return store.ErrConflict })
+				require.Same(t, store.ErrConflict, err)
+			})
+
+			t.Run("rolls back on panic", func(t *testing.T) {
+				require.Panics(t, func() {
+					_ = db.InTx(ctx, func(tx *gorm.DB) error {
+						require.NoError(t, insert(tx, "d"))
+						panic("boom")
+					})
+				})
+				require.EqualValues(t, 1, count())
+			})
+		})
+	}
+}
+
+func TestSQLiteReadsDuringWriteTransaction(t *testing.T) {
+	db := storetest.Open(t, store.DialectSQLite)
+	ctx := t.Context()
+	err := db.InTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&store.Lease{Name: "a", Holder: "h", ExpiresAt: db.Now()}).Error; err != nil {
+			return err
+		}
+		// Another connection reads the last committed state without
+		// waiting for this transaction.
+		var n int64
+		if err := db.Gorm(ctx).Model(&store.Lease{}).Count(&n).Error; err != nil {
+			return err
+		}
+		require.Zero(t, n)
+		return nil
+	})
+	require.NoError(t, err)
+}
+
+func TestSQLiteTransactionsQueueWithinDeadline(t *testing.T) {
+	db := storetest.Open(t, store.DialectSQLite)
+	holding, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		done <- db.InTx(t.Context(), func(*gorm.DB) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	err := db.InTx(ctx, func(*gorm.DB) error { return nil })
+	require.ErrorIs(t, err, store.ErrUnavailable)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	close(release)
+	require.NoError(t, <-done)
+	require.NoError(t, db.InTx(t.Context(), func(*gorm.DB) error { return nil }))
+}
