@@ -7,11 +7,12 @@ import (
 	"google.golang.org/grpc/metadata"
 )
 
-// ActorHeader is the metadata key naming who the caller acts as, for
-// example "partners/abc". WithActor sets it on every call; to act as
-// someone else for one call, add it to that call's context with
-// metadata.AppendToOutgoingContext(ctx, client.ActorHeader, name).
-const ActorHeader = "x-aftersales-actor"
+// OnBehalfOfHeader is the metadata key naming the agent that call-center
+// software acts for, for example "staff/abc". Only keys issued with
+// can_delegate may send it. WithOnBehalfOf sets it on every call; to act
+// for someone else in one call, add it to that call's context with
+// metadata.AppendToOutgoingContext(ctx, client.OnBehalfOfHeader, name).
+const OnBehalfOfHeader = "x-aftersales-on-behalf-of"
 
 // bearerCreds sends a bearer token with every call.
 //
@@ -35,13 +36,13 @@ func (c bearerCreds) RequireTransportSecurity() bool {
 	return !c.allowInsecure
 }
 
-// withActor adds the actor header to ctx unless the caller already set one
+// withActor adds the on-behalf-of header to ctx unless the caller already set one
 // for this call.
 func withActor(ctx context.Context, actor string) context.Context {
-	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get(ActorHeader)) > 0 {
+	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get(OnBehalfOfHeader)) > 0 {
 		return ctx
 	}
-	return metadata.AppendToOutgoingContext(ctx, ActorHeader, actor)
+	return metadata.AppendToOutgoingContext(ctx, OnBehalfOfHeader, actor)
 }
 
 func actorUnary(actor string) grpc.UnaryClientInterceptor {

@@ -35,7 +35,7 @@ func Example() {
 // List every ticket assigned to a partner shop, across pages.
 func ExampleClient_AllTickets() {
 	ctx := context.Background()
-	c, err := client.New(ctx, "localhost:9090", client.WithInsecure(), client.WithActor("partners/acme"))
+	c, err := client.New(ctx, "localhost:9090", client.WithInsecure(), client.WithBearerToken(os.Getenv("AFTERSALES_KEY")))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -64,18 +64,18 @@ func WithBearerToken(token string) Option {
 	}
 }
 
-// WithActor sends the x-aftersales-actor header on every call, naming who
-// the caller acts as: "staff/{id}", "partners/{id}" or "customers/{id}".
-// The server trusts this header only until bearer tokens are enforced. A
-// call whose context already carries the header (see ActorHeader) keeps
-// its own.
-func WithActor(name string) Option {
+// WithOnBehalfOf makes every call act for the named agent, "staff/{id}":
+// call-center software holding one service key (issued with can_delegate)
+// sets it to the agent on the call, so that first-contact ownership and
+// the audit trail record the real agent. A call whose context already
+// carries the header (see OnBehalfOfHeader) keeps its own.
+func WithOnBehalfOf(agent string) Option {
 	return func(o *options) {
-		if !validActor(name) {
-			o.errs = append(o.errs, fmt.Errorf("client: WithActor: %q is not staff/{id}, partners/{id} or customers/{id}", name))
+		if !validActor(agent) {
+			o.errs = append(o.errs, fmt.Errorf("client: WithOnBehalfOf: %q is not staff/{id}", agent))
 			return
 		}
-		o.actor = name
+		o.actor = agent
 	}
 }
 
@@ -94,12 +94,8 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 }
 
 func validActor(name string) bool {
-	for _, c := range []string{resname.Staff, resname.Partners, resname.Customers} {
-		if _, ok := resname.ID(name, c); ok {
-			return true
-		}
-	}
-	return false
+	_, ok := resname.ID(name, resname.Staff)
+	return ok
 }
 
 // dialOptions turns the options into gRPC dial options.

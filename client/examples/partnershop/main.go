@@ -1,7 +1,7 @@
 // Command partnershop plays a partner repair shop: it takes every ticket
 // assigned to the shop and works it through accept, start and resolve.
 //
-//	go run ./client/examples/partnershop -insecure -partner partners/acme
+//	go run ./client/examples/partnershop -insecure -partner partners/acme -token ask_…
 package main
 
 import (
@@ -23,14 +23,14 @@ import (
 func main() {
 	target := flag.String("target", "localhost:9090", "gRPC address of the aftersales API")
 	insecure := flag.Bool("insecure", false, "use plaintext instead of TLS (local servers only)")
-	partner := flag.String("partner", "", `the shop, "partners/{id}"; sent as the actor`)
-	token := flag.String("token", "", "bearer token (default $AFTERSALES_TOKEN)")
+	partner := flag.String("partner", "", `the shop, "partners/{id}", whose work to list`)
+	token := flag.String("token", "", "the shop's API key (default $AFTERSALES_TOKEN)")
 	flag.Parse()
-	if *partner == "" {
-		log.Fatal("-partner is required")
-	}
 	if *token == "" {
 		*token = os.Getenv("AFTERSALES_TOKEN")
+	}
+	if *partner == "" || *token == "" {
+		log.Fatal("-partner and -token (or $AFTERSALES_TOKEN) are required")
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -41,12 +41,9 @@ func main() {
 }
 
 func run(ctx context.Context, target string, insecure bool, partner, token string) error {
-	opts := []client.Option{client.WithActor(partner), client.WithUserAgent("partnershop-example")}
+	opts := []client.Option{client.WithBearerToken(token), client.WithUserAgent("partnershop-example")}
 	if insecure {
 		opts = append(opts, client.WithInsecure())
-	}
-	if token != "" {
-		opts = append(opts, client.WithBearerToken(token))
 	}
 	c, err := client.New(ctx, target, opts...)
 	if err != nil {

@@ -80,6 +80,15 @@ const (
 	// INTERNAL: an unexpected server error. Details are in the server log,
 	// never in the response.
 	ErrorReason_INTERNAL_ERROR ErrorReason = 41
+	// RESOURCE_EXHAUSTED: the caller sent too many requests. A
+	// google.rpc.RetryInfo says when to try again.
+	ErrorReason_RATE_LIMITED ErrorReason = 42
+	// UNAUTHENTICATED: credentials are missing, malformed, expired, revoked
+	// or otherwise not valid. Which of these is deliberately not said.
+	ErrorReason_INVALID_CREDENTIALS ErrorReason = 50
+	// PERMISSION_DENIED: the caller's role may not call this method, or may
+	// not set one of the fields it sent.
+	ErrorReason_ACCESS_DENIED ErrorReason = 51
 )
 
 // Enum value maps for ErrorReason.
@@ -102,6 +111,9 @@ var (
 		32: "ASSIGNEE_NOT_ELIGIBLE",
 		40: "STORAGE_UNAVAILABLE",
 		41: "INTERNAL_ERROR",
+		42: "RATE_LIMITED",
+		50: "INVALID_CREDENTIALS",
+		51: "ACCESS_DENIED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED": 0,
@@ -121,6 +133,9 @@ var (
 		"ASSIGNEE_NOT_ELIGIBLE":    32,
 		"STORAGE_UNAVAILABLE":      40,
 		"INTERNAL_ERROR":           41,
+		"RATE_LIMITED":             42,
+		"INVALID_CREDENTIALS":      50,
+		"ACCESS_DENIED":            51,
 	}
 )
 
@@ -155,7 +170,7 @@ var File_aftersales_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	" aftersales/v1/error_reason.proto\x12\raftersales.v1*\xa9\x03\n" +
+	" aftersales/v1/error_reason.proto\x12\raftersales.v1*\xe7\x03\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fFIELD_VIOLATION\x10\x01\x12\x12\n" +
@@ -174,7 +189,10 @@ const file_aftersales_v1_error_reason_proto_rawDesc = "" +
 	"\x15FEE_APPROVAL_REQUIRED\x10\x1f\x12\x19\n" +
 	"\x15ASSIGNEE_NOT_ELIGIBLE\x10 \x12\x17\n" +
 	"\x13STORAGE_UNAVAILABLE\x10(\x12\x12\n" +
-	"\x0eINTERNAL_ERROR\x10)BAZ?github.com/aftersales/aftersales/gen/aftersales/v1;aftersalesv1b\x06proto3"
+	"\x0eINTERNAL_ERROR\x10)\x12\x10\n" +
+	"\fRATE_LIMITED\x10*\x12\x17\n" +
+	"\x13INVALID_CREDENTIALS\x102\x12\x11\n" +
+	"\rACCESS_DENIED\x103BAZ?github.com/aftersales/aftersales/gen/aftersales/v1;aftersalesv1b\x06proto3"
 
 var (
 	file_aftersales_v1_error_reason_proto_rawDescOnce sync.Once

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aftersales/aftersales/server/internal/auth"
+
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
@@ -34,6 +36,7 @@ type options struct {
 	jobs     []Job
 	services []func(grpc.ServiceRegistrar)
 	gateways []GatewayRegisterer
+	tokens   auth.TokenVerifier
 }
 
 // GatewayRegisterer registers JSON gateway handlers on mux that call the
@@ -44,6 +47,12 @@ type GatewayRegisterer func(ctx context.Context, mux *runtime.ServeMux, conn *gr
 // validation rules, so tests can control time. The default is time.Now.
 func WithNow(now func() time.Time) Option {
 	return func(o *options) { o.now = now }
+}
+
+// WithTokenVerifier sets how customer tokens are verified; without it
+// only API keys authenticate.
+func WithTokenVerifier(v auth.TokenVerifier) Option {
+	return func(o *options) { o.tokens = v }
 }
 
 // WithDeps lets the caller adjust the service dependencies after New has
@@ -93,6 +102,9 @@ type App struct {
 	gatewayConn *grpc.ClientConn
 
 	registry *prometheus.Registry
+	// bootstrapKey is the admin key issued because the database had none;
+	// empty otherwise.
+	bootstrapKey string
 	// stopping is set when shutdown starts, so /readyz turns away traffic
 	// while in-flight calls finish.
 	stopping atomic.Bool
@@ -140,8 +152,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		f(&deps)
 	}
 	a.services = service.New(deps)
-	for i, run := range a.services.Jobs() {
-		a.jobs = append(a.jobs, Job{Name: fmt.Sprintf("service-%d", i), Run: run})
+	for name, run := range a.services.Jobs() {
+		a.jobs = append(a.jobs, Job{Name: name, Run: run})
 	}
 
 	a.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr)
@@ -149,7 +161,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, fmt.Errorf("listen for gRPC: %w", err)
 	}
 	cleanup = append(cleanup, func() { _ = a.grpcLis.Close() })
-	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, func(s grpc.ServiceRegistrar) {
+	if a.bootstrapKey, err = auth.Bootstrap(ctx, a.db); err != nil {
+		return nil, fmt.Errorf("bootstrap admin key: %w", err)
+	}
+	authn := auth.NewAuthenticator(a.db, o.tokens, logger)
+	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, authn.Authorize, func(s grpc.ServiceRegistrar) {
 		a.services.Register(s)
 		for _, register := range o.services {
 			register(s)
@@ -205,6 +221,12 @@ func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger, now 
 		Now:          now,
 	})
 	if err != nil {
+		// The store's errors keep their cause out of the message (they can
+		// reach clients); the operator starting the server needs it.
+		var se *store.Error
+		if errors.As(err, &se) && se.Cause() != nil {
+			return nil, fmt.Errorf("open database: %w: %v", err, se.Cause())
+		}
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	if err := db.Migrate(ctx); err != nil {
@@ -224,6 +246,10 @@ func Migrate(ctx context.Context, cfg config.Config, logger *slog.Logger) error 
 	logger.InfoContext(ctx, "database migrated")
 	return db.Close()
 }
+
+// BootstrapKey returns the admin API key issued at start-up because the
+// database had no keys, or "". It exists only in memory: print it once.
+func (a *App) BootstrapKey() string { return a.bootstrapKey }
 
 // GRPCAddr returns the address the gRPC server listens on.
 func (a *App) GRPCAddr() string { return a.grpcLis.Addr().String() }

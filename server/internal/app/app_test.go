@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,28 +19,35 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/pkg/apierr"
 	"github.com/aftersales/aftersales/server/internal/app"
+	"github.com/aftersales/aftersales/server/internal/auth"
 	"github.com/aftersales/aftersales/server/internal/config"
 	"github.com/aftersales/aftersales/server/internal/principal"
 	"github.com/aftersales/aftersales/server/internal/service"
 )
 
 // testService exists only in this test: a gRPC service with a JSON route,
-// registered through the same options a real service would use, so the
-// tests can make a handler panic or block.
+// registered through the same options a real service would use. It has
+// no row in the policy table, so every call of it is denied, even to
+// admins.
 const testService = "aftersales.test.v1.TestService"
 
-// testHandlers lets a test see into and hold up the test service.
+// testHandlers is the test service, and the customer-token verifier of
+// the app under test: verifying the credential is the first thing every
+// authenticated call does, so the verifier is where a test holds up a
+// call in flight ("Bearer wait") or makes one panic ("Bearer panic").
 type testHandlers struct {
-	// waiting receives a value when a Wait call has started.
+	// waiting receives a value when a "wait" verification has started.
 	waiting chan struct{}
-	// release lets blocked Wait calls return.
+	// release lets blocked "wait" verifications return.
 	release chan struct{}
 }
 
@@ -47,17 +55,24 @@ func newTestHandlers() *testHandlers {
 	return &testHandlers{waiting: make(chan struct{}, 1), release: make(chan struct{})}
 }
 
-func (h *testHandlers) do(ctx context.Context, req *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
-	switch req.GetValue() {
+// waitedSubject is the token subject a released "wait" verification
+// returns: the external id of a customer the test creates.
+const waitedSubject = "waited"
+
+// Verify implements auth.TokenVerifier.
+func (h *testHandlers) Verify(_ context.Context, raw string) (string, error) {
+	switch raw {
 	case "panic":
 		panic("boom: secret detail")
-	case "whoami":
-		return wrapperspb.String(principal.FromContext(ctx).String()), nil
 	case "wait":
 		h.waiting <- struct{}{}
 		<-h.release
-		return wrapperspb.String("released"), nil
+		return waitedSubject, nil
 	}
+	return "", errors.New("unknown test token")
+}
+
+func (h *testHandlers) do(_ context.Context, req *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
 	return req, nil
 }
 
@@ -183,6 +198,7 @@ func start(t *testing.T, mutate func(*config.Config), opts ...app.Option) *testA
 	opts = append([]app.Option{
 		app.WithServices(ta.handlers.register),
 		app.WithGateway(ta.handlers.registerGateway),
+		app.WithTokenVerifier(ta.handlers),
 	}, opts...)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -219,12 +235,11 @@ func (ta *testApp) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// postDo calls the test service through the JSON gateway.
-func (ta *testApp) postDo(t *testing.T, value string, header http.Header) (int, string) {
+// request sends an HTTP request with header to the app and returns the
+// status code and body.
+func (ta *testApp) request(t *testing.T, method, path string, body string, header http.Header) (int, string) {
 	t.Helper()
-	body, err := json.Marshal(value)
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, ta.baseURL+"/test/do", bytes.NewReader(body))
+	req, err := http.NewRequest(method, ta.baseURL+path, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	for k, vs := range header {
@@ -238,10 +253,50 @@ func (ta *testApp) postDo(t *testing.T, value string, header http.Header) (int, 
 	return resp.StatusCode, string(out)
 }
 
+// postDo calls the test service through the JSON gateway.
+func (ta *testApp) postDo(t *testing.T, value string, header http.Header) (int, string) {
+	t.Helper()
+	body, err := json.Marshal(value)
+	require.NoError(t, err)
+	return ta.request(t, http.MethodPost, "/test/do", string(body), header)
+}
+
 func (ta *testApp) doGRPC(ctx context.Context, value string) (string, error) {
 	resp := &wrapperspb.StringValue{}
 	err := ta.conn.Invoke(ctx, "/"+testService+"/Do", wrapperspb.String(value), resp)
 	return resp.GetValue(), err
+}
+
+// bearer returns the Authorization header value for credential.
+func bearer(credential string) string { return "Bearer " + credential }
+
+// as returns a context whose gRPC calls send credential.
+func as(credential string) context.Context {
+	return metadata.AppendToOutgoingContext(context.Background(), "authorization", bearer(credential))
+}
+
+// admin returns a context whose gRPC calls act as the bootstrap admin key.
+func (ta *testApp) admin() context.Context { return as(ta.BootstrapKey()) }
+
+// adminName is the principal name of the bootstrap admin key,
+// "apiKeys/{id}".
+func (ta *testApp) adminName(t *testing.T) string {
+	t.Helper()
+	id, _, ok := auth.ParseKey(ta.BootstrapKey())
+	require.True(t, ok, "the bootstrap key is a well-formed key")
+	return "apiKeys/" + id
+}
+
+// callLine returns the "grpc call" record with request id id.
+func (ta *testApp) callLine(t *testing.T, id string) map[string]any {
+	t.Helper()
+	for _, l := range ta.callLines(t) {
+		if l["request_id"] == id {
+			return l
+		}
+	}
+	t.Fatalf("no call logged with request id %s", id)
+	return nil
 }
 
 func (ta *testApp) health(t *testing.T) healthpb.HealthCheckResponse_ServingStatus {
@@ -293,17 +348,21 @@ func TestServes(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		_, err := ta.doGRPC(context.Background(), "hello")
+		_, err := aftersalesv1.NewStaffServiceClient(ta.conn).ListStaff(ta.admin(), &aftersalesv1.ListStaffRequest{})
 		require.NoError(t, err)
+		_, err = ta.doGRPC(context.Background(), "hello")
+		require.Equal(t, codes.Unauthenticated, status.Code(err))
 		code, body := ta.get(t, "/metrics")
 		require.Equal(t, http.StatusOK, code)
-		require.Contains(t, body, `grpc_server_handled_total{grpc_code="OK",grpc_method="Do",grpc_service="aftersales.test.v1.TestService",grpc_type="unary"} 1`)
+		require.Contains(t, body, `grpc_server_handled_total{grpc_code="OK",grpc_method="ListStaff",grpc_service="aftersales.v1.StaffService",grpc_type="unary"} 1`)
+		require.Contains(t, body, `grpc_server_handled_total{grpc_code="Unauthenticated",grpc_method="Do",grpc_service="aftersales.test.v1.TestService",grpc_type="unary"} 1`)
 		require.Contains(t, body, "grpc_server_handling_seconds_bucket")
 		require.Contains(t, body, "go_goroutines")
 		require.Contains(t, body, "process_start_time_seconds")
 	})
 
 	t.Run("reflection", func(t *testing.T) {
+		// Reflection, like health, needs no credentials.
 		stream, err := reflectionpb.NewServerReflectionClient(ta.conn).ServerReflectionInfo(context.Background())
 		require.NoError(t, err)
 		require.NoError(t, stream.Send(&reflectionpb.ServerReflectionRequest{
@@ -355,34 +414,79 @@ func TestReflectionOff(t *testing.T) {
 	require.Equal(t, codes.Unimplemented, status.Code(err))
 }
 
+// TestGatewayForwardsHeaders checks that the gateway passes Authorization,
+// X-Aftersales-On-Behalf-Of and X-Request-Id to the gRPC server, and that
+// the call's log line names the authenticated principal.
 func TestGatewayForwardsHeaders(t *testing.T) {
 	ta := start(t, nil)
 
-	code, body := ta.postDo(t, "whoami", http.Header{
-		"X-Aftersales-Actor": {"staff/abc"},
-		"X-Request-Id":       {"req-7"},
+	code, body := ta.request(t, http.MethodGet, "/v1/staff", "", http.Header{
+		"Authorization": {bearer(ta.BootstrapKey())},
+		"X-Request-Id":  {"req-7"},
 	})
 	require.Equal(t, http.StatusOK, code, body)
-	require.JSONEq(t, `"staff/abc"`, body)
+	line := ta.callLine(t, "req-7")
+	require.Equal(t, ta.adminName(t), line["principal"], "the bootstrap key is a service account named by its key")
+	require.Equal(t, "/aftersales.v1.StaffService/ListStaff", line["method"])
 
-	var line map[string]any
-	for _, l := range ta.callLines(t) {
-		if l["request_id"] == "req-7" {
-			line = l
-		}
-	}
-	require.NotNil(t, line, "the call through the gateway is logged with its request id")
-	require.Equal(t, "staff/abc", line["principal"])
-	require.Equal(t, "/"+testService+"/Do", line["method"])
+	code, body = ta.request(t, http.MethodGet, "/v1/staff", "", http.Header{"X-Request-Id": {"req-8"}})
+	require.Equal(t, http.StatusUnauthorized, code, body)
+	require.Contains(t, body, "INVALID_CREDENTIALS")
+	require.Equal(t, "anonymous", ta.callLine(t, "req-8")["principal"])
 
-	code, body = ta.postDo(t, "whoami", nil)
+	// Call-center software acting for an agent: its key may delegate.
+	agent, err := aftersalesv1.NewStaffServiceClient(ta.conn).CreateStaff(ta.admin(), &aftersalesv1.CreateStaffRequest{
+		Staff: &aftersalesv1.Staff{DisplayName: "Ada", Role: aftersalesv1.Staff_AGENT},
+	})
+	require.NoError(t, err)
+	key, err := aftersalesv1.NewApiKeyServiceClient(ta.conn).CreateApiKey(ta.admin(), &aftersalesv1.CreateApiKeyRequest{
+		ApiKey: &aftersalesv1.ApiKey{DisplayName: "call center", ServiceRole: aftersalesv1.Staff_AGENT, CanDelegate: true},
+	})
+	require.NoError(t, err)
+
+	code, body = ta.request(t, http.MethodGet, "/v1/"+agent.GetName(), "", http.Header{
+		"Authorization":             {bearer(key.GetSecret())},
+		"X-Aftersales-On-Behalf-Of": {agent.GetName()},
+		"X-Request-Id":              {"req-9"},
+	})
 	require.Equal(t, http.StatusOK, code, body)
-	require.JSONEq(t, `"anonymous"`, body)
+	require.Equal(t, agent.GetName(), ta.callLine(t, "req-9")["principal"], "the call acts as the agent")
 
-	code, body = ta.postDo(t, "whoami", http.Header{"X-Aftersales-Actor": {"robots/r2"}})
-	require.Equal(t, http.StatusBadRequest, code, body)
-	require.Contains(t, body, "FIELD_VIOLATION")
-	require.Contains(t, body, "x-aftersales-actor")
+	// The bootstrap key may not delegate: the header arrived.
+	code, body = ta.request(t, http.MethodGet, "/v1/"+agent.GetName(), "", http.Header{
+		"Authorization":             {bearer(ta.BootstrapKey())},
+		"X-Aftersales-On-Behalf-Of": {agent.GetName()},
+	})
+	require.Equal(t, http.StatusForbidden, code, body)
+	require.Contains(t, body, "ACCESS_DENIED")
+}
+
+// TestAuthorization checks that the app authenticates and authorizes
+// every call, gRPC and JSON alike: health needs no credentials, the
+// aftersales methods do, and a method without a policy rule is denied
+// even to an admin.
+func TestAuthorization(t *testing.T) {
+	ta := start(t, nil)
+	require.NotEmpty(t, ta.BootstrapKey(), "a fresh database gets an admin key")
+
+	staff := aftersalesv1.NewStaffServiceClient(ta.conn)
+	_, err := staff.ListStaff(context.Background(), &aftersalesv1.ListStaffRequest{})
+	require.Equal(t, codes.Unauthenticated, status.Code(err))
+	require.Equal(t, aftersalesv1.ErrorReason_INVALID_CREDENTIALS, apierr.Reason(err))
+	_, err = staff.ListStaff(as("ask_not-a-key"), &aftersalesv1.ListStaffRequest{})
+	require.Equal(t, codes.Unauthenticated, status.Code(err))
+	_, err = staff.ListStaff(ta.admin(), &aftersalesv1.ListStaffRequest{})
+	require.NoError(t, err)
+
+	_, err = ta.doGRPC(ta.admin(), "hello")
+	require.Equal(t, codes.PermissionDenied, status.Code(err))
+	require.Equal(t, aftersalesv1.ErrorReason_ACCESS_DENIED, apierr.Reason(err))
+	code, body := ta.postDo(t, "hello", http.Header{"Authorization": {bearer(ta.BootstrapKey())}})
+	require.Equal(t, http.StatusForbidden, code, body)
+	code, body = ta.postDo(t, "hello", nil)
+	require.Equal(t, http.StatusUnauthorized, code, body)
+
+	require.Equal(t, healthpb.HealthCheckResponse_SERVING, ta.health(t), "health needs no credentials")
 }
 
 func TestGatewayJSON(t *testing.T) {
@@ -412,7 +516,9 @@ func TestGatewayJSON(t *testing.T) {
 func TestPanicBecomesInternal(t *testing.T) {
 	ta := start(t, nil)
 
-	_, err := ta.doGRPC(context.Background(), "panic")
+	// The test verifier panics on this token, inside the interceptor
+	// chain, before any handler.
+	_, err := aftersalesv1.NewStaffServiceClient(ta.conn).ListStaff(as("panic"), &aftersalesv1.ListStaffRequest{})
 	st := status.Convert(err)
 	require.Equal(t, codes.Internal, st.Code())
 	require.Equal(t, "internal error", st.Message())
@@ -420,26 +526,31 @@ func TestPanicBecomesInternal(t *testing.T) {
 	require.Len(t, st.Details(), 1, "only the ErrorInfo")
 	require.NotContains(t, err.Error(), "secret")
 
-	code, body := ta.postDo(t, "panic", nil)
+	code, body := ta.request(t, http.MethodGet, "/v1/staff", "", http.Header{"Authorization": {bearer("panic")}})
 	require.Equal(t, http.StatusInternalServerError, code)
 	require.Contains(t, body, "INTERNAL_ERROR")
 	require.NotContains(t, body, "secret")
 
 	require.Contains(t, ta.logs.String(), "boom: secret detail", "the panic is in the log")
-	_, err = ta.doGRPC(context.Background(), "still alive")
-	require.NoError(t, err)
+	_, err = aftersalesv1.NewStaffServiceClient(ta.conn).ListStaff(ta.admin(), &aftersalesv1.ListStaffRequest{})
+	require.NoError(t, err, "still alive")
 }
 
 func TestMaxRequestSize(t *testing.T) {
 	ta := start(t, func(c *config.Config) { c.MaxRequestBytes = 1024 })
+	staff := aftersalesv1.NewStaffServiceClient(ta.conn)
 
-	_, err := ta.doGRPC(context.Background(), strings.Repeat("x", 2048))
+	_, err := staff.CreateStaff(ta.admin(), &aftersalesv1.CreateStaffRequest{Staff: &aftersalesv1.Staff{DisplayName: strings.Repeat("x", 2048)}})
 	require.Equal(t, codes.ResourceExhausted, status.Code(err))
 
-	code, _ := ta.postDo(t, strings.Repeat("x", 2048), nil)
+	code, _ := ta.request(t, http.MethodPost, "/v1/staff", `{"displayName":"`+strings.Repeat("x", 2048)+`"}`,
+		http.Header{"Authorization": {bearer(ta.BootstrapKey())}})
 	require.Equal(t, http.StatusBadRequest, code)
 
-	_, err = ta.doGRPC(context.Background(), strings.Repeat("x", 512))
+	// Under the limit.
+	_, err = staff.CreateStaff(ta.admin(), &aftersalesv1.CreateStaffRequest{Staff: &aftersalesv1.Staff{
+		DisplayName: strings.Repeat("x", 200), Role: aftersalesv1.Staff_AGENT, Team: strings.Repeat("y", 100), Skills: []string{strings.Repeat("z", 100), strings.Repeat("w", 100)},
+	}})
 	require.NoError(t, err)
 }
 
@@ -454,12 +565,23 @@ func TestGracefulShutdown(t *testing.T) {
 	}}
 	ta := start(t, nil, app.WithJobs(job))
 	require.Equal(t, "system/test-job", (<-jobStarted).String())
+	customer, err := aftersalesv1.NewCustomerServiceClient(ta.conn).CreateCustomer(ta.admin(), &aftersalesv1.CreateCustomerRequest{
+		Customer: &aftersalesv1.Customer{DisplayName: "Wendy", ExternalId: waitedSubject},
+	})
+	require.NoError(t, err)
 
-	// A call in flight through the gateway when the shutdown begins.
+	// A call in flight through the gateway when the shutdown begins: the
+	// customer reading itself with a token whose verification waits.
 	result := make(chan string, 1)
 	go func() {
-		// Not postDo: require must not fail the test from this goroutine.
-		resp, err := http.Post(ta.baseURL+"/test/do", "application/json", strings.NewReader(`"wait"`))
+		// Not request: require must not fail the test from this goroutine.
+		req, err := http.NewRequest(http.MethodGet, ta.baseURL+"/v1/"+customer.GetName(), nil)
+		if err != nil {
+			result <- err.Error()
+			return
+		}
+		req.Header.Set("Authorization", bearer("wait"))
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			result <- err.Error()
 			return
@@ -479,7 +601,10 @@ func TestGracefulShutdown(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond)
 
 	close(ta.handlers.release)
-	require.JSONEq(t, `"released"`, <-result, "the in-flight call finishes")
+	var got aftersalesv1.Customer
+	body := <-result
+	require.NoError(t, json.Unmarshal([]byte(body), &got), body)
+	require.Equal(t, customer.GetName(), got.GetName(), "the in-flight call finishes")
 	require.NoError(t, ta.wait(t, 10*time.Second))
 
 	// The database is closed.
@@ -493,7 +618,7 @@ func TestShutdownTimeoutCutsOffCalls(t *testing.T) {
 
 	callErr := make(chan error, 1)
 	go func() {
-		_, err := ta.doGRPC(context.Background(), "wait")
+		_, err := aftersalesv1.NewStaffServiceClient(ta.conn).ListStaff(as("wait"), &aftersalesv1.ListStaffRequest{})
 		callErr <- err
 	}()
 	<-ta.handlers.waiting
@@ -543,44 +668,153 @@ func TestNewFailsOnBusyPort(t *testing.T) {
 func TestRealServices(t *testing.T) {
 	ta := start(t, nil)
 
-	req, err := http.NewRequest(http.MethodPost, ta.baseURL+"/v1/staff", strings.NewReader(`{"displayName":"Ada","role":"AGENT"}`))
-	require.NoError(t, err)
-	req.Header.Set("X-Aftersales-Actor", "staff/admin")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	code, body := ta.request(t, http.MethodPost, "/v1/staff", `{"displayName":"Ada","role":"AGENT"}`, http.Header{
+		"Authorization": {bearer(ta.BootstrapKey())},
+		"X-Request-Id":  {"req-create"},
+	})
+	require.Equal(t, http.StatusOK, code, body)
 	var created struct {
 		Name        string `json:"name"`
 		DisplayName string `json:"displayName"`
 	}
-	require.NoError(t, json.Unmarshal(body, &created))
+	require.NoError(t, json.Unmarshal([]byte(body), &created))
 	require.True(t, strings.HasPrefix(created.Name, "staff/"), created.Name)
 
-	got, err := aftersalesv1.NewStaffServiceClient(ta.conn).GetStaff(context.Background(), &aftersalesv1.GetStaffRequest{Name: created.Name})
+	got, err := aftersalesv1.NewStaffServiceClient(ta.conn).GetStaff(ta.admin(), &aftersalesv1.GetStaffRequest{Name: created.Name})
 	require.NoError(t, err)
 	require.Equal(t, "Ada", got.GetDisplayName())
 
-	code, body2 := ta.get(t, "/v1/"+created.Name)
+	code, body2 := ta.request(t, http.MethodGet, "/v1/"+created.Name, "", http.Header{"Authorization": {bearer(ta.BootstrapKey())}})
 	require.Equal(t, http.StatusOK, code, body2)
 
-	_, err = aftersalesv1.NewStaffServiceClient(ta.conn).CreateStaff(context.Background(), &aftersalesv1.CreateStaffRequest{
+	_, err = aftersalesv1.NewStaffServiceClient(ta.conn).CreateStaff(ta.admin(), &aftersalesv1.CreateStaffRequest{
 		Staff: &aftersalesv1.Staff{DisplayName: strings.Repeat("x", 201)},
 	})
 	require.Equal(t, codes.InvalidArgument, status.Code(err))
 	require.Equal(t, aftersalesv1.ErrorReason_FIELD_VIOLATION, apierr.Reason(err))
 	require.Equal(t, "staff.display_name", apierr.FieldViolations(err)[0].Field)
 
-	var line map[string]any
-	for _, l := range ta.callLines(t) {
-		if l["method"] == "/aftersales.v1.StaffService/CreateStaff" && l["code"] == "OK" {
-			line = l
+	line := ta.callLine(t, "req-create")
+	require.Equal(t, "/aftersales.v1.StaffService/CreateStaff", line["method"])
+	require.Equal(t, "OK", line["code"])
+	require.Equal(t, ta.adminName(t), line["principal"], "the gateway forwarded the Authorization header")
+}
+
+// TestApiKeyService issues, reads, lists and revokes keys through the
+// API, as the bootstrap admin.
+func TestApiKeyService(t *testing.T) {
+	ta := start(t, nil)
+	keys := aftersalesv1.NewApiKeyServiceClient(ta.conn)
+	ctx := ta.admin()
+	member, err := aftersalesv1.NewStaffServiceClient(ta.conn).CreateStaff(ctx, &aftersalesv1.CreateStaffRequest{
+		Staff: &aftersalesv1.Staff{DisplayName: "Ada", Role: aftersalesv1.Staff_MANAGER},
+	})
+	require.NoError(t, err)
+	shop, err := aftersalesv1.NewPartnerServiceClient(ta.conn).CreatePartner(ctx, &aftersalesv1.CreatePartnerRequest{
+		Partner: &aftersalesv1.Partner{DisplayName: "Fixit"},
+	})
+	require.NoError(t, err)
+
+	future := timestamppb.New(time.Now().Add(time.Hour))
+	for _, tt := range []struct {
+		name   string
+		key    *aftersalesv1.ApiKey
+		reason aftersalesv1.ErrorReason
+		field  string
+	}{
+		{"no identity", &aftersalesv1.ApiKey{DisplayName: "x"}, aftersalesv1.ErrorReason_FIELD_VIOLATION, "api_key"},
+		{"two identities", &aftersalesv1.ApiKey{Staff: member.GetName(), ServiceRole: aftersalesv1.Staff_AGENT}, aftersalesv1.ErrorReason_FIELD_VIOLATION, "api_key"},
+		{"malformed staff", &aftersalesv1.ApiKey{Staff: "ada"}, aftersalesv1.ErrorReason_FIELD_VIOLATION, "api_key.staff"},
+		{"unknown staff", &aftersalesv1.ApiKey{Staff: "staff/nobody"}, aftersalesv1.ErrorReason_REFERENCE_NOT_FOUND, "api_key.staff"},
+		{"unknown partner", &aftersalesv1.ApiKey{Partner: "partners/nobody"}, aftersalesv1.ErrorReason_REFERENCE_NOT_FOUND, "api_key.partner"},
+		{"expired", &aftersalesv1.ApiKey{ServiceRole: aftersalesv1.Staff_AGENT, ExpireTime: timestamppb.New(time.Now().Add(-time.Minute))}, aftersalesv1.ErrorReason_FIELD_VIOLATION, "api_key.expire_time"},
+	} {
+		_, err := keys.CreateApiKey(ctx, &aftersalesv1.CreateApiKeyRequest{ApiKey: tt.key})
+		require.Equal(t, codes.InvalidArgument, status.Code(err), tt.name)
+		require.Equal(t, tt.reason, apierr.Reason(err), tt.name)
+		require.Equal(t, tt.field, apierr.FieldViolations(err)[0].Field, tt.name)
+	}
+
+	staffKey, err := keys.CreateApiKey(ctx, &aftersalesv1.CreateApiKeyRequest{ApiKey: &aftersalesv1.ApiKey{
+		DisplayName: "Ada's laptop", Staff: member.GetName(), ExpireTime: future,
+		Name: "apiKeys/mine", KeyPrefix: "ignored", RevokeTime: timestamppb.Now(), // output only
+	}})
+	require.NoError(t, err)
+	k := staffKey.GetApiKey()
+	require.True(t, strings.HasPrefix(k.GetName(), "apiKeys/"), k.GetName())
+	require.NotEqual(t, "apiKeys/mine", k.GetName())
+	require.Equal(t, member.GetName(), k.GetStaff())
+	require.Equal(t, "Ada's laptop", k.GetDisplayName())
+	require.True(t, future.AsTime().Truncate(time.Microsecond).Equal(k.GetExpireTime().AsTime()), "kept to the microsecond")
+	require.Nil(t, k.GetRevokeTime())
+	require.NotNil(t, k.GetCreateTime())
+	require.True(t, strings.HasPrefix(staffKey.GetSecret(), "ask_"+strings.TrimPrefix(k.GetName(), "apiKeys/")+"_"), "the key holds its id")
+	require.True(t, strings.HasPrefix(staffKey.GetSecret(), k.GetKeyPrefix()))
+
+	partnerKey, err := keys.CreateApiKey(ctx, &aftersalesv1.CreateApiKeyRequest{ApiKey: &aftersalesv1.ApiKey{Partner: shop.GetName()}})
+	require.NoError(t, err)
+	require.Equal(t, shop.GetName(), partnerKey.GetApiKey().GetPartner())
+
+	got, err := keys.GetApiKey(ctx, &aftersalesv1.GetApiKeyRequest{Name: k.GetName()})
+	require.NoError(t, err)
+	require.Equal(t, k.GetName(), got.GetName())
+	require.Equal(t, k.GetKeyPrefix(), got.GetKeyPrefix())
+	_, err = keys.GetApiKey(ctx, &aftersalesv1.GetApiKeyRequest{Name: "apiKeys/nope"})
+	require.Equal(t, codes.NotFound, status.Code(err))
+
+	list := func(filter string, size int32) []string {
+		t.Helper()
+		var names []string
+		req := &aftersalesv1.ListApiKeysRequest{Filter: filter, PageSize: size}
+		for {
+			resp, err := keys.ListApiKeys(ctx, req)
+			require.NoError(t, err)
+			for _, key := range resp.GetApiKeys() {
+				names = append(names, key.GetName())
+			}
+			if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+				return names
+			}
 		}
 	}
-	require.NotNil(t, line)
-	require.Equal(t, "staff/admin", line["principal"], "the gateway forwarded the actor header")
+	bootstrapName := ta.adminName(t)
+	require.Equal(t, []string{bootstrapName, k.GetName(), partnerKey.GetApiKey().GetName()}, list("", 1), "pages in creation order")
+	require.Equal(t, []string{k.GetName()}, list(`staff = "`+member.GetName()+`"`, 0))
+	require.Equal(t, []string{partnerKey.GetApiKey().GetName()}, list(`partner = "`+shop.GetName()+`"`, 0))
+	_, err = keys.ListApiKeys(ctx, &aftersalesv1.ListApiKeysRequest{Filter: `staff = "ada"`})
+	require.Equal(t, aftersalesv1.ErrorReason_INVALID_FILTER, apierr.Reason(err))
+
+	// The staff key works until it is revoked; revoking again keeps the
+	// first time.
+	_, err = aftersalesv1.NewStaffServiceClient(ta.conn).GetStaff(as(staffKey.GetSecret()), &aftersalesv1.GetStaffRequest{Name: member.GetName()})
+	require.NoError(t, err)
+	revoked, err := keys.RevokeApiKey(ctx, &aftersalesv1.RevokeApiKeyRequest{Name: k.GetName()})
+	require.NoError(t, err)
+	require.NotNil(t, revoked.GetRevokeTime())
+	time.Sleep(2 * time.Millisecond)
+	again, err := keys.RevokeApiKey(ctx, &aftersalesv1.RevokeApiKeyRequest{Name: k.GetName()})
+	require.NoError(t, err)
+	require.True(t, revoked.GetRevokeTime().AsTime().Equal(again.GetRevokeTime().AsTime()), "the first revoke time stays")
+	_, err = aftersalesv1.NewStaffServiceClient(ta.conn).GetStaff(as(staffKey.GetSecret()), &aftersalesv1.GetStaffRequest{Name: member.GetName()})
+	require.Equal(t, codes.Unauthenticated, status.Code(err), "a revoked key stops working at once")
+	_, err = keys.RevokeApiKey(ctx, &aftersalesv1.RevokeApiKeyRequest{Name: "apiKeys/nope"})
+	require.Equal(t, codes.NotFound, status.Code(err))
+	_, err = keys.RevokeApiKey(ctx, &aftersalesv1.RevokeApiKeyRequest{Name: "staff/x"})
+	require.Equal(t, codes.InvalidArgument, status.Code(err))
+
+	// Over JSON, the secret is in the create response only.
+	code, body := ta.request(t, http.MethodPost, "/v1/apiKeys", `{"serviceRole":"AGENT","displayName":"json"}`, http.Header{"Authorization": {bearer(ta.BootstrapKey())}})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"secret":"ask_`)
+	var created struct {
+		ApiKey struct {
+			Name string `json:"name"`
+		} `json:"apiKey"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &created))
+	code, body = ta.request(t, http.MethodPost, "/v1/"+created.ApiKey.Name+":revoke", `{}`, http.Header{"Authorization": {bearer(ta.BootstrapKey())}})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, "revokeTime")
 }
 
 func TestReadyzWithoutDatabase(t *testing.T) {

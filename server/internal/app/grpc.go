@@ -24,7 +24,7 @@ import (
 // newGRPCServer builds the gRPC server with the interceptor chain, the
 // services that register adds, health and (if enabled) reflection, and
 // registers its metrics and the Go and process collectors on reg.
-func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Registry, now func() time.Time, register func(grpc.ServiceRegistrar)) (*grpc.Server, *health.Server, error) {
+func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Registry, now func() time.Time, authorize interceptors.AuthorizeFunc, register func(grpc.ServiceRegistrar)) (*grpc.Server, *health.Server, error) {
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	for _, c := range []prometheus.Collector{
 		metrics,
@@ -40,6 +40,7 @@ func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Regis
 		Logger:          logger,
 		Metrics:         metrics,
 		DefaultDeadline: cfg.DefaultDeadline,
+		Authorize:       authorize,
 		Now:             now,
 	})
 	opts = append(opts, grpc.MaxRecvMsgSize(cfg.MaxRequestBytes))

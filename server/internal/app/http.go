@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/aftersales/aftersales/server/internal/auth"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
@@ -112,13 +113,14 @@ func newGateway(ctx context.Context, conn *grpc.ClientConn, register []GatewayRe
 	return mux, nil
 }
 
-// incomingHeader forwards the actor and request-id headers to the gRPC
-// metadata keys the interceptors read, and otherwise keeps the gateway's
-// default (permanent HTTP headers and Grpc-Metadata-* pass, prefixed).
+// incomingHeader forwards the delegation and request-id headers to the
+// gRPC metadata keys the interceptors read, and otherwise keeps the
+// gateway's default (permanent HTTP headers such as Authorization and
+// Grpc-Metadata-* pass).
 func incomingHeader(key string) (string, bool) {
 	switch textproto.CanonicalMIMEHeaderKey(key) {
-	case "X-Aftersales-Actor":
-		return interceptors.ActorMetadataKey, true
+	case "X-Aftersales-On-Behalf-Of":
+		return auth.OnBehalfOfMetadataKey, true
 	case "X-Request-Id":
 		return interceptors.RequestIDMetadataKey, true
 	}

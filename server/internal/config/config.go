@@ -7,9 +7,13 @@
 // both, so a container image can be configured by environment while a
 // developer still overrides one value on the command line.
 //
-// It uses the standard library's flag package on purpose: the server has a
-// dozen flat settings and two commands, which flag handles fully, and every
-// dependency is one more thing to audit and keep updated.
+// Commands that need options of their own (keys, dev-token) take them as
+// flags after the command name; those are not settings and have no
+// environment variables.
+//
+// It uses the standard library's flag package on purpose: the server has
+// a few dozen flat settings and a handful of commands, which flag handles
+// fully, and every dependency is one more thing to audit and keep updated.
 package config
 
 import (
@@ -18,8 +22,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
+
+	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/pkg/resname"
 )
 
 // EnvPrefix starts the name of every environment variable read by Load.
@@ -31,7 +39,26 @@ const (
 	CommandServe = "serve"
 	// CommandMigrate applies the database migrations and exits.
 	CommandMigrate = "migrate"
+	// CommandKeys manages API keys directly in the database, on the
+	// operator's machine: see KeysCommand.
+	CommandKeys = "keys"
+	// CommandDevToken prints a customer token for development: see
+	// DevTokenCommand.
+	CommandDevToken = "dev-token"
 )
+
+// The subcommands of CommandKeys.
+const (
+	// KeysCreate issues a key and prints it, once.
+	KeysCreate = "create"
+	// KeysList lists the keys.
+	KeysList = "list"
+	// KeysRevoke revokes a key.
+	KeysRevoke = "revoke"
+)
+
+// commands are the commands Load accepts, in the order Usage lists them.
+var commands = []string{CommandServe, CommandMigrate, CommandKeys, CommandDevToken}
 
 // The log formats.
 const (
@@ -42,8 +69,13 @@ const (
 // Config is the server's configuration. Load fills it; tests may also build
 // one by hand, starting from Default.
 type Config struct {
-	// Command is CommandServe or CommandMigrate.
+	// Command is CommandServe, CommandMigrate, CommandKeys or
+	// CommandDevToken.
 	Command string
+	// Keys are the options of CommandKeys.
+	Keys KeysCommand
+	// DevToken are the options of CommandDevToken.
+	DevToken DevTokenCommand
 
 	// GRPCAddr is the gRPC listen address.
 	GRPCAddr string
@@ -83,6 +115,62 @@ type Config struct {
 	Reflection bool
 	// Pprof serves net/http/pprof under /debug/pprof/ on the HTTP address.
 	Pprof bool
+
+	// Customer tokens (JWTs). They are accepted when JWTIssuer,
+	// JWTAudience and one of JWTHMACSecret and JWTKeyFile are set, and
+	// refused otherwise; see CustomerTokens.
+
+	// JWTIssuer is the required iss claim of customer tokens.
+	JWTIssuer string
+	// JWTAudience is the value the aud claim of customer tokens must hold.
+	JWTAudience string
+	// JWTHMACSecret verifies HS256 customer tokens; at least 32 bytes.
+	// Prefer the environment variable: a flag shows in process listings.
+	JWTHMACSecret string
+	// JWTKeyFile is a PEM or JWKS file of the public keys that verify
+	// customer tokens (RS256/ES256).
+	JWTKeyFile string
+	// JWTSubjectClaim names the claim holding the customer's external id.
+	JWTSubjectClaim string
+}
+
+// KeysCommand is what "aftersales keys" does. It works on the database
+// directly, so an operator can create the first keys, or recover after
+// losing every admin key, without a running server.
+type KeysCommand struct {
+	// Action is KeysCreate, KeysList or KeysRevoke.
+	Action string
+	// Key is the key KeysRevoke revokes, "apiKeys/{id}".
+	Key string
+
+	// The options of KeysCreate. The key is bound to exactly one of Staff
+	// ("staff/{id}"), Partner ("partners/{id}") and Role (a service
+	// account).
+	Staff   string
+	Partner string
+	Role    aftersalesv1.Staff_Role
+	// DisplayName says what the key is for.
+	DisplayName string
+	// Expires is how long the key works; 0 means until revoked.
+	Expires time.Duration
+	// CanDelegate lets the key act on behalf of staff members.
+	CanDelegate bool
+}
+
+// DevTokenCommand is what "aftersales dev-token" does: mint a customer
+// token with JWTHMACSecret, for trying the customer flow locally.
+type DevTokenCommand struct {
+	// Customer is the customer the token stands for, "customers/{id}".
+	Customer string
+	// TTL is the token's lifetime.
+	TTL time.Duration
+}
+
+// CustomerTokens reports whether customer tokens are configured: an
+// issuer, an audience, and an HMAC secret or a key file. Validate refuses
+// a partial configuration, so a typo cannot silently turn them off.
+func (c Config) CustomerTokens() bool {
+	return c.JWTIssuer != "" && c.JWTAudience != "" && (c.JWTHMACSecret != "" || c.JWTKeyFile != "")
 }
 
 // Default returns the built-in defaults: what `go run ./server` uses.
@@ -99,6 +187,8 @@ func Default() Config {
 		DefaultDeadline:  30 * time.Second,
 		MaxRequestBytes:  4 << 20,
 		Reflection:       true,
+		JWTSubjectClaim:  "sub",
+		DevToken:         DevTokenCommand{TTL: time.Hour},
 	}
 }
 
@@ -123,7 +213,39 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.IntVar(&c.MaxRequestBytes, "max-request-bytes", c.MaxRequestBytes, "maximum size of a request in bytes: gRPC message or HTTP body")
 	fs.BoolVar(&c.Reflection, "reflection", c.Reflection, "serve gRPC server reflection")
 	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve net/http/pprof under /debug/pprof/ on the HTTP address")
+	fs.StringVar(&c.JWTIssuer, "jwt-issuer", c.JWTIssuer, "required iss claim of customer tokens; customer tokens are accepted only when issuer, audience and a secret or key file are set")
+	fs.StringVar(&c.JWTAudience, "jwt-audience", c.JWTAudience, "value the aud claim of customer tokens must contain")
+	fs.StringVar(&c.JWTHMACSecret, "jwt-hmac-secret", c.JWTHMACSecret, "shared secret (at least 32 bytes) verifying HS256 customer tokens; prefer the environment variable, flags show in process listings")
+	fs.StringVar(&c.JWTKeyFile, "jwt-key-file", c.JWTKeyFile, "PEM or JWKS file with the public keys verifying customer tokens (RS256, ES256); instead of --jwt-hmac-secret")
+	fs.StringVar(&c.JWTSubjectClaim, "jwt-subject-claim", c.JWTSubjectClaim, "claim of customer tokens holding the customer's external id")
 	return fs
+}
+
+// commandFlags adds the options of command to fs, bound to c, with c's
+// current values as the defaults. They have no environment variables:
+// they say what to do, not how the server is set up.
+func commandFlags(fs *flag.FlagSet, command string, c *Config) {
+	switch command {
+	case CommandKeys:
+		k := &c.Keys
+		fs.StringVar(&k.Staff, "staff", k.Staff, "create: bind the key to this staff member, staff/{id}; it acts with their role")
+		fs.StringVar(&k.Partner, "partner", k.Partner, "create: bind the key to this partner shop, partners/{id}")
+		fs.Func("role", "create: make a service account key acting with this role: ADMIN, MANAGER, AGENT, TECHNICIAN or TRAINER", func(v string) error {
+			r, ok := aftersalesv1.Staff_Role_value[strings.ToUpper(v)]
+			if !ok || r == int32(aftersalesv1.Staff_ROLE_UNSPECIFIED) {
+				return errors.New("want ADMIN, MANAGER, AGENT, TECHNICIAN or TRAINER")
+			}
+			k.Role = aftersalesv1.Staff_Role(r)
+			return nil
+		})
+		fs.StringVar(&k.DisplayName, "name", k.DisplayName, "create: what the key is for, for example \"call center seat 12\"")
+		fs.DurationVar(&k.Expires, "expires", k.Expires, "create: how long the key works, for example 720h; 0 means until revoked")
+		fs.BoolVar(&k.CanDelegate, "can-delegate", k.CanDelegate, "create: let the key act on behalf of staff members (x-aftersales-on-behalf-of)")
+	case CommandDevToken:
+		d := &c.DevToken
+		fs.StringVar(&d.Customer, "customer", d.Customer, "the customer the token stands for, customers/{id}")
+		fs.DurationVar(&d.TTL, "ttl", d.TTL, "how long the token is valid")
+	}
 }
 
 // EnvName returns the environment variable of the flag named flagName.
@@ -134,9 +256,11 @@ func EnvName(flagName string) string {
 // Load reads the configuration from args (the command line without the
 // program name) and getenv (os.Getenv, or a map lookup in tests).
 //
-// args may name a command, serve (the default) or migrate, before or after
-// the flags. It returns flag.ErrHelp when args ask for help; print Usage
-// then.
+// args may name a command, serve (the default), migrate, keys or
+// dev-token; settings may come before or after it, the command's own
+// options after it. keys takes a subcommand (create, list or revoke) and
+// revoke the key's name. It returns flag.ErrHelp when args ask for help;
+// print Usage then.
 func Load(args []string, getenv func(string) string) (Config, error) {
 	c := Default()
 	fs := flagSet(&c)
@@ -156,28 +280,76 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 
-	// The command may come before the flags or after them; flag parsing
-	// stops at the first non-flag argument, so parse again after it.
-	commandGiven := false
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		c.Command, args, commandGiven = args[0], args[1:], true
-	}
+	// Settings before the command; flag parsing stops at the first
+	// non-flag argument, the command.
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
-	if rest := fs.Args(); len(rest) > 0 && !commandGiven {
-		c.Command = rest[0]
-		if err := fs.Parse(rest[1:]); err != nil {
-			return Config{}, err
-		}
+	rest := fs.Args()
+	if len(rest) > 0 {
+		c.Command, rest = rest[0], rest[1:]
 	}
-	if rest := fs.Args(); len(rest) > 0 {
-		return Config{}, fmt.Errorf("unexpected argument %q", rest[0])
+	// After it, settings, the command's options and its operands, in any
+	// order.
+	commandFlags(fs, c.Command, &c)
+	operands, err := parseInterspersed(fs, rest)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := c.setOperands(operands); err != nil {
+		return Config{}, err
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// parseInterspersed parses args with fs, allowing flags between the
+// operands, and returns the operands. Everything after "--" is an operand.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var operands []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return operands, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(operands, rest...), nil
+		}
+		operands, args = append(operands, rest[0]), rest[1:]
+	}
+}
+
+// setOperands stores the command's operands: the subcommand of keys and
+// the key keys revoke names. Other commands take none.
+func (c *Config) setOperands(operands []string) error {
+	if !slices.Contains(commands, c.Command) {
+		return nil // Validate reports the unknown command
+	}
+	if c.Command != CommandKeys {
+		if len(operands) > 0 {
+			return fmt.Errorf("unexpected argument %q", operands[0])
+		}
+		return nil
+	}
+	if len(operands) == 0 {
+		return fmt.Errorf("keys: missing subcommand: want %s, %s or %s", KeysCreate, KeysList, KeysRevoke)
+	}
+	c.Keys.Action, operands = operands[0], operands[1:]
+	if c.Keys.Action == KeysRevoke {
+		if len(operands) == 0 {
+			return errors.New("keys revoke: missing the key to revoke, apiKeys/{id}")
+		}
+		c.Keys.Key, operands = operands[0], operands[1:]
+	}
+	if len(operands) > 0 {
+		return fmt.Errorf("unexpected argument %q", operands[0])
+	}
+	return nil
 }
 
 // Validate reports every setting that is out of range.
@@ -187,8 +359,12 @@ func (c Config) Validate() error {
 
 	switch c.Command {
 	case CommandServe, CommandMigrate:
+	case CommandKeys:
+		errs = append(errs, c.Keys.validate())
+	case CommandDevToken:
+		errs = append(errs, c.validateDevToken())
 	default:
-		bad("unknown command %q: want %s or %s", c.Command, CommandServe, CommandMigrate)
+		bad("unknown command %q: want %s", c.Command, strings.Join(commands, ", "))
 	}
 	if c.GRPCAddr == "" {
 		bad("--grpc-addr must not be empty")
@@ -216,6 +392,90 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRequestBytes <= 0 {
 		bad("--max-request-bytes must be positive, got %d", c.MaxRequestBytes)
+	}
+	errs = append(errs, c.validateJWT())
+	return errors.Join(errs...)
+}
+
+// validateJWT refuses a partial customer-token configuration: one that
+// names an issuer but no key, say, would otherwise quietly turn customer
+// tokens off.
+func (c Config) validateJWT() error {
+	if c.JWTIssuer == "" && c.JWTAudience == "" && c.JWTHMACSecret == "" && c.JWTKeyFile == "" {
+		return nil
+	}
+	var errs []error
+	if c.JWTIssuer == "" {
+		errs = append(errs, errors.New("--jwt-issuer must be set with the other --jwt-* settings"))
+	}
+	if c.JWTAudience == "" {
+		errs = append(errs, errors.New("--jwt-audience must be set with the other --jwt-* settings"))
+	}
+	switch {
+	case c.JWTHMACSecret == "" && c.JWTKeyFile == "":
+		errs = append(errs, errors.New("customer tokens need --jwt-hmac-secret or --jwt-key-file"))
+	case c.JWTHMACSecret != "" && c.JWTKeyFile != "":
+		errs = append(errs, errors.New("set either --jwt-hmac-secret or --jwt-key-file, not both"))
+	}
+	if c.JWTSubjectClaim == "" {
+		errs = append(errs, errors.New("--jwt-subject-claim must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// validate checks the options of the keys command.
+func (k KeysCommand) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	createOnly := k.Staff != "" || k.Partner != "" || k.Role != aftersalesv1.Staff_ROLE_UNSPECIFIED ||
+		k.DisplayName != "" || k.Expires != 0 || k.CanDelegate
+	switch k.Action {
+	case KeysCreate:
+		n := 0
+		for _, set := range []bool{k.Staff != "", k.Partner != "", k.Role != aftersalesv1.Staff_ROLE_UNSPECIFIED} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			bad("keys create: give exactly one of --staff, --partner and --role")
+		}
+		if _, ok := resname.ID(k.Staff, resname.Staff); k.Staff != "" && !ok {
+			bad("keys create: --staff must be staff/{id}, got %q", k.Staff)
+		}
+		if _, ok := resname.ID(k.Partner, resname.Partners); k.Partner != "" && !ok {
+			bad("keys create: --partner must be partners/{id}, got %q", k.Partner)
+		}
+		if k.Expires < 0 {
+			bad("keys create: --expires must not be negative, got %s", k.Expires)
+		}
+	case KeysList, KeysRevoke:
+		if createOnly {
+			bad("keys %s: --staff, --partner, --role, --name, --expires and --can-delegate are options of keys create", k.Action)
+		}
+		if _, ok := resname.ID(k.Key, "apiKeys"); k.Action == KeysRevoke && !ok {
+			bad("keys revoke: the key must be apiKeys/{id}, got %q", k.Key)
+		}
+	default:
+		bad("keys: unknown subcommand %q: want %s, %s or %s", k.Action, KeysCreate, KeysList, KeysRevoke)
+	}
+	return errors.Join(errs...)
+}
+
+// validateDevToken checks the options of the dev-token command.
+func (c Config) validateDevToken() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, ok := resname.ID(c.DevToken.Customer, resname.Customers); !ok {
+		bad("dev-token: --customer must be customers/{id}, got %q", c.DevToken.Customer)
+	}
+	if c.DevToken.TTL <= 0 {
+		bad("dev-token: --ttl must be positive, got %s", c.DevToken.TTL)
+	}
+	if c.JWTHMACSecret == "" {
+		// A server verifying with a key file accepts only tokens signed
+		// with the issuer's private key, which this server never holds.
+		bad("dev-token: signs with the server's --jwt-hmac-secret (or AFTERSALES_JWT_HMAC_SECRET), with --jwt-issuer and --jwt-audience; it cannot mint tokens for a server using --jwt-key-file")
 	}
 	return errors.Join(errs...)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/server/internal/config"
 )
 
@@ -138,6 +139,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "empty grpc addr", args: []string{"--grpc-addr="}, wantErr: "--grpc-addr must not be empty"},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: "flag provided but not defined: -nope"},
 		{name: "unknown command", args: []string{"dance"}, wantErr: `unknown command "dance"`},
+		{name: "unknown command with arguments", args: []string{"dance", "now"}, wantErr: `unknown command "dance": want serve, migrate, keys, dev-token`},
 		{name: "extra argument", args: []string{"migrate", "now"}, wantErr: `unexpected argument "now"`},
 	}
 	for _, tt := range tests {
@@ -165,6 +167,7 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 		"grpc-addr", "http-addr", "database-url", "data-dir", "db-max-conns",
 		"log-level", "log-format", "shutdown-timeout", "sla-check-interval",
 		"default-deadline", "max-request-bytes", "reflection", "pprof",
+		"jwt-issuer", "jwt-audience", "jwt-hmac-secret", "jwt-key-file", "jwt-subject-claim",
 	}
 	var names []string
 	for _, s := range config.Settings() {
@@ -182,4 +185,127 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 	}
 	require.Contains(t, md, "| `--grpc-addr` | `AFTERSALES_GRPC_ADDR` | `:9090` |")
 	require.Contains(t, md, "| `--shutdown-timeout` | `AFTERSALES_SHUTDOWN_TIMEOUT` | `15s` |")
+}
+
+func TestLoadCustomerTokens(t *testing.T) {
+	c, err := config.Load(nil, env(nil))
+	require.NoError(t, err)
+	require.False(t, c.CustomerTokens(), "off by default")
+	require.Equal(t, "sub", c.JWTSubjectClaim)
+
+	c, err = config.Load([]string{"--jwt-issuer=https://id.example", "--jwt-audience=aftersales", "--jwt-subject-claim=uid"},
+		env(map[string]string{"AFTERSALES_JWT_HMAC_SECRET": "s3cret"}))
+	require.NoError(t, err)
+	require.True(t, c.CustomerTokens())
+	require.Equal(t, "https://id.example", c.JWTIssuer)
+	require.Equal(t, "aftersales", c.JWTAudience)
+	require.Equal(t, "s3cret", c.JWTHMACSecret)
+	require.Equal(t, "uid", c.JWTSubjectClaim)
+
+	c, err = config.Load([]string{"--jwt-issuer=i", "--jwt-audience=a", "--jwt-key-file=/etc/keys.json"}, env(nil))
+	require.NoError(t, err)
+	require.True(t, c.CustomerTokens())
+
+	for _, tt := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"--jwt-issuer=i"}, "--jwt-audience must be set"},
+		{[]string{"--jwt-issuer=i", "--jwt-audience=a"}, "need --jwt-hmac-secret or --jwt-key-file"},
+		{[]string{"--jwt-hmac-secret=x"}, "--jwt-issuer must be set"},
+		{[]string{"--jwt-issuer=i", "--jwt-audience=a", "--jwt-hmac-secret=x", "--jwt-key-file=k"}, "not both"},
+		{[]string{"--jwt-issuer=i", "--jwt-audience=a", "--jwt-hmac-secret=x", "--jwt-subject-claim="}, "--jwt-subject-claim must not be empty"},
+	} {
+		_, err := config.Load(tt.args, env(nil))
+		require.ErrorContains(t, err, tt.wantErr, tt.args)
+	}
+}
+
+func TestLoadKeysCommand(t *testing.T) {
+	c, err := config.Load([]string{"keys", "create", "--role", "admin", "--name", "ops", "--expires=720h", "--can-delegate", "--data-dir=d"}, env(nil))
+	require.NoError(t, err)
+	require.Equal(t, config.CommandKeys, c.Command)
+	require.Equal(t, config.KeysCommand{Action: config.KeysCreate, Role: aftersalesv1.Staff_ADMIN, DisplayName: "ops", Expires: 720 * time.Hour, CanDelegate: true}, c.Keys)
+	require.Equal(t, "d", c.DataDir, "settings mix with the command's options")
+
+	c, err = config.Load([]string{"--data-dir=d", "keys", "--staff=staff/s1", "create"}, env(nil))
+	require.NoError(t, err)
+	require.Equal(t, config.KeysCommand{Action: config.KeysCreate, Staff: "staff/s1"}, c.Keys)
+
+	c, err = config.Load([]string{"keys", "create", "--partner", "partners/p1"}, env(nil))
+	require.NoError(t, err)
+	require.Equal(t, "partners/p1", c.Keys.Partner)
+
+	c, err = config.Load([]string{"keys", "list"}, env(nil))
+	require.NoError(t, err)
+	require.Equal(t, config.KeysList, c.Keys.Action)
+
+	c, err = config.Load([]string{"keys", "revoke", "apiKeys/k1", "--log-level=warn"}, env(nil))
+	require.NoError(t, err)
+	require.Equal(t, config.KeysCommand{Action: config.KeysRevoke, Key: "apiKeys/k1"}, c.Keys)
+	require.Equal(t, slog.LevelWarn, c.LogLevel)
+
+	for _, tt := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"keys"}, "missing subcommand"},
+		{[]string{"keys", "rotate"}, `unknown subcommand "rotate"`},
+		{[]string{"keys", "create"}, "exactly one of --staff, --partner and --role"},
+		{[]string{"keys", "create", "--staff=staff/s", "--role=AGENT"}, "exactly one of"},
+		{[]string{"keys", "create", "--role=ROLE_UNSPECIFIED"}, "want ADMIN, MANAGER"},
+		{[]string{"keys", "create", "--role=boss"}, "want ADMIN, MANAGER"},
+		{[]string{"keys", "create", "--staff=s1"}, "--staff must be staff/{id}"},
+		{[]string{"keys", "create", "--partner=staff/s1"}, "--partner must be partners/{id}"},
+		{[]string{"keys", "create", "--role=AGENT", "--expires=-1h"}, "--expires must not be negative"},
+		{[]string{"keys", "create", "--role=AGENT", "extra"}, `unexpected argument "extra"`},
+		{[]string{"keys", "list", "--role=AGENT"}, "options of keys create"},
+		{[]string{"keys", "revoke"}, "missing the key to revoke"},
+		{[]string{"keys", "revoke", "staff/s1"}, "must be apiKeys/{id}"},
+		{[]string{"keys", "revoke", "apiKeys/a", "apiKeys/b"}, `unexpected argument "apiKeys/b"`},
+		{[]string{"serve", "--staff=staff/s1"}, "flag provided but not defined: -staff"},
+		{[]string{"--role=ADMIN", "keys", "create"}, "flag provided but not defined: -role"},
+	} {
+		_, err := config.Load(tt.args, env(nil))
+		require.ErrorContains(t, err, tt.wantErr, tt.args)
+	}
+	// Options of commands are not settings: no environment variables.
+	_, err = config.Load([]string{"keys", "create"}, env(map[string]string{"AFTERSALES_ROLE": "ADMIN"}))
+	require.ErrorContains(t, err, "exactly one of")
+}
+
+func TestLoadDevTokenCommand(t *testing.T) {
+	jwt := map[string]string{"AFTERSALES_JWT_ISSUER": "i", "AFTERSALES_JWT_AUDIENCE": "a", "AFTERSALES_JWT_HMAC_SECRET": "s"}
+	c, err := config.Load([]string{"dev-token", "--customer", "customers/c1"}, env(jwt))
+	require.NoError(t, err)
+	require.Equal(t, config.CommandDevToken, c.Command)
+	require.Equal(t, config.DevTokenCommand{Customer: "customers/c1", TTL: time.Hour}, c.DevToken)
+
+	c, err = config.Load([]string{"dev-token", "--customer=customers/c1", "--ttl=10m"}, env(jwt))
+	require.NoError(t, err)
+	require.Equal(t, 10*time.Minute, c.DevToken.TTL)
+
+	for _, tt := range []struct {
+		args    []string
+		env     map[string]string
+		wantErr string
+	}{
+		{[]string{"dev-token"}, jwt, "--customer must be customers/{id}"},
+		{[]string{"dev-token", "--customer=c1"}, jwt, "--customer must be customers/{id}"},
+		{[]string{"dev-token", "--customer=customers/c1", "--ttl=0s"}, jwt, "--ttl must be positive"},
+		{[]string{"dev-token", "--customer=customers/c1"}, nil, "signs with the server's --jwt-hmac-secret"},
+		{[]string{"dev-token", "--customer=customers/c1", "--jwt-issuer=i", "--jwt-audience=a", "--jwt-key-file=k"}, nil, "cannot mint tokens for a server using --jwt-key-file"},
+		{[]string{"dev-token", "--customer=customers/c1", "now"}, jwt, `unexpected argument "now"`},
+	} {
+		_, err := config.Load(tt.args, env(tt.env))
+		require.ErrorContains(t, err, tt.wantErr, tt.args)
+	}
+}
+
+func TestUsageListsCommands(t *testing.T) {
+	var b bytes.Buffer
+	config.Usage(&b)
+	for _, want := range []string{"keys create", "keys list", "keys revoke apiKeys/ID", "dev-token --customer", "--can-delegate", "--ttl", "AFTERSALES_JWT_HMAC_SECRET"} {
+		require.Contains(t, b.String(), want)
+	}
 }

@@ -44,11 +44,39 @@ func Markdown() string {
 	return b.String()
 }
 
+// commandUsage is the synopsis and summary of each command, for Usage.
+var commandUsage = []struct{ command, synopsis, summary string }{
+	{CommandServe, "serve", "serve the gRPC and JSON APIs (default)"},
+	{CommandMigrate, "migrate", "apply database migrations and exit"},
+	{CommandKeys, "keys create (--staff staff/ID | --partner partners/ID | --role ROLE) [--name TEXT] [--expires 720h] [--can-delegate]",
+		"issue an API key and print it; it is shown only this once"},
+	{CommandKeys, "keys list", "list the API keys, revoked ones included"},
+	{CommandKeys, "keys revoke apiKeys/ID", "revoke an API key, at once and for good"},
+	{CommandDevToken, "dev-token --customer customers/ID [--ttl 1h]",
+		"print a customer token signed with --jwt-hmac-secret, for trying the customer flow locally; gives the customer an external id (its id) if it has none"},
+}
+
 // Usage writes the command-line help to w.
 func Usage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: aftersales [%s|%s] [flags]\n\n", CommandServe, CommandMigrate)
-	fmt.Fprintf(w, "Commands:\n  %-8s serve the gRPC and JSON APIs (default)\n  %-8s apply database migrations and exit\n\n", CommandServe, CommandMigrate)
-	fmt.Fprintf(w, "Flags (each also read from its environment variable; the flag wins):\n")
+	fmt.Fprintf(w, "Usage: aftersales [command] [flags]\n\n")
+	fmt.Fprintf(w, "Commands (keys and dev-token work on the database directly):\n")
+	for _, u := range commandUsage {
+		fmt.Fprintf(w, "  %s\n      %s\n", u.synopsis, u.summary)
+	}
+	for _, command := range []string{CommandKeys, CommandDevToken} {
+		fmt.Fprintf(w, "\nOptions of %s:\n", command)
+		c := Default()
+		fs := flag.NewFlagSet(command, flag.ContinueOnError)
+		commandFlags(fs, command, &c)
+		fs.VisitAll(func(f *flag.Flag) {
+			def := ""
+			if f.DefValue != "" && f.DefValue != "0s" && f.DefValue != "false" {
+				def = fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(w, "  --%s%s\n      %s\n", f.Name, def, f.Usage)
+		})
+	}
+	fmt.Fprintf(w, "\nFlags (each also read from its environment variable; the flag wins):\n")
 	for _, s := range Settings() {
 		fmt.Fprintf(w, "  --%s (%s, default %q)\n      %s\n", s.Flag, s.Env, s.Default, s.Description)
 	}

@@ -6,7 +6,8 @@
 //  1. recovery: a panic anywhere below becomes INTERNAL (INTERNAL_ERROR).
 //  2. logging: one log line per call.
 //  3. metrics: Prometheus counters and the handling-time histogram.
-//  4. principal: who is calling, from request metadata.
+//  4. principal: who is calling (authentication) and whether they may
+//     call this method (the policy table).
 //  5. deadline: a default deadline for unary calls that came without one.
 //  6. validation: protovalidate rules on the request.
 //  7. safety net: turns a handler panic or a non-status error into
@@ -41,6 +42,9 @@ type Options struct {
 	// DefaultDeadline is applied to unary calls without a deadline; 0
 	// applies none.
 	DefaultDeadline time.Duration
+	// Authorize authenticates each call and checks the policy table. Nil
+	// treats every caller as anonymous (for tests of other interceptors).
+	Authorize AuthorizeFunc
 	// Now is the clock for validation rules that compare with the current
 	// time. Nil uses time.Now.
 	Now func() time.Time
@@ -54,7 +58,7 @@ func ServerOptions(o Options) []grpc.ServerOption {
 			recoveryUnary(o.Logger),
 			loggingUnary(o.Logger),
 			o.Metrics.UnaryServerInterceptor(),
-			principalUnary,
+			principalUnary(o.Authorize),
 			deadlineUnary(o.DefaultDeadline),
 			v.unary,
 			safetyNetUnary(o.Logger),
@@ -63,7 +67,7 @@ func ServerOptions(o Options) []grpc.ServerOption {
 			recoveryStream(o.Logger),
 			loggingStream(o.Logger),
 			o.Metrics.StreamServerInterceptor(),
-			principalStream,
+			principalStream(o.Authorize),
 			// No default deadline: the only streams are long-lived
 			// watches (grpc.health.v1.Health/Watch, reflection).
 			v.stream,

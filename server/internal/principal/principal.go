@@ -25,6 +25,10 @@ const (
 	Partner
 	Customer
 	System
+	// Service is a service account: software holding an API key that is
+	// bound to a role rather than to a person or shop. Its Name is the
+	// key's name, "apiKeys/{id}".
+	Service
 )
 
 // String returns the lower-case kind name, for logs.
@@ -40,14 +44,49 @@ func (k Kind) String() string {
 		return "customer"
 	case System:
 		return "system"
+	case Service:
+		return "service"
 	default:
 		return fmt.Sprintf("Kind(%d)", int(k))
 	}
 }
 
+// Role decides what a principal may do (API.md §5). Staff act with
+// their staff role; partner shops and customers have a role of their own;
+// service accounts carry the role their key was issued with.
+type Role int
+
+// The roles. None is the zero value: it may do nothing.
+const (
+	RoleNone Role = iota
+	RoleAdmin
+	RoleManager
+	RoleAgent
+	RoleTechnician
+	RoleTrainer
+	RolePartner
+	RoleCustomer
+)
+
+var roleNames = [...]string{"none", "admin", "manager", "agent", "technician", "trainer", "partner", "customer"}
+
+// String returns the lower-case role name.
+func (r Role) String() string {
+	if r >= 0 && int(r) < len(roleNames) {
+		return roleNames[r]
+	}
+	return fmt.Sprintf("Role(%d)", int(r))
+}
+
 // Principal is a caller.
 type Principal struct {
 	Kind Kind
+	// Role is what the caller may do.
+	Role Role
+	// Via names the credential the call came through when it differs from
+	// the caller: the API key ("apiKeys/{id}") of call-center software
+	// acting for an agent. Recorded next to the caller in audit records.
+	Via string
 	// Name is the caller's resource name, for example "staff/abc" or
 	// "partners/p1" (AIP-122), so handlers can store it as is wherever the
 	// API records who did something. Empty for Anonymous; for System it

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"gorm.io/gorm"
@@ -62,6 +63,12 @@ func mutate[R proto.Message](ctx context.Context, b *base, method string, req id
 		if resp, err = fn(tx); err != nil {
 			return err
 		}
+		if creates(method) {
+			name, created := createdResource(resp)
+			if err := b.audit(ctx, tx, name, nil, created); err != nil {
+				return err
+			}
+		}
 		out, err := proto.Marshal(resp)
 		if err != nil {
 			return err
@@ -88,6 +95,33 @@ func requestHash(req idempotent) ([]byte, error) {
 	}
 	h := sha256.Sum256(b)
 	return h[:], nil
+}
+
+// creates reports whether method creates a resource (Create…, Add…): its
+// audit record is the whole new resource. Other methods change one and
+// record their own before and after.
+func creates(method string) bool {
+	_, m, _ := strings.Cut(strings.TrimPrefix(method, "/"), "/")
+	return strings.HasPrefix(m, "Create") || strings.HasPrefix(m, "Add")
+}
+
+// createdResource finds the created resource in a response: the response
+// itself, or the resource it wraps (CreateApiKeyResponse).
+func createdResource(resp proto.Message) (string, proto.Message) {
+	if name := resourceName(resp); name != "" {
+		return name, resp
+	}
+	fields := resp.ProtoReflect().Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		if fd.Message() != nil && fd.Cardinality() != protoreflect.Repeated {
+			m := resp.ProtoReflect().Get(fd).Message().Interface()
+			if name := resourceName(m); name != "" {
+				return name, m
+			}
+		}
+	}
+	return "", resp
 }
 
 // resourceName returns the response's name field, if it has one.
@@ -125,14 +159,47 @@ func optionalName(field, name, collection string) (string, error) {
 	return parseName(field, name, collection)
 }
 
+// maskPaths returns the mask's paths in snake_case. gRPC clients send
+// proto field names; JSON clients may send the JSON names
+// (?updateMask=displayName), which the gateway passes through as they are.
+func maskPaths(mask *fieldmaskpb.FieldMask) []string {
+	out := make([]string, len(mask.GetPaths()))
+	for i, p := range mask.GetPaths() {
+		var b strings.Builder
+		for _, r := range p {
+			if 'A' <= r && r <= 'Z' {
+				b.WriteByte('_')
+				r += 'a' - 'A'
+			}
+			b.WriteRune(r)
+		}
+		out[i] = b.String()
+	}
+	return out
+}
+
 // updatePaths validates an AIP-134 update mask against the fields that
 // may be updated, returning the paths to apply. An empty mask means every
 // updatable field. Unknown and output-only paths are INVALID_ARGUMENT.
 func updatePaths(mask *fieldmaskpb.FieldMask, updatable []string) ([]string, error) {
-	if len(mask.GetPaths()) == 0 {
-		return updatable, nil
+	// The gateway derives a PATCH's mask from the body's fields, so the
+	// name and the etag (which identify and guard the update rather than
+	// change anything) are ignored rather than refused.
+	var paths []string
+	for _, p := range maskPaths(mask) {
+		if p != "name" && p != "etag" {
+			paths = append(paths, p)
+		}
 	}
-	for _, p := range mask.GetPaths() {
+	switch {
+	case len(mask.GetPaths()) == 0:
+		return updatable, nil
+	case len(paths) == 0:
+		return nil, apierr.Invalid(aftersalesv1.ErrorReason_INVALID_UPDATE_MASK, apierr.Violation{
+			Field: "update_mask", Description: "names no field to update; updatable: " + strings.Join(updatable, ", "),
+		})
+	}
+	for _, p := range paths {
 		if p == "*" {
 			return updatable, nil
 		}
@@ -143,7 +210,7 @@ func updatePaths(mask *fieldmaskpb.FieldMask, updatable []string) ([]string, err
 			})
 		}
 	}
-	return mask.GetPaths(), nil
+	return paths, nil
 }
 
 // lockRow reads the row with id into dst inside tx, locking it for the

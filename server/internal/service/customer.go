@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aftersales/aftersales/server/internal/ids"
+	"github.com/aftersales/aftersales/server/internal/principal"
+
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"gorm.io/gorm"
@@ -24,6 +27,9 @@ type customerServer struct {
 
 var customerUpdatable = []string{"display_name", "phone", "email", "address", "contact_preferences", "external_id"}
 
+// customerSelfUpdatable is what customers may change of their own record.
+var customerSelfUpdatable = []string{"display_name", "phone", "email", "address", "contact_preferences"}
+
 var customerList = listSpec{columns: []column{
 	{field: filter.Field{Name: "display_name"}, name: "display_name"},
 	{field: filter.Field{Name: "phone"}, name: "phone"},
@@ -39,7 +45,7 @@ func (s *customerServer) CreateCustomer(ctx context.Context, req *aftersalesv1.C
 	}
 	return mutate(ctx, s.base, aftersalesv1.CustomerService_CreateCustomer_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.Customer, error) {
 		now := s.now()
-		row := &store.Customer{ID: newID(), CreateTime: now, UpdateTime: now, Version: 1}
+		row := &store.Customer{ID: ids.New(), CreateTime: now, UpdateTime: now, Version: 1}
 		applyCustomer(row, c, customerUpdatable)
 		if err := store.Translate(tx.Create(row).Error); err != nil {
 			return nil, err
@@ -53,18 +59,19 @@ func (s *customerServer) GetCustomer(ctx context.Context, req *aftersalesv1.GetC
 	if err != nil {
 		return nil, err
 	}
+	caller := principal.FromContext(ctx)
 	var row store.Customer
-	if err := store.Translate(s.db.Gorm(ctx).Where("id = ?", id).Take(&row).Error); err != nil {
+	if err := store.Translate(customerScope(s.db.Gorm(ctx), caller).Where("id = ?", id).Take(&row).Error); err != nil {
 		if isNotFound(err) {
 			return nil, notFound(req.GetName())
 		}
 		return nil, s.toStatus(ctx, err)
 	}
-	return customerProto(&row), nil
+	return contactOnly(customerProto(&row), caller), nil
 }
 
 func (s *customerServer) ListCustomers(ctx context.Context, req *aftersalesv1.ListCustomersRequest) (*aftersalesv1.ListCustomersResponse, error) {
-	rows, next, err := list[store.Customer](s.db.Gorm(ctx).Model(&store.Customer{}), customerList, listRequest{
+	rows, next, err := list[store.Customer](customerScope(s.db.Gorm(ctx).Model(&store.Customer{}), principal.FromContext(ctx)), customerList, listRequest{
 		filter: req.GetFilter(), orderBy: req.GetOrderBy(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
 	})
 	if err != nil {
@@ -83,7 +90,17 @@ func (s *customerServer) UpdateCustomer(ctx context.Context, req *aftersalesv1.U
 	if err != nil {
 		return nil, err
 	}
-	paths, err := updatePaths(req.GetUpdateMask(), customerUpdatable)
+	caller := principal.FromContext(ctx)
+	updatable := customerUpdatable
+	if caller.Role == principal.RoleCustomer {
+		// external_id links the record to the login system; a customer
+		// changing it could take over another login's record.
+		updatable = customerSelfUpdatable
+		if slices.Contains(maskPaths(req.GetUpdateMask()), "external_id") {
+			return nil, accessDenied("customer.external_id")
+		}
+	}
+	paths, err := updatePaths(req.GetUpdateMask(), updatable)
 	if err != nil {
 		return nil, err
 	}
@@ -93,19 +110,20 @@ func (s *customerServer) UpdateCustomer(ctx context.Context, req *aftersalesv1.U
 	var out *aftersalesv1.Customer
 	err = s.db.InTx(ctx, func(tx *gorm.DB) error {
 		var row store.Customer
-		if err := lockRow(tx, &row, id); err != nil {
+		if err := lockRow(customerScope(tx, caller), &row, id); err != nil {
 			return err
 		}
 		if err := checkEtag(c.GetEtag(), c.GetName(), row.Version); err != nil {
 			return err
 		}
+		before := customerProto(&row)
 		applyCustomer(&row, c, paths)
 		row.UpdateTime, row.Version = s.now(), row.Version+1
 		if err := store.Translate(tx.Save(&row).Error); err != nil {
 			return err
 		}
 		out = customerProto(&row)
-		return nil
+		return s.audit(ctx, tx, c.GetName(), before, out)
 	})
 	if isNotFound(err) {
 		return nil, notFound(c.GetName())

@@ -61,6 +61,13 @@ func badReference(field, name string) error {
 	return apierr.Invalid(aftersalesv1.ErrorReason_REFERENCE_NOT_FOUND, apierr.Violation{Field: field, Description: name + " does not exist"})
 }
 
+// accessDenied is the PERMISSION_DENIED answer for a field the caller's
+// role may not set (API.md §5: customers set no assignee or fees; partners
+// change no priority or SLA).
+func accessDenied(field string) error {
+	return apierr.Newf(codes.PermissionDenied, aftersalesv1.ErrorReason_ACCESS_DENIED, "the caller may not set %s", field)
+}
+
 // etagMismatch is the ABORTED answer for a stale etag.
 func etagMismatch(name string) error {
 	return apierr.Newf(codes.Aborted, aftersalesv1.ErrorReason_ETAG_MISMATCH, "etag does not match the current version of %s; read it again", name)

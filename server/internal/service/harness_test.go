@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 	"testing"
@@ -17,11 +18,16 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	"gorm.io/gorm"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/pkg/apierr"
+	"github.com/aftersales/aftersales/pkg/resname"
 	"github.com/aftersales/aftersales/server/internal/app"
+	"github.com/aftersales/aftersales/server/internal/auth"
+	"github.com/aftersales/aftersales/server/internal/auth/token"
 	"github.com/aftersales/aftersales/server/internal/config"
+	"github.com/aftersales/aftersales/server/internal/ids"
 	"github.com/aftersales/aftersales/server/internal/store/storetest"
 )
 
@@ -50,7 +56,7 @@ func (c *clock) Advance(d time.Duration) {
 // env is one real server, started in-process on loopback, and clients for
 // it: generated gRPC clients and a JSON client for the gateway.
 type env struct {
-	t         *testing.T
+	t         testing.TB
 	app       *app.App
 	clock     *clock
 	conn      *grpc.ClientConn
@@ -58,6 +64,7 @@ type env struct {
 	partners  aftersalesv1.PartnerServiceClient
 	staff     aftersalesv1.StaffServiceClient
 	tickets   aftersalesv1.TicketServiceClient
+	audits    aftersalesv1.AuditServiceClient
 	baseURL   string
 }
 
@@ -65,12 +72,12 @@ type envOption func(*config.Config)
 
 // start runs the full server on a fresh database of dialect until the
 // test ends.
-func start(t *testing.T, dialect string, opts ...envOption) *env {
+func start(t testing.TB, dialect string, opts ...envOption) *env {
 	t.Helper()
 	return startURL(t, storetest.URL(t, dialect), opts...)
 }
 
-func startURL(t *testing.T, dbURL string, opts ...envOption) *env {
+func startURL(t testing.TB, dbURL string, opts ...envOption) *env {
 	t.Helper()
 	cfg, err := config.Load([]string{
 		"--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--database-url=" + dbURL,
@@ -82,7 +89,12 @@ func startURL(t *testing.T, dbURL string, opts ...envOption) *env {
 	}
 	c := newClock()
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, storetest.Logger(t), app.WithNow(c.Now))
+	// Like storetest.Logger, at the configured level (benchmarks raise it
+	// so that successful calls are not logged).
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: cfg.LogLevel}))
+	verifier, err := token.New(token.Config{Issuer: testIssuer, Audience: testAudience, HMACSecret: testSecret, Now: c.Now})
+	require.NoError(t, err)
+	a, err := app.New(ctx, cfg, logger, app.WithNow(c.Now), app.WithTokenVerifier(verifier))
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
@@ -100,17 +112,68 @@ func startURL(t *testing.T, dbURL string, opts ...envOption) *env {
 		partners:  aftersalesv1.NewPartnerServiceClient(conn),
 		staff:     aftersalesv1.NewStaffServiceClient(conn),
 		tickets:   aftersalesv1.NewTicketServiceClient(conn),
+		audits:    aftersalesv1.NewAuditServiceClient(conn),
 		baseURL:   "http://" + a.HTTPAddr(),
 	}
 }
 
-// as returns a context whose calls act as the named principal.
+// The customer-token settings of the servers under test.
+const (
+	testIssuer   = "https://login.example.test"
+	testAudience = "aftersales"
+)
+
+var testSecret = []byte("test-secret-of-at-least-32-bytes!!")
+
+// credentials maps a principal's resource name to the bearer credential
+// the tests use for it: an API key for staff, partners and admins, a
+// customer token for customers. Names are random ids, so one map serves
+// every server under test.
+var credentials sync.Map
+
+// bearer returns the credential registered for actor.
+func bearer(actor string) string {
+	v, ok := credentials.Load(actor)
+	if !ok {
+		panic("no credential registered for " + actor)
+	}
+	return v.(string)
+}
+
+// as returns a context whose calls authenticate as the named principal;
+// "" sends no credentials.
 func as(actor string) context.Context {
 	ctx := context.Background()
 	if actor == "" {
 		return ctx
 	}
-	return metadata.AppendToOutgoingContext(ctx, "x-aftersales-actor", actor)
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+bearer(actor))
+}
+
+// admin returns a context acting as the server's bootstrap admin key.
+func (e *env) admin() context.Context {
+	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+e.app.BootstrapKey())
+}
+
+// issueKey registers an API key for a staff member or partner.
+func (e *env) issueKey(spec auth.KeySpec, name string) {
+	e.t.Helper()
+	err := e.app.DB().InTx(context.Background(), func(tx *gorm.DB) error {
+		_, key, err := auth.IssueKey(tx, e.clock.Now(), spec)
+		credentials.Store(name, key)
+		return err
+	})
+	require.NoError(e.t, err)
+}
+
+// login registers a customer token for customer, whose external id is
+// the token's subject.
+func (e *env) login(c *aftersalesv1.Customer) {
+	e.t.Helper()
+	tok, err := token.Mint(token.MintConfig{Issuer: testIssuer, Audience: testAudience, Secret: testSecret,
+		Subject: c.GetExternalId(), TTL: 1000 * time.Hour, Now: e.clock.Now})
+	require.NoError(e.t, err)
+	credentials.Store(c.GetName(), tok)
 }
 
 // httpResult is a JSON gateway response.
@@ -138,7 +201,7 @@ func (e *env) do(method, path, actor string, body any) httpResult {
 	require.NoError(e.t, err)
 	req.Header.Set("Content-Type", "application/json")
 	if actor != "" {
-		req.Header.Set("X-Aftersales-Actor", actor)
+		req.Header.Set("Authorization", "Bearer "+bearer(actor))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(e.t, err)
@@ -194,7 +257,7 @@ type fixture struct {
 func (e *env) seed() *fixture {
 	t := e.t
 	t.Helper()
-	ctx := context.Background()
+	ctx := e.admin()
 	f := &fixture{}
 	var err error
 	f.manager, err = e.staff.CreateStaff(ctx, &aftersalesv1.CreateStaffRequest{Staff: &aftersalesv1.Staff{DisplayName: "Mia Manager", Role: aftersalesv1.Staff_MANAGER, Team: "east"}})
@@ -207,8 +270,17 @@ func (e *env) seed() *fixture {
 	require.NoError(t, err)
 	f.partnerTech, err = e.staff.CreateStaff(ctx, &aftersalesv1.CreateStaffRequest{Staff: &aftersalesv1.Staff{DisplayName: "Pat Partner", Role: aftersalesv1.Staff_TECHNICIAN, Partner: f.partner.GetName()}})
 	require.NoError(t, err)
-	f.customer, err = e.customers.CreateCustomer(ctx, &aftersalesv1.CreateCustomerRequest{Customer: &aftersalesv1.Customer{DisplayName: "Chen Wei", Phone: "+8613800138000"}})
+	f.customer, err = e.customers.CreateCustomer(ctx, &aftersalesv1.CreateCustomerRequest{Customer: &aftersalesv1.Customer{
+		DisplayName: "Chen Wei", Phone: "+8613800138000", ExternalId: "login-" + ids.New(),
+	}})
 	require.NoError(t, err)
+	for _, st := range []*aftersalesv1.Staff{f.manager, f.agent, f.technician, f.partnerTech} {
+		id, _ := resname.ID(st.GetName(), resname.Staff)
+		e.issueKey(auth.KeySpec{DisplayName: st.GetDisplayName(), StaffID: id}, st.GetName())
+	}
+	pid, _ := resname.ID(f.partner.GetName(), resname.Partners)
+	e.issueKey(auth.KeySpec{DisplayName: "shop key", PartnerID: pid}, f.partner.GetName())
+	e.login(f.customer)
 	now := e.clock.Now()
 	f.inWarranty, err = e.customers.CreateProduct(ctx, &aftersalesv1.CreateProductRequest{Parent: f.customer.GetName(), Product: &aftersalesv1.Product{
 		Model: "WM-8000", SerialNumber: "SN-IN-" + now.Format("150405.000000"), WarrantyEndTime: timestamp(now.AddDate(1, 0, 0)),

@@ -2,6 +2,7 @@ package service
 
 import (
 	"errors"
+	"reflect"
 	"time"
 
 	"gorm.io/gorm"
@@ -84,7 +85,9 @@ func list[M any, PM interface {
 		return nil, "", apierr.Invalid(aftersalesv1.ErrorReason_INVALID_ORDER_BY, apierr.Violation{Field: "order_by", Description: err.Error()})
 	}
 	desc := len(orders) == 1 && orders[0].Desc
-	query := pagetoken.Query{Parent: req.parent, Filter: filter.Canonical(conds), OrderBy: filter.CanonicalOrderBy(orders)}
+	// Extra names the collection, so that a token of one List is refused
+	// by another even when neither has a parent or filter (AIP-158).
+	query := pagetoken.Query{Parent: req.parent, Filter: filter.Canonical(conds), OrderBy: filter.CanonicalOrderBy(orders), Extra: reflect.TypeFor[M]().Name()}
 	pos, err := pagetoken.Decode(req.pageToken, query)
 	if err != nil {
 		desc := "is not valid"

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aftersales/aftersales/server/internal/ids"
+	"github.com/aftersales/aftersales/server/internal/principal"
+
 	"gorm.io/gorm"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
@@ -35,7 +38,7 @@ func (s *partnerServer) CreatePartner(ctx context.Context, req *aftersalesv1.Cre
 	}
 	return mutate(ctx, s.base, aftersalesv1.PartnerService_CreatePartner_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.Partner, error) {
 		now := s.now()
-		row := &store.Partner{ID: newID(), CreateTime: now, UpdateTime: now, Version: 1}
+		row := &store.Partner{ID: ids.New(), CreateTime: now, UpdateTime: now, Version: 1}
 		applyPartner(row, p, partnerUpdatable)
 		// New partners are active, whatever the request says.
 		row.Active = true
@@ -52,7 +55,7 @@ func (s *partnerServer) GetPartner(ctx context.Context, req *aftersalesv1.GetPar
 		return nil, err
 	}
 	var row store.Partner
-	if err := store.Translate(s.db.Gorm(ctx).Where("id = ?", id).Take(&row).Error); err != nil {
+	if err := store.Translate(partnerScope(s.db.Gorm(ctx), principal.FromContext(ctx)).Where("id = ?", id).Take(&row).Error); err != nil {
 		if isNotFound(err) {
 			return nil, notFound(req.GetName())
 		}
@@ -62,7 +65,7 @@ func (s *partnerServer) GetPartner(ctx context.Context, req *aftersalesv1.GetPar
 }
 
 func (s *partnerServer) ListPartners(ctx context.Context, req *aftersalesv1.ListPartnersRequest) (*aftersalesv1.ListPartnersResponse, error) {
-	rows, next, err := list[store.Partner](s.db.Gorm(ctx).Model(&store.Partner{}), partnerList, listRequest{
+	rows, next, err := list[store.Partner](partnerScope(s.db.Gorm(ctx).Model(&store.Partner{}), principal.FromContext(ctx)), partnerList, listRequest{
 		filter: req.GetFilter(), orderBy: req.GetOrderBy(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
 	})
 	if err != nil {
@@ -97,13 +100,14 @@ func (s *partnerServer) UpdatePartner(ctx context.Context, req *aftersalesv1.Upd
 		if err := checkEtag(p.GetEtag(), p.GetName(), row.Version); err != nil {
 			return err
 		}
+		before := partnerProto(&row)
 		applyPartner(&row, p, paths)
 		row.UpdateTime, row.Version = s.now(), row.Version+1
 		if err := store.Translate(tx.Save(&row).Error); err != nil {
 			return err
 		}
 		out = partnerProto(&row)
-		return nil
+		return s.audit(ctx, tx, p.GetName(), before, out)
 	})
 	if isNotFound(err) {
 		return nil, notFound(p.GetName())

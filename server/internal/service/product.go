@@ -6,6 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aftersales/aftersales/server/internal/ids"
+	"github.com/aftersales/aftersales/server/internal/principal"
+
 	"gorm.io/gorm"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
@@ -50,13 +53,14 @@ func (s *customerServer) CreateProduct(ctx context.Context, req *aftersalesv1.Cr
 	if len(vs) > 0 {
 		return nil, apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION, vs...)
 	}
+	caller := principal.FromContext(ctx)
 	return mutate(ctx, s.base, aftersalesv1.CustomerService_CreateProduct_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.Product, error) {
-		if ok, err := exists(tx, &store.Customer{}, customerID); err != nil || !ok {
+		if ok, err := exists(customerScope(tx, caller), &store.Customer{}, customerID); err != nil || !ok {
 			return nil, orErr(err, notFound(req.GetParent()))
 		}
 		now := s.now()
 		row := &store.Product{
-			ID:           newID(),
+			ID:           ids.New(),
 			CustomerID:   customerID,
 			SerialNumber: p.GetSerialNumber(),
 			CreateTime:   now,
@@ -77,7 +81,7 @@ func (s *customerServer) GetProduct(ctx context.Context, req *aftersalesv1.GetPr
 		return nil, err
 	}
 	var row store.Product
-	err = store.Translate(s.db.Gorm(ctx).Where("id = ? AND customer_id = ?", productID, customerID).Take(&row).Error)
+	err = store.Translate(productScope(s.db.Gorm(ctx), principal.FromContext(ctx)).Where("id = ? AND customer_id = ?", productID, customerID).Take(&row).Error)
 	if isNotFound(err) {
 		return nil, notFound(req.GetName())
 	} else if err != nil {
@@ -91,10 +95,11 @@ func (s *customerServer) ListProducts(ctx context.Context, req *aftersalesv1.Lis
 	if err != nil {
 		return nil, err
 	}
+	caller := principal.FromContext(ctx)
 	db := s.db.Gorm(ctx)
-	q := db.Model(&store.Product{})
+	q := productScope(db.Model(&store.Product{}), caller)
 	if customerID != resname.Wildcard {
-		if ok, err := exists(db, &store.Customer{}, customerID); err != nil || !ok {
+		if ok, err := exists(customerScope(db, caller), &store.Customer{}, customerID); err != nil || !ok {
 			return nil, s.toStatus(ctx, orErr(err, notFound(req.GetParent())))
 		}
 		q = q.Where("customer_id = ?", customerID)
@@ -125,10 +130,11 @@ func (s *customerServer) UpdateProduct(ctx context.Context, req *aftersalesv1.Up
 	if slices.Contains(paths, "model") && strings.TrimSpace(p.GetModel()) == "" {
 		return nil, apierr.InvalidField("product.model", "is required")
 	}
+	caller := principal.FromContext(ctx)
 	var out *aftersalesv1.Product
 	err = s.db.InTx(ctx, func(tx *gorm.DB) error {
 		var row store.Product
-		if err := lockRow(tx, &row, productID); err != nil {
+		if err := lockRow(productScope(tx, caller), &row, productID); err != nil {
 			return err
 		}
 		if row.CustomerID != customerID {
@@ -137,6 +143,7 @@ func (s *customerServer) UpdateProduct(ctx context.Context, req *aftersalesv1.Up
 		if err := checkEtag(p.GetEtag(), p.GetName(), row.Version); err != nil {
 			return err
 		}
+		before := productProto(&row)
 		applyProduct(&row, p, paths)
 		// The order of the two times is checked on the result, since the
 		// mask may change only one of them.
@@ -148,7 +155,7 @@ func (s *customerServer) UpdateProduct(ctx context.Context, req *aftersalesv1.Up
 			return err
 		}
 		out = productProto(&row)
-		return nil
+		return s.audit(ctx, tx, p.GetName(), before, out)
 	})
 	if isNotFound(err) {
 		return nil, notFound(p.GetName())
@@ -168,8 +175,21 @@ func (s *customerServer) CheckWarranty(ctx context.Context, req *aftersalesv1.Ch
 	} else if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
+	// A shop or technician with a unit in hand learns its coverage, but
+	// not whose it is (the name holds the customer's id) unless the unit
+	// is on their own work.
+	product := productName(&row)
+	if caller := principal.FromContext(ctx); workColumn(caller) != "" {
+		ok, err := exists(productScope(s.db.Gorm(ctx), caller), &store.Product{}, row.ID)
+		if err != nil {
+			return nil, s.toStatus(ctx, err)
+		}
+		if !ok {
+			product = ""
+		}
+	}
 	return &aftersalesv1.CheckWarrantyResponse{
-		Product:         productName(&row),
+		Product:         product,
 		Model:           row.Model,
 		WarrantyStatus:  ticketflow.Warranty(deref(row.WarrantyEndTime), s.now()),
 		WarrantyEndTime: tsPtr(row.WarrantyEndTime),

@@ -32,6 +32,8 @@ type Services struct {
 	partners  *partnerServer
 	staff     *staffServer
 	tickets   *ticketServer
+	audit     *auditServer
+	apiKeys   *apiKeyServer
 }
 
 // New builds the services.
@@ -49,6 +51,8 @@ func New(d Deps) *Services {
 		partners:  &partnerServer{base: b},
 		staff:     &staffServer{base: b},
 		tickets:   newTicketServer(b),
+		audit:     &auditServer{base: b},
+		apiKeys:   &apiKeyServer{base: b},
 	}
 }
 
@@ -58,14 +62,19 @@ func (s *Services) Register(r grpc.ServiceRegistrar) {
 	aftersalesv1.RegisterPartnerServiceServer(r, s.partners)
 	aftersalesv1.RegisterStaffServiceServer(r, s.staff)
 	aftersalesv1.RegisterTicketServiceServer(r, s.tickets)
+	aftersalesv1.RegisterAuditServiceServer(r, s.audit)
+	aftersalesv1.RegisterApiKeyServiceServer(r, s.apiKeys)
 }
 
-// Jobs returns the background loops the services need. Each runs until
-// its context ends and is safe to run on every replica at once.
-func (s *Services) Jobs() []func(ctx context.Context) error {
-	return []func(ctx context.Context) error{
-		func(ctx context.Context) error {
-			return s.tickets.runSLA(ctx, s.deps.SLAInterval, s.deps.ReplicaID)
+// Jobs returns the background loops the services need, by name. Each
+// runs until its context ends and is safe to run on every replica at once.
+func (s *Services) Jobs() map[string]func(ctx context.Context) error {
+	return map[string]func(ctx context.Context) error{
+		"sla": func(ctx context.Context) error {
+			return s.tickets.runLeased(ctx, slaLease, s.deps.ReplicaID, s.deps.SLAInterval, s.tickets.CheckSLA)
+		},
+		"idempotency-purge": func(ctx context.Context) error {
+			return s.tickets.runLeased(ctx, purgeLease, s.deps.ReplicaID, time.Hour, s.tickets.purgeIdempotencyKeys)
 		},
 	}
 }
@@ -86,6 +95,8 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 		aftersalesv1.RegisterPartnerServiceHandler,
 		aftersalesv1.RegisterStaffServiceHandler,
 		aftersalesv1.RegisterTicketServiceHandler,
+		aftersalesv1.RegisterAuditServiceHandler,
+		aftersalesv1.RegisterApiKeyServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return err

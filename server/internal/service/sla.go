@@ -2,8 +2,9 @@ package service
 
 import (
 	"context"
-	"log/slog"
 	"time"
+
+	"github.com/aftersales/aftersales/pkg/resname"
 
 	"gorm.io/gorm"
 
@@ -17,41 +18,12 @@ import (
 // at a time; the others skip their turn.
 const slaLease = "sla-breach-check"
 
+// purgeLease is the lease of the idempotency-key purge.
+const purgeLease = "idempotency-purge"
+
 // slaBatch bounds one pass so a backlog never holds a long transaction;
 // the next tick takes the rest.
 const slaBatch = 200
-
-// runSLA marks missed SLA targets and escalates, every interval, on
-// whichever replica holds the lease. It returns when ctx ends.
-func (s *ticketServer) runSLA(ctx context.Context, interval time.Duration, holder string) error {
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			// Let another replica take over at once instead of waiting for
-			// the lease to expire. ctx is done, so use a short fresh one.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-			_ = s.db.ReleaseLease(rctx, slaLease, holder)
-			cancel()
-			return nil
-		case <-ticker.C:
-		}
-		held, err := s.db.AcquireLease(ctx, slaLease, holder, 3*interval)
-		if err != nil {
-			s.log.WarnContext(ctx, "sla: lease", slog.Any("error", err))
-			continue
-		}
-		if !held {
-			continue
-		}
-		if n, err := s.CheckSLA(ctx); err != nil {
-			s.log.WarnContext(ctx, "sla: check", slog.Any("error", err))
-		} else if n > 0 {
-			s.log.InfoContext(ctx, "sla: breaches recorded", slog.Int("tickets", n))
-		}
-	}
-}
 
 // CheckSLA records every SLA target missed by now and escalates each
 // breached ticket once per target; it returns how many tickets changed.
@@ -94,6 +66,7 @@ func (s *ticketServer) CheckSLA(ctx context.Context) (int, error) {
 // since the scan) and records what it missed.
 func (s *ticketServer) breach(ctx context.Context, id string, now time.Time) (bool, error) {
 	actor := principal.NewSystem("sla")
+	ctx = principal.NewContext(ctx, actor)
 	changed := false
 	err := s.db.InTx(ctx, func(tx *gorm.DB) error {
 		var row store.Ticket
@@ -103,6 +76,7 @@ func (s *ticketServer) breach(ctx context.Context, id string, now time.Time) (bo
 		if !ticketflow.IsOpen(ticketflow.State(row.State)) {
 			return nil
 		}
+		before := ticketProto(&row)
 		response, resolve := clockOf(&row).Breaches(now)
 		var missed []string
 		if response && !row.ResponseBreached {
@@ -136,7 +110,10 @@ func (s *ticketServer) breach(ctx context.Context, id string, now time.Time) (bo
 		}
 		row.UpdateTime, row.Version = now, row.Version+1
 		changed = true
-		return store.Translate(tx.Save(&row).Error)
+		if err := store.Translate(tx.Save(&row).Error); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, resname.Format(resname.Tickets, row.ID), before, ticketProto(&row))
 	})
 	return changed, err
 }

@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -24,7 +23,6 @@ func TestSLABreachEscalates(t *testing.T) {
 			url := storetest.URL(t, dialect)
 			e := startURL(t, url, fastSLA)
 			replica := startURL(t, url, fastSLA)
-			ctx := context.Background()
 			f := e.seed()
 			agent := as(f.agent.GetName())
 
@@ -51,7 +49,7 @@ func TestSLABreachEscalates(t *testing.T) {
 			e.clock.Advance(61 * time.Minute)
 			replica.clock.Advance(61 * time.Minute)
 			require.Eventually(t, func() bool {
-				got, err := e.tickets.GetTicket(ctx, &aftersalesv1.GetTicketRequest{Name: late.GetName()})
+				got, err := e.tickets.GetTicket(agent, &aftersalesv1.GetTicketRequest{Name: late.GetName()})
 				return err == nil && got.GetSla().GetResponseBreached()
 			}, 10*time.Second, 10*time.Millisecond)
 
@@ -59,14 +57,14 @@ func TestSLABreachEscalates(t *testing.T) {
 			e.clock.Advance(8 * time.Hour)
 			replica.clock.Advance(8 * time.Hour)
 			require.Eventually(t, func() bool {
-				got, err := e.tickets.GetTicket(ctx, &aftersalesv1.GetTicketRequest{Name: late.GetName()})
+				got, err := e.tickets.GetTicket(agent, &aftersalesv1.GetTicketRequest{Name: late.GetName()})
 				return err == nil && got.GetSla().GetResolveBreached()
 			}, 10*time.Second, 10*time.Millisecond)
 
-			got, err := e.tickets.GetTicket(ctx, &aftersalesv1.GetTicketRequest{Name: late.GetName()})
+			got, err := e.tickets.GetTicket(agent, &aftersalesv1.GetTicketRequest{Name: late.GetName()})
 			require.NoError(t, err)
 			require.EqualValues(t, 2, got.GetEscalationLevel(), "one escalation per missed target, across replicas")
-			events, err := e.tickets.ListTicketEvents(ctx, &aftersalesv1.ListTicketEventsRequest{Parent: late.GetName()})
+			events, err := e.tickets.ListTicketEvents(agent, &aftersalesv1.ListTicketEventsRequest{Parent: late.GetName()})
 			require.NoError(t, err)
 			count := map[aftersalesv1.TicketEvent_Type]int{}
 			for _, ev := range events.GetEvents() {
@@ -80,7 +78,7 @@ func TestSLABreachEscalates(t *testing.T) {
 			require.Equal(t, 2, count[aftersalesv1.TicketEvent_ESCALATED])
 
 			// The paused ticket was scanned in the same passes and left alone.
-			p, err := e.tickets.GetTicket(ctx, &aftersalesv1.GetTicketRequest{Name: paused.GetName()})
+			p, err := e.tickets.GetTicket(agent, &aftersalesv1.GetTicketRequest{Name: paused.GetName()})
 			require.NoError(t, err)
 			require.False(t, p.GetSla().GetResolveBreached())
 			require.False(t, p.GetSla().GetResponseBreached(), "accepted in time")

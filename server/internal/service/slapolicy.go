@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aftersales/aftersales/server/internal/ids"
+
 	"google.golang.org/protobuf/types/known/durationpb"
 	"gorm.io/gorm"
 
@@ -69,7 +71,7 @@ func (s *ticketServer) CreateSlaPolicy(ctx context.Context, req *aftersalesv1.Cr
 	return mutate(ctx, s.base, aftersalesv1.TicketService_CreateSlaPolicy_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.SlaPolicy, error) {
 		now := s.now()
 		row := &store.SlaPolicy{
-			ID:                    newID(),
+			ID:                    ids.New(),
 			Priority:              int32(p.GetPriority()),
 			ResponseTargetSeconds: response,
 			ResolveTargetSeconds:  resolve,
@@ -154,6 +156,7 @@ func (s *ticketServer) UpdateSlaPolicy(ctx context.Context, req *aftersalesv1.Up
 		if err := checkEtag(p.GetEtag(), p.GetName(), row.Version); err != nil {
 			return err
 		}
+		before := slaPolicyProto(&row)
 		for _, path := range paths {
 			switch path {
 			case "display_name":
@@ -180,7 +183,7 @@ func (s *ticketServer) UpdateSlaPolicy(ctx context.Context, req *aftersalesv1.Up
 			return err
 		}
 		out = slaPolicyProto(&row)
-		return nil
+		return s.audit(ctx, tx, p.GetName(), before, out)
 	})
 	if isNotFound(err) {
 		return nil, notFound(p.GetName())

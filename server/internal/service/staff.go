@@ -6,6 +6,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aftersales/aftersales/server/internal/ids"
+	"github.com/aftersales/aftersales/server/internal/principal"
+	"google.golang.org/protobuf/proto"
+
 	"gorm.io/gorm"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
@@ -22,6 +26,10 @@ type staffServer struct {
 }
 
 var staffUpdatable = []string{"display_name", "role", "team", "manager", "partner", "skills", "email", "active"}
+
+// staffPartnerUpdatable is what a shop may change of its technicians: not
+// their role, shop or manager.
+var staffPartnerUpdatable = []string{"display_name", "team", "skills", "email", "active"}
 
 var staffList = listSpec{columns: []column{
 	{field: filter.Field{Name: "role", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Staff_Role_name)}, name: "role", conv: enumValue(aftersalesv1.Staff_Role_value)},
@@ -94,13 +102,28 @@ func (s *staffServer) CreateStaff(ctx context.Context, req *aftersalesv1.CreateS
 	if len(vs) > 0 {
 		return nil, apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION, vs...)
 	}
+	caller := principal.FromContext(ctx)
+	if caller.Role == principal.RolePartner {
+		// A shop registers its own technicians, and only those.
+		if st.GetPartner() != "" && st.GetPartner() != caller.Name {
+			return nil, accessDenied("staff.partner")
+		}
+		if st.GetRole() != aftersalesv1.Staff_TECHNICIAN {
+			return nil, accessDenied("staff.role")
+		}
+		if st.GetManager() != "" {
+			return nil, accessDenied("staff.manager")
+		}
+		st = proto.CloneOf(st)
+		st.Partner = caller.Name
+	}
 	refs, err := parseStaffRefs(st, staffUpdatable)
 	if err != nil {
 		return nil, err
 	}
 	return mutate(ctx, s.base, aftersalesv1.StaffService_CreateStaff_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.Staff, error) {
 		now := s.now()
-		row := &store.Staff{ID: newID(), CreateTime: now, UpdateTime: now, Version: 1}
+		row := &store.Staff{ID: ids.New(), CreateTime: now, UpdateTime: now, Version: 1}
 		applyStaff(row, st, refs, staffUpdatable)
 		// New staff are active, whatever the request says.
 		row.Active = true
@@ -123,7 +146,7 @@ func (s *staffServer) GetStaff(ctx context.Context, req *aftersalesv1.GetStaffRe
 		return nil, err
 	}
 	var row store.Staff
-	if err := store.Translate(s.db.Gorm(ctx).Where("id = ?", id).Take(&row).Error); err != nil {
+	if err := store.Translate(staffScope(s.db.Gorm(ctx), principal.FromContext(ctx)).Where("id = ?", id).Take(&row).Error); err != nil {
 		if isNotFound(err) {
 			return nil, notFound(req.GetName())
 		}
@@ -133,7 +156,7 @@ func (s *staffServer) GetStaff(ctx context.Context, req *aftersalesv1.GetStaffRe
 }
 
 func (s *staffServer) ListStaff(ctx context.Context, req *aftersalesv1.ListStaffRequest) (*aftersalesv1.ListStaffResponse, error) {
-	rows, next, err := list[store.Staff](s.db.Gorm(ctx).Model(&store.Staff{}), staffList, listRequest{
+	rows, next, err := list[store.Staff](staffScope(s.db.Gorm(ctx).Model(&store.Staff{}), principal.FromContext(ctx)), staffList, listRequest{
 		filter: req.GetFilter(), orderBy: req.GetOrderBy(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
 	})
 	if err != nil {
@@ -152,7 +175,17 @@ func (s *staffServer) UpdateStaff(ctx context.Context, req *aftersalesv1.UpdateS
 	if err != nil {
 		return nil, err
 	}
-	paths, err := updatePaths(req.GetUpdateMask(), staffUpdatable)
+	caller := principal.FromContext(ctx)
+	updatable := staffUpdatable
+	if caller.Role == principal.RolePartner {
+		updatable = staffPartnerUpdatable
+		for _, p := range maskPaths(req.GetUpdateMask()) {
+			if !slices.Contains(updatable, p) && slices.Contains(staffUpdatable, p) {
+				return nil, accessDenied("staff." + p)
+			}
+		}
+	}
+	paths, err := updatePaths(req.GetUpdateMask(), updatable)
 	if err != nil {
 		return nil, err
 	}
@@ -173,12 +206,13 @@ func (s *staffServer) UpdateStaff(ctx context.Context, req *aftersalesv1.UpdateS
 	var out *aftersalesv1.Staff
 	err = s.db.InTx(ctx, func(tx *gorm.DB) error {
 		var row store.Staff
-		if err := lockRow(tx, &row, id); err != nil {
+		if err := lockRow(staffScope(tx, caller), &row, id); err != nil {
 			return err
 		}
 		if err := checkEtag(st.GetEtag(), st.GetName(), row.Version); err != nil {
 			return err
 		}
+		before := staffProto(&row)
 		applyStaff(&row, st, refs, paths)
 		if err := staffRowViolation(&row); err != nil {
 			return err
@@ -191,7 +225,7 @@ func (s *staffServer) UpdateStaff(ctx context.Context, req *aftersalesv1.UpdateS
 			return err
 		}
 		out = staffProto(&row)
-		return nil
+		return s.audit(ctx, tx, st.GetName(), before, out)
 	})
 	if isNotFound(err) {
 		return nil, notFound(st.GetName())

@@ -2,8 +2,12 @@ package service
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/aftersales/aftersales/server/internal/ids"
+	"google.golang.org/protobuf/proto"
 
 	"gorm.io/gorm"
 
@@ -39,6 +43,9 @@ func activeStaff(_ *gorm.DB, st *store.Staff) error {
 
 var ticketUpdatable = []string{"title", "description", "type", "priority", "product", "fee_quote"}
 
+// ticketWorkerUpdatable is what partners and technicians may change.
+var ticketWorkerUpdatable = []string{"description", "fee_quote"}
+
 var ticketList = listSpec{columns: []column{
 	{field: filter.Field{Name: "state", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Ticket_State_name)}, name: "state", conv: enumValue(aftersalesv1.Ticket_State_value)},
 	{field: filter.Field{Name: "priority", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Ticket_Priority_name)}, name: "priority", conv: enumValue(aftersalesv1.Ticket_Priority_value)},
@@ -55,6 +62,19 @@ var ticketList = listSpec{columns: []column{
 
 func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.CreateTicketRequest) (*aftersalesv1.Ticket, error) {
 	t := req.GetTicket()
+	actor := principal.FromContext(ctx)
+	if actor.Role == principal.RoleCustomer {
+		// Customers open tickets for themselves, and fees are the shop's
+		// to quote, not the customer's to set.
+		if t.GetCustomer() != "" && t.GetCustomer() != actor.Name {
+			return nil, accessDenied("ticket.customer")
+		}
+		if t.GetFeeQuote() != nil {
+			return nil, accessDenied("ticket.fee_quote")
+		}
+		t = proto.CloneOf(t)
+		t.Customer = actor.Name
+	}
 	var vs []apierr.Violation
 	customerID, err := parseName("ticket.customer", t.GetCustomer(), resname.Customers)
 	if err != nil {
@@ -80,7 +100,6 @@ func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.Creat
 	if priority == aftersalesv1.Ticket_PRIORITY_UNSPECIFIED {
 		priority = aftersalesv1.Ticket_NORMAL
 	}
-	actor := principal.FromContext(ctx)
 
 	return mutate(ctx, s.base, aftersalesv1.TicketService_CreateTicket_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.Ticket, error) {
 		now := s.now()
@@ -106,7 +125,7 @@ func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.Creat
 			firstContact = actor.ID()
 		}
 		row := &store.Ticket{
-			ID:             newID(),
+			ID:             ids.New(),
 			CustomerID:     customerID,
 			ProductID:      productID,
 			Type:           int32(t.GetType()),
@@ -164,7 +183,7 @@ func (s *ticketServer) GetTicket(ctx context.Context, req *aftersalesv1.GetTicke
 		return nil, err
 	}
 	var row store.Ticket
-	if err := store.Translate(s.db.Gorm(ctx).Where("id = ?", id).Take(&row).Error); err != nil {
+	if err := store.Translate(ticketScope(s.db.Gorm(ctx), principal.FromContext(ctx)).Where("id = ?", id).Take(&row).Error); err != nil {
 		if isNotFound(err) {
 			return nil, notFound(req.GetName())
 		}
@@ -174,7 +193,7 @@ func (s *ticketServer) GetTicket(ctx context.Context, req *aftersalesv1.GetTicke
 }
 
 func (s *ticketServer) ListTickets(ctx context.Context, req *aftersalesv1.ListTicketsRequest) (*aftersalesv1.ListTicketsResponse, error) {
-	rows, next, err := list[store.Ticket](s.db.Gorm(ctx).Model(&store.Ticket{}), ticketList, listRequest{
+	rows, next, err := list[store.Ticket](ticketScope(s.db.Gorm(ctx).Model(&store.Ticket{}), principal.FromContext(ctx)), ticketList, listRequest{
 		filter: req.GetFilter(), orderBy: req.GetOrderBy(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
 	})
 	if err != nil {
@@ -193,7 +212,19 @@ func (s *ticketServer) UpdateTicket(ctx context.Context, req *aftersalesv1.Updat
 	if err != nil {
 		return nil, err
 	}
-	paths, err := updatePaths(req.GetUpdateMask(), ticketUpdatable)
+	actor := principal.FromContext(ctx)
+	updatable := ticketUpdatable
+	if workColumn(actor) != "" {
+		// Those doing the work report and quote; priority, type and the
+		// SLA are the desk's to decide.
+		updatable = ticketWorkerUpdatable
+		for _, p := range maskPaths(req.GetUpdateMask()) {
+			if slices.Contains(ticketUpdatable, p) && !slices.Contains(updatable, p) {
+				return nil, accessDenied("ticket." + p)
+			}
+		}
+	}
+	paths, err := updatePaths(req.GetUpdateMask(), updatable)
 	if err != nil {
 		return nil, err
 	}
@@ -211,16 +242,16 @@ func (s *ticketServer) UpdateTicket(ctx context.Context, req *aftersalesv1.Updat
 	if len(vs) > 0 {
 		return nil, apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION, vs...)
 	}
-	actor := principal.FromContext(ctx)
 	var out *aftersalesv1.Ticket
 	err = s.db.InTx(ctx, func(tx *gorm.DB) error {
-		row, err := s.load(tx, id, t.GetName(), t.GetEtag())
+		row, err := s.load(tx, actor, id, t.GetName(), t.GetEtag())
 		if err != nil {
 			return err
 		}
 		if _, err := ticketflow.Next(ticketflow.State(row.State), ticketflow.Update); err != nil {
 			return err
 		}
+		before := ticketProto(row)
 		now := s.now()
 		ev := newEvent(row, aftersalesv1.TicketEvent_UPDATED, actor, now)
 		for _, p := range paths {
@@ -257,7 +288,7 @@ func (s *ticketServer) UpdateTicket(ctx context.Context, req *aftersalesv1.Updat
 			return err
 		}
 		out = ticketProto(row)
-		return nil
+		return s.audit(ctx, tx, t.GetName(), before, out)
 	})
 	return out, s.toStatus(ctx, err)
 }
@@ -281,10 +312,11 @@ func (s *ticketServer) setProduct(tx *gorm.DB, row *store.Ticket, productID, nam
 	return nil
 }
 
-// load reads and locks the ticket for a change, checking the etag.
-func (s *ticketServer) load(tx *gorm.DB, id, name, sentEtag string) (*store.Ticket, error) {
+// load reads and locks the ticket for a change, checking the etag. A
+// ticket outside the caller's scope is NOT_FOUND.
+func (s *ticketServer) load(tx *gorm.DB, caller principal.Principal, id, name, sentEtag string) (*store.Ticket, error) {
 	var row store.Ticket
-	if err := lockRow(tx, &row, id); err != nil {
+	if err := lockRow(ticketWriteScope(tx, caller), &row, id); err != nil {
 		if isNotFound(err) {
 			return nil, notFound(name)
 		}
@@ -321,7 +353,7 @@ func (s *ticketServer) transition(ctx context.Context, method string, req idempo
 	}
 	actor := principal.FromContext(ctx)
 	return mutate(ctx, s.base, method, req, func(tx *gorm.DB) (*aftersalesv1.Ticket, error) {
-		row, err := s.load(tx, id, name, sentEtag)
+		row, err := s.load(tx, actor, id, name, sentEtag)
 		if err != nil {
 			return nil, err
 		}
@@ -330,6 +362,7 @@ func (s *ticketServer) transition(ctx context.Context, method string, req idempo
 		if err != nil {
 			return nil, err
 		}
+		before := ticketProto(row)
 		now := s.now()
 		ev := newEvent(row, typ, actor, now)
 		if err := apply(tx, row, ev, now); err != nil {
@@ -342,7 +375,8 @@ func (s *ticketServer) transition(ctx context.Context, method string, req idempo
 		if err := s.save(tx, row, ev, now); err != nil {
 			return nil, err
 		}
-		return ticketProto(row), nil
+		after := ticketProto(row)
+		return after, s.audit(ctx, tx, name, before, after)
 	})
 }
 
@@ -355,6 +389,16 @@ func (s *ticketServer) AssignTicket(ctx context.Context, req *aftersalesv1.Assig
 	if err != nil {
 		return nil, err
 	}
+	if caller := principal.FromContext(ctx); caller.Role == principal.RolePartner {
+		// A shop dispatches its own work to its own technicians.
+		if partnerID != "" && partnerID != caller.ID() {
+			return nil, accessDenied("partner")
+		}
+		partnerID = caller.ID()
+		if staffID == "" {
+			return nil, apierr.InvalidField("assignee", "is required: a shop assigns to one of its technicians")
+		}
+	}
 	if staffID == "" && partnerID == "" {
 		return nil, apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION,
 			apierr.Violation{Field: "assignee", Description: "assignee or partner is required"},
@@ -364,7 +408,7 @@ func (s *ticketServer) AssignTicket(ctx context.Context, req *aftersalesv1.Assig
 		func(tx *gorm.DB, row *store.Ticket, ev *event, _ time.Time) error {
 			if staffID != "" {
 				var st store.Staff
-				err := store.Translate(tx.Where("id = ?", staffID).Take(&st).Error)
+				err := store.Translate(staffScope(tx, principal.FromContext(ctx)).Where("id = ?", staffID).Take(&st).Error)
 				if isNotFound(err) {
 					return badReference("assignee", req.GetAssignee())
 				} else if err != nil {
@@ -489,6 +533,10 @@ func (s *ticketServer) ReopenTicket(ctx context.Context, req *aftersalesv1.Reope
 func (s *ticketServer) CancelTicket(ctx context.Context, req *aftersalesv1.CancelTicketRequest) (*aftersalesv1.Ticket, error) {
 	return s.transition(ctx, aftersalesv1.TicketService_CancelTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Cancel, aftersalesv1.TicketEvent_CANCELLED,
 		func(_ *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
+			if principal.FromContext(ctx).Role == principal.RoleCustomer && row.State != int32(ticketflow.New) {
+				return apierr.Precondition(aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION, "STATE", aftersalesv1.Ticket_State(row.State).String(),
+					"a customer may withdraw a ticket only while it is NEW; it is "+aftersalesv1.Ticket_State(row.State).String()+"; ask the call center")
+			}
 			row.CloseTime = &now
 			ev.Message = req.GetReason()
 			return nil
@@ -529,8 +577,11 @@ func (s *ticketServer) AddTicketComment(ctx context.Context, req *aftersalesv1.A
 		return nil, err
 	}
 	actor := principal.FromContext(ctx)
+	if req.GetInternal() && !seesInternal(actor) {
+		return nil, accessDenied("internal")
+	}
 	return mutate(ctx, s.base, aftersalesv1.TicketService_AddTicketComment_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.TicketEvent, error) {
-		row, err := s.load(tx, id, req.GetParent(), "")
+		row, err := s.load(tx, actor, id, req.GetParent(), "")
 		if err != nil {
 			return nil, err
 		}
@@ -556,11 +607,16 @@ func (s *ticketServer) ListTicketEvents(ctx context.Context, req *aftersalesv1.L
 	if err != nil {
 		return nil, err
 	}
+	caller := principal.FromContext(ctx)
 	db := s.db.Gorm(ctx)
-	if ok, err := exists(db, &store.Ticket{}, id); err != nil || !ok {
+	if ok, err := exists(ticketScope(db, caller), &store.Ticket{}, id); err != nil || !ok {
 		return nil, s.toStatus(ctx, orErr(err, notFound(req.GetParent())))
 	}
-	rows, next, err := list[store.TicketEvent](db.Model(&store.TicketEvent{}).Where("ticket_id = ?", id), listSpec{}, listRequest{
+	q := db.Model(&store.TicketEvent{}).Where("ticket_id = ?", id)
+	if !seesInternal(caller) {
+		q = q.Where("internal = ?", false)
+	}
+	rows, next, err := list[store.TicketEvent](q, listSpec{}, listRequest{
 		parent: req.GetParent(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
 	})
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aftersales/aftersales/server/internal/ids"
+
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
@@ -144,7 +146,7 @@ type event struct {
 
 func newEvent(row *store.Ticket, typ aftersalesv1.TicketEvent_Type, actor principal.Principal, now time.Time) *event {
 	return &event{TicketEvent: store.TicketEvent{
-		ID: newID(), TicketID: row.ID, Type: int32(typ), Actor: actor.String(), CreateTime: now,
+		ID: ids.New(), TicketID: row.ID, Type: int32(typ), Actor: actor.String(), CreateTime: now,
 	}}
 }
 

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,7 +58,7 @@ func TestTicketLifecycle(t *testing.T) {
 			require.Equal(t, f.partner.GetName(), tk.GetPartner(), "a partner technician brings the shop along")
 
 			// Partner shop, through the Go client: find the work, accept it.
-			shop, err := client.New(context.Background(), e.app.GRPCAddr(), client.WithInsecure(), client.WithActor(f.partner.GetName()))
+			shop, err := client.New(context.Background(), e.app.GRPCAddr(), client.WithInsecure(), client.WithBearerToken(bearer(f.partner.GetName())))
 			require.NoError(t, err)
 			defer shop.Close()
 			ctx := context.Background()
@@ -130,7 +131,7 @@ func TestTicketLifecycle(t *testing.T) {
 
 			// The timeline records every step, who did it, and tells the
 			// first-contact owner of every state change.
-			events, err := e.tickets.ListTicketEvents(ctx, &aftersalesv1.ListTicketEventsRequest{Parent: tk.GetName()})
+			events, err := e.tickets.ListTicketEvents(agent, &aftersalesv1.ListTicketEventsRequest{Parent: tk.GetName()})
 			require.NoError(t, err)
 			var types []aftersalesv1.TicketEvent_Type
 			for _, ev := range events.GetEvents() {
@@ -149,9 +150,36 @@ func TestTicketLifecycle(t *testing.T) {
 			require.Equal(t, f.partner.GetName(), events.GetEvents()[2].GetActor())
 
 			// The JSON timeline matches.
-			r = e.do(http.MethodGet, "/v1/"+tk.GetName()+"/events", "", nil)
+			r = e.do(http.MethodGet, "/v1/"+tk.GetName()+"/events", f.agent.GetName(), nil)
 			require.Equal(t, http.StatusOK, r.status)
 			require.Len(t, r.body["events"], len(types))
+
+			// The audit trail has one record per change, each with the
+			// principal that made it; the refused StartTicket left none.
+			audit, err := e.audits.ListAuditRecords(as(f.manager.GetName()), &aftersalesv1.ListAuditRecordsRequest{Filter: `resource = "` + tk.GetName() + `"`})
+			require.NoError(t, err)
+			type step struct{ method, principal string }
+			var got []step
+			for _, rec := range audit.GetAuditRecords() {
+				got = append(got, step{strings.TrimPrefix(rec.GetMethod(), "/aftersales.v1.TicketService/"), rec.GetPrincipal()})
+				require.NotEmpty(t, rec.GetChanges(), rec.GetMethod())
+			}
+			agentName, shopName := f.agent.GetName(), f.partner.GetName()
+			require.Equal(t, []step{
+				{"CreateTicket", agentName}, {"AssignTicket", agentName}, {"AcceptTicket", shopName},
+				{"UpdateTicket", agentName}, {"ApproveTicketFee", agentName}, {"StartTicket", shopName},
+				{"PauseTicket", shopName}, {"ResumeTicket", shopName}, {"ResolveTicket", shopName},
+				{"CloseTicket", agentName},
+			}, got)
+			var stateChange *aftersalesv1.FieldChange
+			for _, c := range audit.GetAuditRecords()[9].GetChanges() {
+				if c.GetField() == "state" {
+					stateChange = c
+				}
+			}
+			require.NotNil(t, stateChange)
+			require.Equal(t, `"RESOLVED"`, stateChange.GetOldValue())
+			require.Equal(t, `"CLOSED"`, stateChange.GetNewValue())
 
 			// Replaying the create (same request_id) returns the same ticket
 			// as first created and opens nothing new.
@@ -166,7 +194,7 @@ func TestTicketLifecycle(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, tk.GetName(), again.GetName())
 			require.Equal(t, aftersalesv1.Ticket_NEW, again.GetState(), "the original response is returned")
-			all, err := e.tickets.ListTickets(ctx, &aftersalesv1.ListTicketsRequest{})
+			all, err := e.tickets.ListTickets(agent, &aftersalesv1.ListTicketsRequest{})
 			require.NoError(t, err)
 			require.Len(t, all.GetTickets(), 1)
 		})

@@ -20,6 +20,10 @@ import (
 //go:embed migrations/mysql/*.sql migrations/sqlite/*.sql
 var migrations embed.FS
 
+// Migrations returns the embedded migration files, under
+// migrations/{mysql,sqlite}/.
+func Migrations() fs.FS { return migrations }
+
 // sqliteMigrateMu serialises SQLite migrations within this process
 // (several DB handles on one file, as in tests).
 var sqliteMigrateMu sync.Mutex

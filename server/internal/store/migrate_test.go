@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"io/fs"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
 			db := storetest.Open(t, dialect)
-			storetest.AssertSchemaMatchesModels(t, db, &store.Lease{}, &store.IdempotencyKey{})
+			storetest.AssertSchemaMatchesModels(t, db, append(store.ResourceModels(), &store.Lease{}, &store.IdempotencyKey{})...)
 		})
 	}
 }
@@ -33,7 +34,9 @@ func TestMigrateIsIdempotent(t *testing.T) {
 			var version int64
 			require.NoError(t, db.Gorm(t.Context()).
 				Raw("SELECT MAX(version_id) FROM goose_db_version").Scan(&version).Error)
-			require.EqualValues(t, 1, version)
+			files, err := fs.Glob(store.Migrations(), "migrations/"+dialect+"/*.sql")
+			require.NoError(t, err)
+			require.EqualValues(t, len(files), version, "every migration applied once")
 		})
 	}
 }

@@ -196,5 +196,44 @@ func (TicketEvent) TableName() string { return "ticket_events" }
 
 // ResourceModels lists every resource model, for schema checks.
 func ResourceModels() []any {
-	return []any{&Customer{}, &Product{}, &Partner{}, &Staff{}, &SlaPolicy{}, &Ticket{}, &TicketEvent{}}
+	return []any{&Customer{}, &Product{}, &Partner{}, &Staff{}, &SlaPolicy{}, &Ticket{}, &TicketEvent{}, &ApiKey{}, &AuditRecord{}}
 }
+
+// ApiKey is an API key's record. Only a hash of the secret is kept, so a
+// copy of the database holds no usable key.
+type ApiKey struct {
+	ID          string     `gorm:"primaryKey;size:32"`
+	DisplayName string     `gorm:"size:200;not null"`
+	SecretHash  []byte     `gorm:"not null"`
+	KeyPrefix   string     `gorm:"size:32;not null"`
+	StaffID     string     `gorm:"size:32;not null;index:idx_api_keys_staff"`
+	PartnerID   string     `gorm:"size:32;not null;index:idx_api_keys_partner"`
+	ServiceRole int32      `gorm:"not null"`
+	CanDelegate bool       `gorm:"not null"`
+	ExpireTime  *time.Time ``
+	RevokeTime  *time.Time ``
+	CreateTime  time.Time  `gorm:"not null;index:idx_api_keys_create,priority:1"`
+}
+
+// TableName implements GORM's tabler.
+func (ApiKey) TableName() string { return "api_keys" }
+
+// Key returns the row's keyset position.
+func (m *ApiKey) Key() (time.Time, string) { return m.CreateTime, m.ID }
+
+// AuditRecord is one entry of the append-only audit trail.
+type AuditRecord struct {
+	ID         string    `gorm:"primaryKey;size:32"`
+	Principal  string    `gorm:"size:80;not null;index:idx_audit_records_principal,priority:1"`
+	Via        string    `gorm:"size:80;not null"`
+	Method     string    `gorm:"size:128;not null"`
+	Resource   string    `gorm:"size:160;not null;index:idx_audit_records_resource,priority:1"`
+	Changes    string    `gorm:"type:text;not null"`
+	CreateTime time.Time `gorm:"not null;index:idx_audit_records_principal,priority:2;index:idx_audit_records_resource,priority:2;index:idx_audit_records_create,priority:1"`
+}
+
+// TableName implements GORM's tabler.
+func (AuditRecord) TableName() string { return "audit_records" }
+
+// Key returns the row's keyset position.
+func (m *AuditRecord) Key() (time.Time, string) { return m.CreateTime, m.ID }

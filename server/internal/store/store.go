@@ -271,7 +271,13 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if fnErr != nil {
 		return translateFromTx(fnErr)
 	}
-	// BEGIN or COMMIT failed (or nil).
+	// BEGIN or COMMIT failed (or nil). When ctx ended after fn's last
+	// statement, database/sql has already rolled the transaction back
+	// and COMMIT fails with sql.ErrTxDone: that is the caller's deadline
+	// or cancellation, not an internal error.
+	if errors.Is(err, sql.ErrTxDone) && ctx.Err() != nil {
+		err = ctx.Err()
+	}
 	return Translate(err)
 }
 

@@ -1,4 +1,5 @@
-package service
+// Package ids makes the server-assigned resource ids.
+package ids
 
 import (
 	"encoding/base32"
@@ -11,10 +12,10 @@ import (
 // order, so time-ordered ids stay ordered as strings.
 var idEncoding = base32.HexEncoding.WithPadding(base32.NoPadding)
 
-// newID returns a new resource id: a UUIDv7 (48-bit millisecond time plus
+// New returns a new resource id: a UUIDv7 (48-bit millisecond time plus
 // 74 random bits) in 26 characters. Random bits make ids unguessable; the
 // time prefix keeps InnoDB's clustered index append-mostly.
-func newID() string {
+func New() string {
 	u := uuid.Must(uuid.NewV7())
 	return strings.ToLower(idEncoding.EncodeToString(u[:]))
 }

@@ -1,0 +1,229 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"gorm.io/gorm/clause"
+
+	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/pkg/apierr"
+	"github.com/aftersales/aftersales/pkg/resname"
+	"github.com/aftersales/aftersales/server/internal/principal"
+	"github.com/aftersales/aftersales/server/internal/store"
+)
+
+// OnBehalfOfMetadataKey names the agent a delegating service key acts
+// for. The gateway forwards the HTTP header X-Aftersales-On-Behalf-Of.
+const OnBehalfOfMetadataKey = "x-aftersales-on-behalf-of"
+
+// TokenVerifier checks a customer token and returns its subject.
+type TokenVerifier interface {
+	Verify(ctx context.Context, raw string) (subject string, err error)
+}
+
+// Authenticator turns a request's credentials into a principal.
+type Authenticator struct {
+	db     *store.DB
+	tokens TokenVerifier // nil when customer tokens are not configured
+	log    *slog.Logger
+}
+
+// NewAuthenticator returns an Authenticator reading keys from db and
+// verifying customer tokens with tokens (may be nil).
+func NewAuthenticator(db *store.DB, tokens TokenVerifier, log *slog.Logger) *Authenticator {
+	return &Authenticator{db: db, tokens: tokens, log: log}
+}
+
+// errInvalid is the one answer to every credential problem: saying which
+// part was wrong would help an attacker more than a client.
+var errInvalid = apierr.New(codes.Unauthenticated, aftersalesv1.ErrorReason_INVALID_CREDENTIALS, "missing or invalid credentials")
+
+// errDenied is the answer for a caller whose role may not call a method.
+func errDenied(method string) error {
+	return apierr.Newf(codes.PermissionDenied, aftersalesv1.ErrorReason_ACCESS_DENIED, "the caller may not call %s", method)
+}
+
+// Authorize authenticates the call's credentials and checks the policy
+// table. Public methods pass without credentials.
+func (a *Authenticator) Authorize(ctx context.Context, method string) (principal.Principal, error) {
+	if Public(method) {
+		return principal.Principal{}, nil
+	}
+	p, err := a.Authenticate(ctx)
+	if err != nil {
+		return principal.Principal{}, err
+	}
+	if !Allowed(method, p.Role) {
+		return p, errDenied(method)
+	}
+	return p, nil
+}
+
+// Authenticate reads "authorization: Bearer <credential>": an API key
+// ("ask_…") or a customer token (a JWT).
+func (a *Authenticator) Authenticate(ctx context.Context) (principal.Principal, error) {
+	values := metadata.ValueFromIncomingContext(ctx, "authorization")
+	if len(values) != 1 {
+		return principal.Principal{}, errInvalid
+	}
+	scheme, cred, ok := strings.Cut(values[0], " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") || cred == "" {
+		return principal.Principal{}, errInvalid
+	}
+	var (
+		p   principal.Principal
+		err error
+	)
+	if strings.HasPrefix(cred, KeyPrefix) {
+		p, err = a.fromKey(ctx, cred)
+	} else {
+		p, err = a.fromToken(ctx, cred)
+	}
+	if err != nil {
+		if s, ok := apierrStatus(err); ok {
+			return principal.Principal{}, s
+		}
+		if errors.Is(err, store.ErrUnavailable) {
+			return principal.Principal{}, apierr.New(codes.Unavailable, aftersalesv1.ErrorReason_STORAGE_UNAVAILABLE, "the database is unavailable; retry later")
+		}
+		// The detail is for the operator, never the caller.
+		a.log.InfoContext(ctx, "authentication failed", slog.String("detail", err.Error()))
+		return principal.Principal{}, errInvalid
+	}
+	return p, nil
+}
+
+func apierrStatus(err error) (error, bool) {
+	if apierr.Reason(err) != aftersalesv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
+		return err, true
+	}
+	return nil, false
+}
+
+// fromKey checks an API key against its stored hash and resolves the
+// identity it is bound to.
+func (a *Authenticator) fromKey(ctx context.Context, key string) (principal.Principal, error) {
+	id, secret, ok := ParseKey(key)
+	if !ok {
+		return principal.Principal{}, errors.New("malformed API key")
+	}
+	db := a.db.Gorm(ctx)
+	var row store.ApiKey
+	if err := store.Translate(db.Where("id = ?", id).Take(&row).Error); err != nil {
+		return principal.Principal{}, fmt.Errorf("API key %s: %w", id, err)
+	}
+	if subtle.ConstantTimeCompare(row.SecretHash, hashSecret(secret)) != 1 {
+		return principal.Principal{}, fmt.Errorf("API key %s: wrong secret", id)
+	}
+	now := a.db.Now()
+	if row.RevokeTime != nil {
+		return principal.Principal{}, fmt.Errorf("API key %s: revoked", id)
+	}
+	if row.ExpireTime != nil && !now.Before(*row.ExpireTime) {
+		return principal.Principal{}, fmt.Errorf("API key %s: expired", id)
+	}
+	keyName := resname.Format("apiKeys", row.ID)
+
+	var p principal.Principal
+	switch {
+	case row.StaffID != "":
+		st, err := a.staff(ctx, row.StaffID)
+		if err != nil {
+			return principal.Principal{}, fmt.Errorf("API key %s: %w", id, err)
+		}
+		p = st
+	case row.PartnerID != "":
+		var partner store.Partner
+		if err := store.Translate(db.Where("id = ?", row.PartnerID).Take(&partner).Error); err != nil {
+			return principal.Principal{}, fmt.Errorf("API key %s: partner: %w", id, err)
+		}
+		if !partner.Active {
+			return principal.Principal{}, fmt.Errorf("API key %s: partner inactive", id)
+		}
+		p = principal.Principal{Kind: principal.Partner, Name: resname.Format(resname.Partners, row.PartnerID), Role: principal.RolePartner}
+	default:
+		p = principal.Principal{Kind: principal.Service, Name: keyName, Role: RoleOf(aftersalesv1.Staff_Role(row.ServiceRole))}
+	}
+
+	// Call-center software acting for the agent on the call.
+	onBehalf := metadata.ValueFromIncomingContext(ctx, OnBehalfOfMetadataKey)
+	if len(onBehalf) == 0 {
+		return p, nil
+	}
+	if !row.CanDelegate || len(onBehalf) != 1 {
+		return principal.Principal{}, apierr.Newf(codes.PermissionDenied, aftersalesv1.ErrorReason_ACCESS_DENIED, "this key may not act on behalf of others")
+	}
+	staffID, ok := resname.ID(onBehalf[0], resname.Staff)
+	if !ok {
+		return principal.Principal{}, apierr.InvalidField(OnBehalfOfMetadataKey, "must be a staff resource name, staff/{id}")
+	}
+	agent, err := a.staff(ctx, staffID)
+	if err != nil {
+		return principal.Principal{}, apierr.InvalidField(OnBehalfOfMetadataKey, onBehalf[0]+" is not an active staff member")
+	}
+	// Delegation is for call-center software acting for the agent on the
+	// call; acting for a manager or admin would let any delegating key
+	// borrow their rights.
+	if agent.Role != principal.RoleAgent {
+		return principal.Principal{}, apierr.Newf(codes.PermissionDenied, aftersalesv1.ErrorReason_ACCESS_DENIED, "a key may act only on behalf of call-center agents")
+	}
+	agent.Via = keyName
+	return agent, nil
+}
+
+// staff resolves an active staff member to a principal with their role.
+func (a *Authenticator) staff(ctx context.Context, id string) (principal.Principal, error) {
+	var st store.Staff
+	if err := store.Translate(a.db.Gorm(ctx).Where("id = ?", id).Take(&st).Error); err != nil {
+		return principal.Principal{}, fmt.Errorf("staff %s: %w", id, err)
+	}
+	if !st.Active {
+		return principal.Principal{}, fmt.Errorf("staff %s: inactive", id)
+	}
+	return principal.Principal{Kind: principal.Staff, Name: resname.Format(resname.Staff, id), Role: RoleOf(aftersalesv1.Staff_Role(st.Role))}, nil
+}
+
+// fromToken verifies a customer token and finds its customer: the one
+// whose external_id is the token's subject.
+func (a *Authenticator) fromToken(ctx context.Context, raw string) (principal.Principal, error) {
+	if a.tokens == nil {
+		return principal.Principal{}, errors.New("customer tokens are not configured")
+	}
+	sub, err := a.tokens.Verify(ctx, raw)
+	if err != nil {
+		return principal.Principal{}, err
+	}
+	var c store.Customer
+	if err := store.Translate(a.db.Gorm(ctx).Where("external_id = ?", sub).Take(&c).Error); err != nil {
+		return principal.Principal{}, fmt.Errorf("token subject %q: %w", sub, err)
+	}
+	return principal.Principal{Kind: principal.Customer, Name: resname.Format(resname.Customers, c.ID), Role: principal.RoleCustomer}, nil
+}
+
+// RoleOf maps a staff role to the principal role it acts with.
+func RoleOf(r aftersalesv1.Staff_Role) principal.Role {
+	switch r {
+	case aftersalesv1.Staff_ADMIN:
+		return principal.RoleAdmin
+	case aftersalesv1.Staff_MANAGER:
+		return principal.RoleManager
+	case aftersalesv1.Staff_AGENT:
+		return principal.RoleAgent
+	case aftersalesv1.Staff_TECHNICIAN:
+		return principal.RoleTechnician
+	case aftersalesv1.Staff_TRAINER:
+		return principal.RoleTrainer
+	}
+	return principal.RoleNone
+}
+
+func lockingClause() clause.Locking {
+	return clause.Locking{Strength: clause.LockingStrengthUpdate}
+}

@@ -1,0 +1,129 @@
+package auth
+
+import (
+	"strings"
+
+	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/server/internal/principal"
+)
+
+// Short names for the policy table.
+const (
+	admin      = principal.RoleAdmin
+	manager    = principal.RoleManager
+	agent      = principal.RoleAgent
+	technician = principal.RoleTechnician
+	trainer    = principal.RoleTrainer
+	partner    = principal.RolePartner
+	customer   = principal.RoleCustomer
+)
+
+// staffRoles are all staff roles.
+var staffRoles = []principal.Role{admin, manager, agent, technician, trainer}
+
+// everyone is every authenticated role.
+var everyone = append(append([]principal.Role{}, staffRoles...), partner, customer)
+
+// policy is the one table of who may call what (API.md §5), by full gRPC
+// method name. A method missing here is denied to everyone but admins,
+// and a test fails until every registered method has a row. Rows say which
+// roles may call at all; which rows they then see or change (their own
+// tickets, their shop's technicians) is scoping, applied in the queries.
+var policy = map[string][]principal.Role{
+	// Customers and products: the call center registers them; customers
+	// manage their own; partners and technicians read the customer of their
+	// work (scoped).
+	aftersalesv1.CustomerService_CreateCustomer_FullMethodName: {manager, agent},
+	aftersalesv1.CustomerService_GetCustomer_FullMethodName:    {manager, agent, technician, partner, customer},
+	aftersalesv1.CustomerService_ListCustomers_FullMethodName:  {manager, agent},
+	aftersalesv1.CustomerService_UpdateCustomer_FullMethodName: {manager, agent, customer},
+	aftersalesv1.CustomerService_CreateProduct_FullMethodName:  {manager, agent, customer},
+	aftersalesv1.CustomerService_GetProduct_FullMethodName:     {manager, agent, technician, partner, customer},
+	aftersalesv1.CustomerService_ListProducts_FullMethodName:   {manager, agent, customer},
+	aftersalesv1.CustomerService_UpdateProduct_FullMethodName:  {manager, agent, customer},
+	aftersalesv1.CustomerService_CheckWarranty_FullMethodName:  {manager, agent, technician, partner},
+
+	// Partners: staff read them; a shop reads itself.
+	aftersalesv1.PartnerService_CreatePartner_FullMethodName: {},
+	aftersalesv1.PartnerService_GetPartner_FullMethodName:    {manager, agent, trainer, partner},
+	aftersalesv1.PartnerService_ListPartners_FullMethodName:  {manager, agent, trainer},
+	aftersalesv1.PartnerService_UpdatePartner_FullMethodName: {},
+
+	// Staff: admins manage everyone, partners their own technicians.
+	aftersalesv1.StaffService_CreateStaff_FullMethodName: {partner},
+	aftersalesv1.StaffService_GetStaff_FullMethodName:    {manager, agent, technician, trainer, partner},
+	aftersalesv1.StaffService_ListStaff_FullMethodName:   {manager, agent, trainer, partner},
+	aftersalesv1.StaffService_UpdateStaff_FullMethodName: {partner},
+
+	// Tickets: staff who run the desk do everything; those who do the
+	// work act on tickets dispatched to them; customers open, follow and
+	// withdraw their own.
+	aftersalesv1.TicketService_CreateTicket_FullMethodName:     {manager, agent, customer},
+	aftersalesv1.TicketService_GetTicket_FullMethodName:        everyone,
+	aftersalesv1.TicketService_ListTickets_FullMethodName:      everyone,
+	aftersalesv1.TicketService_UpdateTicket_FullMethodName:     {manager, agent, technician, partner},
+	aftersalesv1.TicketService_AssignTicket_FullMethodName:     {manager, agent, partner},
+	aftersalesv1.TicketService_AcceptTicket_FullMethodName:     {manager, agent, technician, partner},
+	aftersalesv1.TicketService_StartTicket_FullMethodName:      {manager, agent, technician, partner},
+	aftersalesv1.TicketService_PauseTicket_FullMethodName:      {manager, agent, technician, partner},
+	aftersalesv1.TicketService_ResumeTicket_FullMethodName:     {manager, agent, technician, partner},
+	aftersalesv1.TicketService_ResolveTicket_FullMethodName:    {manager, agent, technician, partner},
+	aftersalesv1.TicketService_CloseTicket_FullMethodName:      {manager, agent},
+	aftersalesv1.TicketService_ReopenTicket_FullMethodName:     {manager, agent},
+	aftersalesv1.TicketService_CancelTicket_FullMethodName:     {manager, agent, customer},
+	aftersalesv1.TicketService_EscalateTicket_FullMethodName:   {manager, agent},
+	aftersalesv1.TicketService_ApproveTicketFee_FullMethodName: {manager, agent, customer},
+	aftersalesv1.TicketService_AddTicketComment_FullMethodName: everyone,
+	aftersalesv1.TicketService_ListTicketEvents_FullMethodName: everyone,
+	aftersalesv1.TicketService_CreateSlaPolicy_FullMethodName:  {},
+	aftersalesv1.TicketService_GetSlaPolicy_FullMethodName:     staffRoles,
+	aftersalesv1.TicketService_ListSlaPolicies_FullMethodName:  staffRoles,
+	aftersalesv1.TicketService_UpdateSlaPolicy_FullMethodName:  {},
+
+	// The audit trail is for those who answer for the work.
+	aftersalesv1.AuditService_ListAuditRecords_FullMethodName: {manager},
+
+	// Keys are for admins only.
+	aftersalesv1.ApiKeyService_CreateApiKey_FullMethodName: {},
+	aftersalesv1.ApiKeyService_GetApiKey_FullMethodName:    {},
+	aftersalesv1.ApiKeyService_ListApiKeys_FullMethodName:  {},
+	aftersalesv1.ApiKeyService_RevokeApiKey_FullMethodName: {},
+}
+
+// publicPrefixes are the methods that need no credentials: health checks
+// (for load balancers) and, when enabled, reflection.
+var publicPrefixes = []string{"/grpc.health.v1.Health/", "/grpc.reflection."}
+
+// Public reports whether method may be called without credentials.
+func Public(method string) bool {
+	for _, p := range publicPrefixes {
+		if strings.HasPrefix(method, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Allowed reports whether role may call method. Admins may call
+// everything in the table; nobody may call a method missing from it.
+func Allowed(method string, role principal.Role) bool {
+	roles, ok := policy[method]
+	if !ok {
+		return false
+	}
+	if role == admin {
+		return true
+	}
+	for _, r := range roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// HasRule reports whether method has a row in the policy table.
+func HasRule(method string) bool {
+	_, ok := policy[method]
+	return ok
+}
