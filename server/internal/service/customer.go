@@ -60,14 +60,11 @@ func (s *customerServer) GetCustomer(ctx context.Context, req *aftersalesv1.GetC
 		return nil, err
 	}
 	caller := principal.FromContext(ctx)
-	var row store.Customer
-	if err := store.Translate(customerScope(s.db.Gorm(ctx), caller).Where("id = ?", id).Take(&row).Error); err != nil {
-		if isNotFound(err) {
-			return nil, notFound(req.GetName())
-		}
-		return nil, s.toStatus(ctx, err)
+	row, err := getRow[store.Customer](ctx, s.base, customerScope(s.db.Gorm(ctx), caller), id, req.GetName())
+	if err != nil {
+		return nil, err
 	}
-	return contactOnly(customerProto(&row), caller), nil
+	return contactOnly(customerProto(row), caller), nil
 }
 
 func (s *customerServer) ListCustomers(ctx context.Context, req *aftersalesv1.ListCustomersRequest) (*aftersalesv1.ListCustomersResponse, error) {
@@ -107,28 +104,11 @@ func (s *customerServer) UpdateCustomer(ctx context.Context, req *aftersalesv1.U
 	if slices.Contains(paths, "display_name") && strings.TrimSpace(c.GetDisplayName()) == "" {
 		return nil, apierr.InvalidField("customer.display_name", "is required")
 	}
-	var out *aftersalesv1.Customer
-	err = s.db.InTx(ctx, func(tx *gorm.DB) error {
-		var row store.Customer
-		if err := lockRow(customerScope(tx, caller), &row, id); err != nil {
-			return err
-		}
-		if err := checkEtag(c.GetEtag(), c.GetName(), row.Version); err != nil {
-			return err
-		}
-		before := customerProto(&row)
-		applyCustomer(&row, c, paths)
-		row.UpdateTime, row.Version = s.now(), row.Version+1
-		if err := store.Translate(tx.Save(&row).Error); err != nil {
-			return err
-		}
-		out = customerProto(&row)
-		return s.audit(ctx, tx, c.GetName(), before, out)
+	scope := func(q *gorm.DB) *gorm.DB { return customerScope(q, caller) }
+	return updateRow(ctx, s.base, scope, id, c.GetName(), c.GetEtag(), customerProto, func(_ *gorm.DB, row *store.Customer) error {
+		applyCustomer(row, c, paths)
+		return nil
 	})
-	if isNotFound(err) {
-		return nil, notFound(c.GetName())
-	}
-	return out, s.toStatus(ctx, err)
 }
 
 // applyCustomer copies the named fields of c onto row.

@@ -54,14 +54,11 @@ func (s *partnerServer) GetPartner(ctx context.Context, req *aftersalesv1.GetPar
 	if err != nil {
 		return nil, err
 	}
-	var row store.Partner
-	if err := store.Translate(partnerScope(s.db.Gorm(ctx), principal.FromContext(ctx)).Where("id = ?", id).Take(&row).Error); err != nil {
-		if isNotFound(err) {
-			return nil, notFound(req.GetName())
-		}
-		return nil, s.toStatus(ctx, err)
+	row, err := getRow[store.Partner](ctx, s.base, partnerScope(s.db.Gorm(ctx), principal.FromContext(ctx)), id, req.GetName())
+	if err != nil {
+		return nil, err
 	}
-	return partnerProto(&row), nil
+	return partnerProto(row), nil
 }
 
 func (s *partnerServer) ListPartners(ctx context.Context, req *aftersalesv1.ListPartnersRequest) (*aftersalesv1.ListPartnersResponse, error) {
@@ -91,28 +88,10 @@ func (s *partnerServer) UpdatePartner(ctx context.Context, req *aftersalesv1.Upd
 	if slices.Contains(paths, "display_name") && strings.TrimSpace(p.GetDisplayName()) == "" {
 		return nil, apierr.InvalidField("partner.display_name", "is required")
 	}
-	var out *aftersalesv1.Partner
-	err = s.db.InTx(ctx, func(tx *gorm.DB) error {
-		var row store.Partner
-		if err := lockRow(tx, &row, id); err != nil {
-			return err
-		}
-		if err := checkEtag(p.GetEtag(), p.GetName(), row.Version); err != nil {
-			return err
-		}
-		before := partnerProto(&row)
-		applyPartner(&row, p, paths)
-		row.UpdateTime, row.Version = s.now(), row.Version+1
-		if err := store.Translate(tx.Save(&row).Error); err != nil {
-			return err
-		}
-		out = partnerProto(&row)
-		return s.audit(ctx, tx, p.GetName(), before, out)
+	return updateRow(ctx, s.base, unscoped, id, p.GetName(), p.GetEtag(), partnerProto, func(_ *gorm.DB, row *store.Partner) error {
+		applyPartner(row, p, paths)
+		return nil
 	})
-	if isNotFound(err) {
-		return nil, notFound(p.GetName())
-	}
-	return out, s.toStatus(ctx, err)
 }
 
 // applyPartner copies the named fields of p onto row.

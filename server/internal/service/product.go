@@ -80,14 +80,12 @@ func (s *customerServer) GetProduct(ctx context.Context, req *aftersalesv1.GetPr
 	if err != nil {
 		return nil, err
 	}
-	var row store.Product
-	err = store.Translate(productScope(s.db.Gorm(ctx), principal.FromContext(ctx)).Where("id = ? AND customer_id = ?", productID, customerID).Take(&row).Error)
-	if isNotFound(err) {
-		return nil, notFound(req.GetName())
-	} else if err != nil {
-		return nil, s.toStatus(ctx, err)
+	q := productScope(s.db.Gorm(ctx), principal.FromContext(ctx)).Where("customer_id = ?", customerID)
+	row, err := getRow[store.Product](ctx, s.base, q, productID, req.GetName())
+	if err != nil {
+		return nil, err
 	}
-	return productProto(&row), nil
+	return productProto(row), nil
 }
 
 func (s *customerServer) ListProducts(ctx context.Context, req *aftersalesv1.ListProductsRequest) (*aftersalesv1.ListProductsResponse, error) {
@@ -131,36 +129,18 @@ func (s *customerServer) UpdateProduct(ctx context.Context, req *aftersalesv1.Up
 		return nil, apierr.InvalidField("product.model", "is required")
 	}
 	caller := principal.FromContext(ctx)
-	var out *aftersalesv1.Product
-	err = s.db.InTx(ctx, func(tx *gorm.DB) error {
-		var row store.Product
-		if err := lockRow(productScope(tx, caller), &row, productID); err != nil {
-			return err
-		}
-		if row.CustomerID != customerID {
-			return store.ErrNotFound
-		}
-		if err := checkEtag(p.GetEtag(), p.GetName(), row.Version); err != nil {
-			return err
-		}
-		before := productProto(&row)
-		applyProduct(&row, p, paths)
+	// The name's customer is part of the lookup: a product addressed
+	// under another customer does not exist.
+	scope := func(q *gorm.DB) *gorm.DB { return productScope(q, caller).Where("customer_id = ?", customerID) }
+	return updateRow(ctx, s.base, scope, productID, p.GetName(), p.GetEtag(), productProto, func(_ *gorm.DB, row *store.Product) error {
+		applyProduct(row, p, paths)
 		// The order of the two times is checked on the result, since the
 		// mask may change only one of them.
 		if v, ok := warrantyViolation(slices.Contains(paths, "purchase_time"), slices.Contains(paths, "warranty_end_time"), row.PurchaseTime, row.WarrantyEndTime); !ok {
 			return apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION, v)
 		}
-		row.UpdateTime, row.Version = s.now(), row.Version+1
-		if err := store.Translate(tx.Save(&row).Error); err != nil {
-			return err
-		}
-		out = productProto(&row)
-		return s.audit(ctx, tx, p.GetName(), before, out)
+		return nil
 	})
-	if isNotFound(err) {
-		return nil, notFound(p.GetName())
-	}
-	return out, s.toStatus(ctx, err)
 }
 
 func (s *customerServer) CheckWarranty(ctx context.Context, req *aftersalesv1.CheckWarrantyRequest) (*aftersalesv1.CheckWarrantyResponse, error) {

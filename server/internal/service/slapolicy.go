@@ -95,14 +95,11 @@ func (s *ticketServer) GetSlaPolicy(ctx context.Context, req *aftersalesv1.GetSl
 	if err != nil {
 		return nil, err
 	}
-	var row store.SlaPolicy
-	if err := store.Translate(s.db.Gorm(ctx).Where("id = ?", id).Take(&row).Error); err != nil {
-		if isNotFound(err) {
-			return nil, notFound(req.GetName())
-		}
-		return nil, s.toStatus(ctx, err)
+	row, err := getRow[store.SlaPolicy](ctx, s.base, s.db.Gorm(ctx), id, req.GetName())
+	if err != nil {
+		return nil, err
 	}
-	return slaPolicyProto(&row), nil
+	return slaPolicyProto(row), nil
 }
 
 func (s *ticketServer) ListSlaPolicies(ctx context.Context, req *aftersalesv1.ListSlaPoliciesRequest) (*aftersalesv1.ListSlaPoliciesResponse, error) {
@@ -147,16 +144,7 @@ func (s *ticketServer) UpdateSlaPolicy(ctx context.Context, req *aftersalesv1.Up
 	if len(vs) > 0 {
 		return nil, apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION, vs...)
 	}
-	var out *aftersalesv1.SlaPolicy
-	err = s.db.InTx(ctx, func(tx *gorm.DB) error {
-		var row store.SlaPolicy
-		if err := lockRow(tx, &row, id); err != nil {
-			return err
-		}
-		if err := checkEtag(p.GetEtag(), p.GetName(), row.Version); err != nil {
-			return err
-		}
-		before := slaPolicyProto(&row)
+	return updateRow(ctx, s.base, unscoped, id, p.GetName(), p.GetEtag(), slaPolicyProto, func(_ *gorm.DB, row *store.SlaPolicy) error {
 		for _, path := range paths {
 			switch path {
 			case "display_name":
@@ -178,17 +166,8 @@ func (s *ticketServer) UpdateSlaPolicy(ctx context.Context, req *aftersalesv1.Up
 			}
 			return apierr.InvalidField(field, "resolve_target must not be shorter than response_target")
 		}
-		row.UpdateTime, row.Version = s.now(), row.Version+1
-		if err := store.Translate(tx.Save(&row).Error); err != nil {
-			return err
-		}
-		out = slaPolicyProto(&row)
-		return s.audit(ctx, tx, p.GetName(), before, out)
+		return nil
 	})
-	if isNotFound(err) {
-		return nil, notFound(p.GetName())
-	}
-	return out, s.toStatus(ctx, err)
 }
 
 // slaDisplayName is the given name, or the priority's name when empty.

@@ -145,14 +145,11 @@ func (s *staffServer) GetStaff(ctx context.Context, req *aftersalesv1.GetStaffRe
 	if err != nil {
 		return nil, err
 	}
-	var row store.Staff
-	if err := store.Translate(staffScope(s.db.Gorm(ctx), principal.FromContext(ctx)).Where("id = ?", id).Take(&row).Error); err != nil {
-		if isNotFound(err) {
-			return nil, notFound(req.GetName())
-		}
-		return nil, s.toStatus(ctx, err)
+	row, err := getRow[store.Staff](ctx, s.base, staffScope(s.db.Gorm(ctx), principal.FromContext(ctx)), id, req.GetName())
+	if err != nil {
+		return nil, err
 	}
-	return staffProto(&row), nil
+	return staffProto(row), nil
 }
 
 func (s *staffServer) ListStaff(ctx context.Context, req *aftersalesv1.ListStaffRequest) (*aftersalesv1.ListStaffResponse, error) {
@@ -203,34 +200,14 @@ func (s *staffServer) UpdateStaff(ctx context.Context, req *aftersalesv1.UpdateS
 	if err != nil {
 		return nil, err
 	}
-	var out *aftersalesv1.Staff
-	err = s.db.InTx(ctx, func(tx *gorm.DB) error {
-		var row store.Staff
-		if err := lockRow(staffScope(tx, caller), &row, id); err != nil {
+	scope := func(q *gorm.DB) *gorm.DB { return staffScope(q, caller) }
+	return updateRow(ctx, s.base, scope, id, st.GetName(), st.GetEtag(), staffProto, func(tx *gorm.DB, row *store.Staff) error {
+		applyStaff(row, st, refs, paths)
+		if err := staffRowViolation(row); err != nil {
 			return err
 		}
-		if err := checkEtag(st.GetEtag(), st.GetName(), row.Version); err != nil {
-			return err
-		}
-		before := staffProto(&row)
-		applyStaff(&row, st, refs, paths)
-		if err := staffRowViolation(&row); err != nil {
-			return err
-		}
-		if err := checkStaffRefs(tx, st, refs, paths); err != nil {
-			return err
-		}
-		row.UpdateTime, row.Version = s.now(), row.Version+1
-		if err := store.Translate(tx.Save(&row).Error); err != nil {
-			return err
-		}
-		out = staffProto(&row)
-		return s.audit(ctx, tx, st.GetName(), before, out)
+		return checkStaffRefs(tx, st, refs, paths)
 	})
-	if isNotFound(err) {
-		return nil, notFound(st.GetName())
-	}
-	return out, s.toStatus(ctx, err)
 }
 
 // applyStaff copies the named fields of st onto row; references come

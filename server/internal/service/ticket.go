@@ -182,14 +182,11 @@ func (s *ticketServer) GetTicket(ctx context.Context, req *aftersalesv1.GetTicke
 	if err != nil {
 		return nil, err
 	}
-	var row store.Ticket
-	if err := store.Translate(ticketScope(s.db.Gorm(ctx), principal.FromContext(ctx)).Where("id = ?", id).Take(&row).Error); err != nil {
-		if isNotFound(err) {
-			return nil, notFound(req.GetName())
-		}
-		return nil, s.toStatus(ctx, err)
+	row, err := getRow[store.Ticket](ctx, s.base, ticketScope(s.db.Gorm(ctx), principal.FromContext(ctx)), id, req.GetName())
+	if err != nil {
+		return nil, err
 	}
-	return ticketProto(&row), nil
+	return ticketProto(row), nil
 }
 
 func (s *ticketServer) ListTickets(ctx context.Context, req *aftersalesv1.ListTicketsRequest) (*aftersalesv1.ListTicketsResponse, error) {

@@ -237,3 +237,34 @@ func (AuditRecord) TableName() string { return "audit_records" }
 
 // Key returns the row's keyset position.
 func (m *AuditRecord) Key() (time.Time, string) { return m.CreateTime, m.ID }
+
+// Touch records a change at now: the update time, and a new version (so
+// the etag changes).
+func (m *Customer) Touch(now time.Time) { m.UpdateTime, m.Version = now, m.Version+1 }
+
+// Touch records a change at now.
+func (m *Product) Touch(now time.Time) { m.UpdateTime, m.Version = now, m.Version+1 }
+
+// Touch records a change at now.
+func (m *Partner) Touch(now time.Time) { m.UpdateTime, m.Version = now, m.Version+1 }
+
+// Touch records a change at now.
+func (m *Staff) Touch(now time.Time) { m.UpdateTime, m.Version = now, m.Version+1 }
+
+// Touch records a change at now.
+func (m *SlaPolicy) Touch(now time.Time) { m.UpdateTime, m.Version = now, m.Version+1 }
+
+// CurrentVersion returns the row's version, which its etag derives from.
+func (m *Customer) CurrentVersion() int64 { return m.Version }
+
+// CurrentVersion returns the row's version.
+func (m *Product) CurrentVersion() int64 { return m.Version }
+
+// CurrentVersion returns the row's version.
+func (m *Partner) CurrentVersion() int64 { return m.Version }
+
+// CurrentVersion returns the row's version.
+func (m *Staff) CurrentVersion() int64 { return m.Version }
+
+// CurrentVersion returns the row's version.
+func (m *SlaPolicy) CurrentVersion() int64 { return m.Version }
