@@ -36,6 +36,10 @@ type Client struct {
 	Staff aftersalesv1.StaffServiceClient
 	// Tickets runs service tickets and SLA policies.
 	Tickets aftersalesv1.TicketServiceClient
+	// ApiKeys issues and revokes API keys (admins only).
+	ApiKeys aftersalesv1.ApiKeyServiceClient
+	// Audit reads the audit trail (admins and managers).
+	Audit aftersalesv1.AuditServiceClient
 
 	conn *grpc.ClientConn
 }
@@ -73,6 +77,8 @@ func New(ctx context.Context, target string, opts ...Option) (*Client, error) {
 		Partners:  aftersalesv1.NewPartnerServiceClient(conn),
 		Staff:     aftersalesv1.NewStaffServiceClient(conn),
 		Tickets:   aftersalesv1.NewTicketServiceClient(conn),
+		ApiKeys:   aftersalesv1.NewApiKeyServiceClient(conn),
+		Audit:     aftersalesv1.NewAuditServiceClient(conn),
 		conn:      conn,
 	}, nil
 }

@@ -134,3 +134,14 @@ func (c *Client) AllTicketEvents(ctx context.Context, req *aftersalesv1.ListTick
 func (c *Client) AllSlaPolicies(ctx context.Context, req *aftersalesv1.ListSlaPoliciesRequest, opts ...grpc.CallOption) iter.Seq2[*aftersalesv1.SlaPolicy, error] {
 	return All(ctx, req, c.Tickets.ListSlaPolicies, func(r *aftersalesv1.ListSlaPoliciesRequest, t string) { r.PageToken = t }, (*aftersalesv1.ListSlaPoliciesResponse).GetSlaPolicies, opts...)
 }
+
+// AllApiKeys iterates over the API keys matching req, across pages.
+func (c *Client) AllApiKeys(ctx context.Context, req *aftersalesv1.ListApiKeysRequest, opts ...grpc.CallOption) iter.Seq2[*aftersalesv1.ApiKey, error] {
+	return All(ctx, req, c.ApiKeys.ListApiKeys, func(r *aftersalesv1.ListApiKeysRequest, t string) { r.PageToken = t }, (*aftersalesv1.ListApiKeysResponse).GetApiKeys, opts...)
+}
+
+// AllAuditRecords iterates over the audit records matching req, across
+// pages.
+func (c *Client) AllAuditRecords(ctx context.Context, req *aftersalesv1.ListAuditRecordsRequest, opts ...grpc.CallOption) iter.Seq2[*aftersalesv1.AuditRecord, error] {
+	return All(ctx, req, c.Audit.ListAuditRecords, func(r *aftersalesv1.ListAuditRecordsRequest, t string) { r.PageToken = t }, (*aftersalesv1.ListAuditRecordsResponse).GetAuditRecords, opts...)
+}

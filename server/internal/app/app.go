@@ -43,8 +43,9 @@ type options struct {
 // gRPC server through conn, like service.RegisterGateway.
 type GatewayRegisterer func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
 
-// WithNow sets the clock of the store, which the services read, and of the
-// validation rules, so tests can control time. The default is time.Now.
+// WithNow sets the clock of the store, which the services read, of the
+// validation rules and of the rate limiter, so tests can control time. The
+// default is time.Now.
 func WithNow(now func() time.Time) Option {
 	return func(o *options) { o.now = now }
 }
@@ -136,6 +137,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		}
 	}()
 
+	// Before the database, so that a wrong path fails before anything is
+	// migrated.
+	tlsCfg, err := loadTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+
 	a.db, err = openStore(ctx, cfg, logger, o.now)
 	if err != nil {
 		return nil, err
@@ -165,7 +173,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, fmt.Errorf("bootstrap admin key: %w", err)
 	}
 	authn := auth.NewAuthenticator(a.db, o.tokens, logger)
-	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, authn.Authorize, func(s grpc.ServiceRegistrar) {
+	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, tlsCfg.grpc, authn.Authorize, func(s grpc.ServiceRegistrar) {
 		a.services.Register(s)
 		for _, register := range o.services {
 			register(s)
@@ -175,7 +183,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 
-	a.gatewayConn, err = dialSelf(a.grpcLis.Addr())
+	a.gatewayConn, err = dialSelf(a.grpcLis.Addr(), tlsCfg.self)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +197,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, fmt.Errorf("listen for HTTP: %w", err)
 	}
 	a.httpServer = &http.Server{
-		Handler: handler,
+		Handler:   handler,
+		TLSConfig: tlsCfg.http,
 		// Bounds how long a slow client may take to send headers; bodies
 		// and handlers are bounded by the size limit and call deadlines.
 		ReadHeaderTimeout: 10 * time.Second,
@@ -274,12 +283,20 @@ func (a *App) Registry() *prometheus.Registry { return a.registry }
 func (a *App) Run(ctx context.Context) error {
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- a.grpcServer.Serve(a.grpcLis) }()
-	go func() { serveErr <- a.httpServer.Serve(a.httpLis) }()
+	go func() {
+		if a.httpServer.TLSConfig != nil {
+			// The certificate is in TLSConfig already.
+			serveErr <- a.httpServer.ServeTLS(a.httpLis, "", "")
+			return
+		}
+		serveErr <- a.httpServer.Serve(a.httpLis)
+	}()
 
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := runJobs(jobsCtx, a.logger, a.jobs)
 
-	a.logger.InfoContext(ctx, "serving", slog.String("grpc_addr", a.GRPCAddr()), slog.String("http_addr", a.HTTPAddr()))
+	a.logger.InfoContext(ctx, "serving", slog.String("grpc_addr", a.GRPCAddr()), slog.String("http_addr", a.HTTPAddr()),
+		slog.Bool("tls", a.cfg.TLS()), slog.Bool("client_certificates", a.cfg.TLS() && a.cfg.TLSClientCA != ""))
 
 	var runErr error
 	select {

@@ -4,15 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/aftersales/aftersales/server/internal/auth"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/pprof"
 	"net/textproto"
+	"strconv"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -21,6 +23,7 @@ import (
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/gen/openapi"
 	"github.com/aftersales/aftersales/pkg/apierr"
+	"github.com/aftersales/aftersales/server/internal/auth"
 	"github.com/aftersales/aftersales/server/internal/interceptors"
 )
 
@@ -127,14 +130,32 @@ func incomingHeader(key string) (string, bool) {
 	return runtime.DefaultHeaderMatcher(key)
 }
 
-// gatewayError is the gateway's default error handler, except that the
-// gateway's own INVALID_ARGUMENT errors (a body, path or query parameter
-// that does not parse) get the reason FIELD_VIOLATION: the API promises an
-// ErrorInfo on every error a method returns, and these never reach the
-// gRPC server to get one there.
+// gatewayError is the gateway's default error handler, except that:
+//
+//   - the gateway's own INVALID_ARGUMENT errors (a body, path or query
+//     parameter that does not parse) get the reason FIELD_VIOLATION: the
+//     API promises an ErrorInfo on every error a method returns, and these
+//     never reach the gRPC server to get one there;
+//   - an error with a RetryInfo (a rate-limited call, 429) also gets a
+//     Retry-After header, which HTTP clients and proxies understand
+//     without parsing the body.
 func gatewayError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if status.Code(err) == codes.InvalidArgument && apierr.Info(err) == nil {
-		err = apierr.New(codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION, status.Convert(err).Message())
+	st := status.Convert(err)
+	if st.Code() == codes.InvalidArgument && apierr.Info(err) == nil {
+		err = apierr.New(codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION, st.Message())
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.RetryInfo); ok && info.GetRetryDelay() != nil {
+			w.Header().Set("Retry-After", retryAfter(info.GetRetryDelay().AsDuration()))
+			break
+		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// retryAfter formats d as a Retry-After value: whole seconds, rounded up
+// so that a client waiting that long finds the limit lifted, and at least
+// 1, since 0 would invite an immediate retry.
+func retryAfter(d time.Duration) string {
+	return strconv.FormatInt(max(int64(math.Ceil(d.Seconds())), 1), 10)
 }

@@ -66,26 +66,12 @@ func (a *Authenticator) Authorize(ctx context.Context, method string) (principal
 	return p, nil
 }
 
-// Authenticate reads "authorization: Bearer <credential>": an API key
-// ("ask_…") or a customer token (a JWT).
+// Authenticate identifies the caller: by "authorization: Bearer
+// <credential>", an API key ("ask_…") or a customer token (a JWT); or by
+// a verified partner client certificate, alone or with that partner's key
+// (see cert.go).
 func (a *Authenticator) Authenticate(ctx context.Context) (principal.Principal, error) {
-	values := metadata.ValueFromIncomingContext(ctx, "authorization")
-	if len(values) != 1 {
-		return principal.Principal{}, errInvalid
-	}
-	scheme, cred, ok := strings.Cut(values[0], " ")
-	if !ok || !strings.EqualFold(scheme, "bearer") || cred == "" {
-		return principal.Principal{}, errInvalid
-	}
-	var (
-		p   principal.Principal
-		err error
-	)
-	if strings.HasPrefix(cred, KeyPrefix) {
-		p, err = a.fromKey(ctx, cred)
-	} else {
-		p, err = a.fromToken(ctx, cred)
-	}
+	p, err := a.authenticate(ctx)
 	if err != nil {
 		if s, ok := apierrStatus(err); ok {
 			return principal.Principal{}, s
@@ -98,6 +84,51 @@ func (a *Authenticator) Authenticate(ctx context.Context) (principal.Principal, 
 		return principal.Principal{}, errInvalid
 	}
 	return p, nil
+}
+
+// authenticate does Authenticate's work; Authenticate turns its errors
+// into what the caller sees.
+func (a *Authenticator) authenticate(ctx context.Context) (principal.Principal, error) {
+	cert := verifiedClientCert(ctx)
+	if cert == nil {
+		return a.fromHeader(ctx)
+	}
+	// A certificate that names no active partner is refused even with a
+	// good key: the client chose to present it, and ignoring it would
+	// hide a revoked shop or a misissued certificate.
+	byCert, err := a.fromCertificate(ctx, cert)
+	if err != nil {
+		return principal.Principal{}, err
+	}
+	if len(metadata.ValueFromIncomingContext(ctx, "authorization")) == 0 {
+		return byCert, nil
+	}
+	// A credential that fails on its own gets the answer it would get
+	// without the certificate.
+	byHeader, err := a.fromHeader(ctx)
+	if err != nil {
+		return principal.Principal{}, err
+	}
+	if err := sameIdentity(byCert, byHeader); err != nil {
+		return principal.Principal{}, err
+	}
+	return byHeader, nil
+}
+
+// fromHeader reads "authorization: Bearer <credential>".
+func (a *Authenticator) fromHeader(ctx context.Context) (principal.Principal, error) {
+	values := metadata.ValueFromIncomingContext(ctx, "authorization")
+	if len(values) != 1 {
+		return principal.Principal{}, errInvalid
+	}
+	scheme, cred, ok := strings.Cut(values[0], " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") || cred == "" {
+		return principal.Principal{}, errInvalid
+	}
+	if strings.HasPrefix(cred, KeyPrefix) {
+		return a.fromKey(ctx, cred)
+	}
+	return a.fromToken(ctx, cred)
 }
 
 func apierrStatus(err error) (error, bool) {
@@ -140,14 +171,11 @@ func (a *Authenticator) fromKey(ctx context.Context, key string) (principal.Prin
 		}
 		p = st
 	case row.PartnerID != "":
-		var partner store.Partner
-		if err := store.Translate(db.Where("id = ?", row.PartnerID).Take(&partner).Error); err != nil {
-			return principal.Principal{}, fmt.Errorf("API key %s: partner: %w", id, err)
+		partner, err := a.partner(ctx, row.PartnerID)
+		if err != nil {
+			return principal.Principal{}, fmt.Errorf("API key %s: %w", id, err)
 		}
-		if !partner.Active {
-			return principal.Principal{}, fmt.Errorf("API key %s: partner inactive", id)
-		}
-		p = principal.Principal{Kind: principal.Partner, Name: resname.Format(resname.Partners, row.PartnerID), Role: principal.RolePartner}
+		p = partner
 	default:
 		p = principal.Principal{Kind: principal.Service, Name: keyName, Role: RoleOf(aftersalesv1.Staff_Role(row.ServiceRole))}
 	}
@@ -188,6 +216,18 @@ func (a *Authenticator) staff(ctx context.Context, id string) (principal.Princip
 		return principal.Principal{}, fmt.Errorf("staff %s: inactive", id)
 	}
 	return principal.Principal{Kind: principal.Staff, Name: resname.Format(resname.Staff, id), Role: RoleOf(aftersalesv1.Staff_Role(st.Role))}, nil
+}
+
+// partner resolves an active partner shop to a principal.
+func (a *Authenticator) partner(ctx context.Context, id string) (principal.Principal, error) {
+	var row store.Partner
+	if err := store.Translate(a.db.Gorm(ctx).Where("id = ?", id).Take(&row).Error); err != nil {
+		return principal.Principal{}, fmt.Errorf("partner %s: %w", id, err)
+	}
+	if !row.Active {
+		return principal.Principal{}, fmt.Errorf("partner inactive: partners/%s", id)
+	}
+	return principal.Principal{Kind: principal.Partner, Name: resname.Format(resname.Partners, id), Role: principal.RolePartner}, nil
 }
 
 // fromToken verifies a customer token and finds its customer: the one

@@ -25,7 +25,7 @@ var staffRoles = []principal.Role{admin, manager, agent, technician, trainer}
 var everyone = append(append([]principal.Role{}, staffRoles...), partner, customer)
 
 // policy is the one table of who may call what (API.md §5), by full gRPC
-// method name. A method missing here is denied to everyone but admins,
+// method name. A method missing here is denied to everyone, admins too,
 // and a test fails until every registered method has a row. Rows say which
 // roles may call at all; which rows they then see or change (their own
 // tickets, their shop's technicians) is scoping, applied in the queries.

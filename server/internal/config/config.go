@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -116,6 +117,26 @@ type Config struct {
 	// Pprof serves net/http/pprof under /debug/pprof/ on the HTTP address.
 	Pprof bool
 
+	// RateLimit is the sustained number of calls per second each
+	// principal may make, per process; 0 disables rate limiting.
+	RateLimit float64
+	// RateBurst is how many calls a principal may make at once after
+	// being idle: the size of its token bucket.
+	RateBurst int
+
+	// TLS is on when TLSCert and TLSKey are both set; see TLS.
+
+	// TLSCert is the PEM file of the server certificate, optionally
+	// followed by its intermediates.
+	TLSCert string
+	// TLSKey is the PEM file of TLSCert's private key.
+	TLSKey string
+	// TLSClientCA is the PEM file of the CA certificates that sign partner
+	// client certificates. When set, the gRPC server verifies a client
+	// certificate if the client sends one; clients without one still
+	// authenticate with keys and tokens.
+	TLSClientCA string
+
 	// Customer tokens (JWTs). They are accepted when JWTIssuer,
 	// JWTAudience and one of JWTHMACSecret and JWTKeyFile are set, and
 	// refused otherwise; see CustomerTokens.
@@ -173,6 +194,12 @@ func (c Config) CustomerTokens() bool {
 	return c.JWTIssuer != "" && c.JWTAudience != "" && (c.JWTHMACSecret != "" || c.JWTKeyFile != "")
 }
 
+// TLS reports whether the servers use TLS: a certificate and its key are
+// configured. Validate refuses one without the other.
+func (c Config) TLS() bool {
+	return c.TLSCert != "" && c.TLSKey != ""
+}
+
 // Default returns the built-in defaults: what `go run ./server` uses.
 func Default() Config {
 	return Config{
@@ -187,8 +214,16 @@ func Default() Config {
 		DefaultDeadline:  30 * time.Second,
 		MaxRequestBytes:  4 << 20,
 		Reflection:       true,
-		JWTSubjectClaim:  "sub",
-		DevToken:         DevTokenCommand{TTL: time.Hour},
+		// 50 calls a second per caller is generous for people and
+		// ordinary integrations (a busy agent's desk makes a few calls a
+		// second, a page load a burst of a dozen or so) and stops a client
+		// stuck in a loop from taking the database down for everyone. The
+		// limit is per process: N replicas allow N times as much. Bulk
+		// integrations raise it, and --rate-limit=0 turns it off.
+		RateLimit:       50,
+		RateBurst:       100,
+		JWTSubjectClaim: "sub",
+		DevToken:        DevTokenCommand{TTL: time.Hour},
 	}
 }
 
@@ -213,6 +248,11 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.IntVar(&c.MaxRequestBytes, "max-request-bytes", c.MaxRequestBytes, "maximum size of a request in bytes: gRPC message or HTTP body")
 	fs.BoolVar(&c.Reflection, "reflection", c.Reflection, "serve gRPC server reflection")
 	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve net/http/pprof under /debug/pprof/ on the HTTP address")
+	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "sustained calls per second each caller (API key, staff member, partner or customer) may make to this process; calls over it fail with RESOURCE_EXHAUSTED (HTTP 429) and a retry delay; 0 disables")
+	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "calls a caller may make at once after being idle, before --rate-limit applies")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM file of the server certificate (and intermediates); with --tls-key, gRPC and HTTP are served over TLS. It must name the server in a DNS or IP subject alternative name, which the JSON gateway verifies when it calls the gRPC server")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM file of the private key of --tls-cert")
+	fs.StringVar(&c.TLSClientCA, "tls-client-ca", c.TLSClientCA, "PEM file of the CAs signing partner client certificates; the gRPC server then verifies a client certificate if one is sent, and one whose URI SAN is aftersales:partners/{id} authenticates that active partner. Needs --tls-cert and --tls-key")
 	fs.StringVar(&c.JWTIssuer, "jwt-issuer", c.JWTIssuer, "required iss claim of customer tokens; customer tokens are accepted only when issuer, audience and a secret or key file are set")
 	fs.StringVar(&c.JWTAudience, "jwt-audience", c.JWTAudience, "value the aud claim of customer tokens must contain")
 	fs.StringVar(&c.JWTHMACSecret, "jwt-hmac-secret", c.JWTHMACSecret, "shared secret (at least 32 bytes) verifying HS256 customer tokens; prefer the environment variable, flags show in process listings")
@@ -393,7 +433,29 @@ func (c Config) Validate() error {
 	if c.MaxRequestBytes <= 0 {
 		bad("--max-request-bytes must be positive, got %d", c.MaxRequestBytes)
 	}
-	errs = append(errs, c.validateJWT())
+	// NaN compares false with everything, so "< 0" alone would let it
+	// through and it would silently turn the limiter off.
+	if math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0) || c.RateLimit < 0 {
+		bad("--rate-limit must be a non-negative number, got %v", c.RateLimit)
+	}
+	if c.RateLimit > 0 && c.RateBurst < 1 {
+		bad("--rate-burst must be at least 1 when --rate-limit is set, got %d", c.RateBurst)
+	}
+	errs = append(errs, c.validateJWT(), c.validateTLS())
+	return errors.Join(errs...)
+}
+
+// validateTLS refuses a partial TLS configuration: a certificate without
+// its key, or a client CA without TLS, would otherwise quietly serve
+// plaintext.
+func (c Config) validateTLS() error {
+	var errs []error
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key must be set together"))
+	}
+	if c.TLSClientCA != "" && !c.TLS() {
+		errs = append(errs, errors.New("--tls-client-ca needs --tls-cert and --tls-key"))
+	}
 	return errors.Join(errs...)
 }
 

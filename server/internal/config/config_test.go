@@ -167,6 +167,7 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 		"grpc-addr", "http-addr", "database-url", "data-dir", "db-max-conns",
 		"log-level", "log-format", "shutdown-timeout", "sla-check-interval",
 		"default-deadline", "max-request-bytes", "reflection", "pprof",
+		"rate-limit", "rate-burst", "tls-cert", "tls-key", "tls-client-ca",
 		"jwt-issuer", "jwt-audience", "jwt-hmac-secret", "jwt-key-file", "jwt-subject-claim",
 	}
 	var names []string
@@ -185,6 +186,72 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 	}
 	require.Contains(t, md, "| `--grpc-addr` | `AFTERSALES_GRPC_ADDR` | `:9090` |")
 	require.Contains(t, md, "| `--shutdown-timeout` | `AFTERSALES_SHUTDOWN_TIMEOUT` | `15s` |")
+	require.Contains(t, md, "| `--rate-limit` | `AFTERSALES_RATE_LIMIT` | `50` | sustained calls per second each caller")
+	require.Contains(t, md, "| `--rate-burst` | `AFTERSALES_RATE_BURST` | `100` |")
+	require.Contains(t, md, "| `--tls-cert` | `AFTERSALES_TLS_CERT` | (empty) |")
+	require.Contains(t, md, "| `--tls-key` | `AFTERSALES_TLS_KEY` | (empty) |")
+	require.Contains(t, md, "| `--tls-client-ca` | `AFTERSALES_TLS_CLIENT_CA` | (empty) |")
+	require.Contains(t, md, "aftersales:partners/{id}", "the table says how a certificate names its partner")
+}
+
+func TestLoadRateLimit(t *testing.T) {
+	c, err := config.Load(nil, env(nil))
+	require.NoError(t, err)
+	require.Equal(t, 50.0, c.RateLimit, "on by default")
+	require.Equal(t, 100, c.RateBurst)
+
+	c, err = config.Load([]string{"--rate-limit=1", "--rate-burst=2"}, env(nil))
+	require.NoError(t, err)
+	require.Equal(t, 1.0, c.RateLimit)
+	require.Equal(t, 2, c.RateBurst)
+
+	c, err = config.Load(nil, env(map[string]string{"AFTERSALES_RATE_LIMIT": "0.5"}))
+	require.NoError(t, err)
+	require.Equal(t, 0.5, c.RateLimit, "fractions allow one call every few seconds")
+	require.Equal(t, 100, c.RateBurst)
+
+	_, err = config.Load([]string{"--rate-limit=0", "--rate-burst=0"}, env(nil))
+	require.NoError(t, err, "the burst does not matter while the limit is off")
+
+	for _, tt := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"--rate-limit=-1"}, "--rate-limit must be a non-negative number"},
+		{[]string{"--rate-limit=NaN"}, "--rate-limit must be a non-negative number"},
+		{[]string{"--rate-limit=+Inf"}, "--rate-limit must be a non-negative number"},
+		{[]string{"--rate-limit=fast"}, "-rate-limit"},
+		{[]string{"--rate-limit=10", "--rate-burst=0"}, "--rate-burst must be at least 1"},
+	} {
+		_, err := config.Load(tt.args, env(nil))
+		require.ErrorContains(t, err, tt.wantErr, tt.args)
+	}
+}
+
+func TestLoadTLS(t *testing.T) {
+	c, err := config.Load(nil, env(nil))
+	require.NoError(t, err)
+	require.False(t, c.TLS(), "plaintext by default")
+
+	c, err = config.Load([]string{"--tls-cert=server.pem", "--tls-client-ca=partners.pem"},
+		env(map[string]string{"AFTERSALES_TLS_KEY": "server.key"}))
+	require.NoError(t, err)
+	require.True(t, c.TLS())
+	require.Equal(t, "server.pem", c.TLSCert)
+	require.Equal(t, "server.key", c.TLSKey)
+	require.Equal(t, "partners.pem", c.TLSClientCA)
+
+	for _, tt := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"--tls-cert=server.pem"}, "--tls-cert and --tls-key must be set together"},
+		{[]string{"--tls-key=server.key"}, "--tls-cert and --tls-key must be set together"},
+		{[]string{"--tls-client-ca=partners.pem"}, "--tls-client-ca needs --tls-cert and --tls-key"},
+	} {
+		_, err := config.Load(tt.args, env(nil))
+		require.ErrorContains(t, err, tt.wantErr, tt.args)
+	}
 }
 
 func TestLoadCustomerTokens(t *testing.T) {

@@ -8,9 +8,13 @@
 //  3. metrics: Prometheus counters and the handling-time histogram.
 //  4. principal: who is calling (authentication) and whether they may
 //     call this method (the policy table).
-//  5. deadline: a default deadline for unary calls that came without one.
-//  6. validation: protovalidate rules on the request.
-//  7. safety net: turns a handler panic or a non-status error into
+//  5. rate limit (when configured): one token bucket per principal, so it
+//     needs the principal above; before validation and the handler, so a
+//     rejected call costs little. Calls that fail authentication are not
+//     counted: they never reach it.
+//  6. deadline: a default deadline for unary calls that came without one.
+//  7. validation: protovalidate rules on the request.
+//  8. safety net: turns a handler panic or a non-status error into
 //     INTERNAL (INTERNAL_ERROR) so that logging and metrics above see the
 //     code the client gets, and driver error text never reaches a client.
 //
@@ -45,6 +49,9 @@ type Options struct {
 	// Authorize authenticates each call and checks the policy table. Nil
 	// treats every caller as anonymous (for tests of other interceptors).
 	Authorize AuthorizeFunc
+	// RateLimiter limits each principal's calls. Nil, or one that is not
+	// Enabled, limits nothing.
+	RateLimiter *RateLimiter
 	// Now is the clock for validation rules that compare with the current
 	// time. Nil uses time.Now.
 	Now func() time.Time
@@ -53,26 +60,36 @@ type Options struct {
 // ServerOptions returns the grpc.ServerOptions that install the chain.
 func ServerOptions(o Options) []grpc.ServerOption {
 	v := newValidator(o.Validator, o.Now, o.Logger)
+	unary := []grpc.UnaryServerInterceptor{
+		recoveryUnary(o.Logger),
+		loggingUnary(o.Logger),
+		o.Metrics.UnaryServerInterceptor(),
+		principalUnary(o.Authorize),
+	}
+	stream := []grpc.StreamServerInterceptor{
+		recoveryStream(o.Logger),
+		loggingStream(o.Logger),
+		o.Metrics.StreamServerInterceptor(),
+		principalStream(o.Authorize),
+	}
+	if o.RateLimiter != nil && o.RateLimiter.Enabled() {
+		unary = append(unary, o.RateLimiter.UnaryServerInterceptor())
+		stream = append(stream, o.RateLimiter.StreamServerInterceptor())
+	}
+	unary = append(unary,
+		deadlineUnary(o.DefaultDeadline),
+		v.unary,
+		safetyNetUnary(o.Logger),
+	)
+	stream = append(stream,
+		// No default deadline: the only streams are long-lived watches
+		// (grpc.health.v1.Health/Watch, reflection).
+		v.stream,
+		safetyNetStream(o.Logger),
+	)
 	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(
-			recoveryUnary(o.Logger),
-			loggingUnary(o.Logger),
-			o.Metrics.UnaryServerInterceptor(),
-			principalUnary(o.Authorize),
-			deadlineUnary(o.DefaultDeadline),
-			v.unary,
-			safetyNetUnary(o.Logger),
-		),
-		grpc.ChainStreamInterceptor(
-			recoveryStream(o.Logger),
-			loggingStream(o.Logger),
-			o.Metrics.StreamServerInterceptor(),
-			principalStream(o.Authorize),
-			// No default deadline: the only streams are long-lived
-			// watches (grpc.health.v1.Health/Watch, reflection).
-			v.stream,
-			safetyNetStream(o.Logger),
-		),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
 	}
 }
 

@@ -18,8 +18,8 @@ import (
 )
 
 // logLine collects what inner interceptors learn about a call for its log
-// line. Logging runs outside principal extraction (so that a rejected
-// actor header is still logged), so the principal interceptor leaves the
+// line. Logging runs outside authentication (so that a rejected caller
+// is still logged), so the principal interceptor leaves the
 // caller here for the line written on the way out.
 type logLine struct {
 	principal principal.Principal
@@ -70,6 +70,7 @@ func logCall(ctx context.Context, logger *slog.Logger, method string, d time.Dur
 		slog.String("code", st.Code().String()),
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 		slog.String("principal", line.principal.String()),
+		slog.String("via", line.principal.Via),
 	}
 	if size >= 0 {
 		attrs = append(attrs, slog.Int("request_bytes", size))

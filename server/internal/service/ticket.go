@@ -117,11 +117,10 @@ func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.Creat
 			}
 			warranty = ticketflow.Warranty(deref(p.WarrantyEndTime), now)
 		}
+		// Whoever receives the customer first owns the case (首问负责制).
+		// Authentication already found this staff member active.
 		firstContact := ""
 		if actor.Kind == principal.Staff {
-			if ok, err := exists(tx, &store.Staff{}, actor.ID()); err != nil || !ok {
-				return nil, orErr(err, apierr.InvalidField("x-aftersales-actor", actor.Name+" does not exist"))
-			}
 			firstContact = actor.ID()
 		}
 		row := &store.Ticket{
