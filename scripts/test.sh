@@ -10,55 +10,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The test user created when root can only log in through the socket
-# (Debian's default); tests create and drop their own databases.
-test_user=aftersales_test
-test_pass=aftersales_test
+# The MariaDB bootstrap, shared with scripts/bench.sh: when root can only
+# log in through the socket (Debian's default) it creates a test user;
+# tests create and drop their own databases.
+# shellcheck source=scripts/lib-mariadb.sh
+source scripts/lib-mariadb.sh
 
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
-mysql_ok() { mariadb --protocol=tcp -h127.0.0.1 -P3306 "$@" -e 'SELECT 1' >/dev/null 2>&1; }
-
-ensure_mariadb() {
-  if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
-    log "installing MariaDB (apt-get)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq mariadb-server mariadb-client >/dev/null
-  fi
-  if ! mariadb-admin --protocol=tcp -h127.0.0.1 -P3306 ping >/dev/null 2>&1 &&
-    ! mariadb-admin --protocol=tcp -h127.0.0.1 -P3306 -uroot ping 2>&1 | grep -q 'Access denied'; then
-    log "starting MariaDB"
-    mkdir -p /run/mysqld
-    chown mysql:mysql /run/mysqld 2>/dev/null || true
-    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- \
-      --user=mysql --bind-address=127.0.0.1 --port=3306
-    for _ in $(seq 1 60); do
-      mariadb-admin --protocol=tcp -h127.0.0.1 -P3306 ping >/dev/null 2>&1 && break
-      mariadb-admin --protocol=tcp -h127.0.0.1 -P3306 -uroot ping 2>&1 | grep -q 'Access denied' && break
-      sleep 1
-    done
-  fi
-  if mysql_ok -uroot; then
-    export AFTERSALES_TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/'
-    return
-  fi
-  if ! mysql_ok -u"$test_user" -p"$test_pass"; then
-    log "creating MySQL user $test_user through the root socket"
-    mariadb -uroot <<SQL
-CREATE USER IF NOT EXISTS '$test_user'@'127.0.0.1' IDENTIFIED BY '$test_pass';
-CREATE USER IF NOT EXISTS '$test_user'@'localhost' IDENTIFIED BY '$test_pass';
-GRANT ALL PRIVILEGES ON *.* TO '$test_user'@'127.0.0.1';
-GRANT ALL PRIVILEGES ON *.* TO '$test_user'@'localhost';
-SQL
-  fi
-  export AFTERSALES_TEST_MYSQL_DSN="$test_user:$test_pass@tcp(127.0.0.1:3306)/"
-}
-
 if [ -z "${AFTERSALES_TEST_MYSQL_DSN:-}" ]; then
   ensure_mariadb
+  export AFTERSALES_TEST_MYSQL_DSN="$MARIADB_DSN"
 fi
-mysql_version=$(mariadb --protocol=tcp -h127.0.0.1 -P3306 -uroot -N -e 'SELECT VERSION()' 2>/dev/null ||
-  mariadb --protocol=tcp -h127.0.0.1 -P3306 -u"$test_user" -p"$test_pass" -N -e 'SELECT VERSION()' 2>/dev/null || echo unknown)
+mysql_version=$(mariadb_version)
 log "MySQL: $mysql_version; SQLite: embedded"
 exec go test -race -count=1 -timeout 30m "$@" ./...

@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# Benchmarks the server against MySQL (MariaDB) and prints one table:
+# calls/s, p50/p95/p99 latency, and CPU seconds per 1000 calls of the
+# server and of mysqld for each scenario, with each ratio against its
+# baseline, then the issue's goals (met or not), the server's peak RSS,
+# CPU profiles of CreateTicket and GetTicket, and the EXPLAIN of every
+# ListTickets query. It asserts nothing: it exits non-zero only when the
+# benchmark itself cannot run (or a scenario's calls fail).
+#
+#   scripts/bench.sh          full run, ~10-15 minutes (ListTickets at 1M)
+#   scripts/bench.sh --quick  ~1-2 minutes (ListTickets at 100k instead of 1M)
+#
+# What it does: builds the server and the load generator
+# (scripts/bench); makes MariaDB answer on 127.0.0.1:3306 as
+# scripts/test.sh does (scripts/lib-mariadb.sh; set
+# AFTERSALES_BENCH_MYSQL_DSN, go-sql-driver form "user:pass@tcp(host:3306)/",
+# to use another server); creates its own database (dropped at the end);
+# migrates it with `aftersales migrate`; seeds it with multi-row INSERTs;
+# issues one API key per seeded agent with `aftersales keys create`; and
+# starts the server as in production (authentication on, JSON log at
+# info), then runs the scenarios one after another, each for a fixed
+# time after a warm-up. The scenarios whose ratios are goals (CreateTicket
+# raw/gRPC/JSON, GetTicket gRPC/JSON) run in interleaved rounds, and each
+# ratio is the median of the rounds' ratios: on a 2-CPU machine shared
+# with MySQL, back-to-back runs of one scenario differ by 10-20%.
+#
+# The load generator is scripts/bench (go run ./scripts/bench -h): the raw
+# database/sql baseline, closed and open loop clients, the seeder, the
+# EXPLAIN tracer and the report. Nothing here asserts performance: the
+# goals are printed as MET or NOT MET.
+#
+# Environment: BENCH_PIN=0 disables CPU pinning; BENCH_LOG_LEVEL sets the
+# server's log level (default info, as in production); BENCH_KEEP=1 keeps
+# the server log and binaries in the temp dir.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+for arg in "$@"; do
+  case $arg in
+  --quick) quick=1 ;;
+  -h | --help)
+    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+    exit 0
+    ;;
+  *)
+    echo "bench.sh: unknown argument $arg (want --quick)" >&2
+    exit 2
+    ;;
+  esac
+done
+
+# shellcheck source=scripts/lib-mariadb.sh
+source scripts/lib-mariadb.sh
+log() { printf 'bench.sh: %s\n' "$*" >&2; }
+
+if [ "$quick" = 1 ]; then
+  mode="quick"
+  warmup=1s duration=3s profile_s=3
+  rounds=2 round_warmup=1s round_duration=2s quiesce=1s
+  small=10000 large=100000 large_name=100k customers=2000 pool=3000
+else
+  mode="full"
+  warmup=5s duration=20s profile_s=15
+  rounds=3 round_warmup=3s round_duration=10s quiesce=10s
+  small=10000 large=1000000 large_name=1M customers=20000 pool=20000
+fi
+log_level=${BENCH_LOG_LEVEL:-info}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/aftersales-bench.XXXXXX")
+db="aftersales_bench_$$_$RANDOM"
+server_pid="" debug_pid="" db_created=0 dsn=""
+
+stop_process() { # pid: stop a process this script started, and reap it
+  [ -n "$1" ] || return 0
+  kill "$1" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  stop_process "$debug_pid"
+  stop_process "$server_pid"
+  if [ "$db_created" = 1 ]; then
+    "$tmp/bench" dropdb -dsn "$dsn" -db "$db" || log "could not drop database $db"
+  fi
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then
+    # The per-call log of a full run is large; keep its end.
+    for f in server.log debug-server.log; do
+      [ -f "$tmp/$f" ] && tail -n 200 "$tmp/$f" >"$tmp/$f.tail" && rm -f "$tmp/$f"
+    done
+    rm -f "$tmp/aftersales" "$tmp/bench"
+  fi
+  if [ $rc -ne 0 ]; then
+    log "FAILED (exit $rc); logs in $tmp"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- build ---------------------------------------------------------------
+log "building the server and the load generator"
+go build -o "$tmp/aftersales" ./server
+go build -o "$tmp/bench" ./scripts/bench
+bench="$tmp/bench"
+server="$tmp/aftersales"
+
+# --- MySQL -----------------------------------------------------------------
+if [ -n "${AFTERSALES_BENCH_MYSQL_DSN:-}" ]; then
+  dsn=$AFTERSALES_BENCH_MYSQL_DSN
+else
+  ensure_mariadb
+  dsn=$MARIADB_DSN
+fi
+mysql_version="" mysql_flush_log_at_trx_commit="" mysql_settings="" mysqld_pid=0
+eval "$("$bench" info -dsn "$dsn")"
+"$bench" createdb -dsn "$dsn" -db "$db"
+db_created=1
+url=$("$bench" dburl -dsn "$dsn" -db "$db")
+dbargs=(-dsn "$dsn" -db "$db")
+
+# --- CPU pinning -----------------------------------------------------------
+# The server (and the raw baseline standing in for it) on CPU 0, the load
+# generator on CPU 1, mysqld wherever the kernel puts it (it is not ours to
+# pin). Go sizes GOMAXPROCS to the affinity mask, so the server runs with
+# GOMAXPROCS=1.
+pin_server=() pin_gen=()
+if [ "${BENCH_PIN:-1}" != 0 ] && command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+  pin_server=(taskset -c 0)
+  pin_gen=(taskset -c 1)
+  pinning="server and raw baseline on CPU 0 (GOMAXPROCS=1), load generator on CPU 1, mysqld unpinned (taskset)"
+elif [ "${BENCH_PIN:-1}" = 0 ]; then
+  pinning="none (BENCH_PIN=0): server, generator and mysqld share all $(nproc) CPUs"
+else
+  pinning="none (taskset missing or fewer than 2 CPUs): server, generator and mysqld share all $(nproc) CPUs"
+fi
+
+# --- schema, seed, keys ----------------------------------------------------
+log "database $db: migrating and seeding $customers customers, $small tickets"
+"$server" migrate --database-url "$url" 2>"$tmp/migrate.log"
+"$bench" seed "${dbargs[@]}" -base -customers "$customers" >"$tmp/agents.txt"
+: >"$tmp/keys.txt"
+n=0
+while read -r agent; do
+  n=$((n + 1))
+  "$server" keys create --staff "$agent" --name "bench seat $n" --database-url "$url" >>"$tmp/keys.txt" 2>>"$tmp/keys.log"
+done <"$tmp/agents.txt"
+"$bench" seed "${dbargs[@]}" -tickets "$small"
+
+# --- servers ---------------------------------------------------------------
+# The per-caller rate limit (50 calls/s by default) would turn a capacity
+# benchmark into a test of the limiter: it stays on, so its cost is
+# measured, with limits no scenario reaches.
+server_flags=(--pprof)
+rate_note="no per-caller rate limit in this server"
+if "$server" -h 2>/dev/null | grep -q -- '--rate-limit'; then
+  server_flags+=(--rate-limit 1000000 --rate-burst 1000000)
+  rate_note="rate limiter on with --rate-limit/--rate-burst 1000000 (never reached)"
+fi
+start_server() { # log-file log-level [flags...]: start a server, set started_pid
+  "${pin_server[@]}" "$server" --database-url "$url" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
+    "${server_flags[@]}" --log-level "$2" "${@:3}" 2>"$1" &
+  started_pid=$!
+}
+start_server "$tmp/server.log" "$log_level"
+server_pid=$started_pid
+grpc_addr="" http_addr=""
+eval "$("$bench" wait -log "$tmp/server.log" -pid "$server_pid")"
+log "server pid $server_pid: gRPC $grpc_addr, HTTP $http_addr"
+
+results="$tmp/results.jsonl"
+: >"$results"
+# run bench-run-flags...: one scenario, after waiting (boundedly) for
+# mysqld to finish the previous one's purge and flushing. The raw
+# baseline stands in for the server, so it runs on the server's CPU.
+run() {
+  local pin=("${pin_gen[@]}")
+  case " $* " in *" -scenario raw-create "*) pin=("${pin_server[@]}") ;; esac
+  "${pin[@]}" "$bench" run "${dbargs[@]}" -grpc "$grpc_addr" -http "$http_addr" -keys "$tmp/keys.txt" \
+    -server-pid "$server_pid" -mysqld-pid "$mysqld_pid" -results "$results" -raw-plan "$tmp/create-sql.txt" \
+    -quiesce "$quiesce" -warmup "$warmup" -duration "$duration" "$@"
+}
+# interleave scenario...: the scenarios whose ratios are goals run in
+# rounds, in an order that rotates from round to round, so that drift
+# (MySQL's purge and flushing, table growth, the machine) and the cost one
+# run leaves to the next fall on each of them alike.
+interleave() {
+  local n=$# r i
+  for r in $(seq 1 "$rounds"); do
+    for i in $(seq 0 $((n - 1))); do
+      local args=("$@")
+      run -scenario "${args[$(((i + r - 1) % n))]}" -c 32 -round "$r" -warmup "$round_warmup" -duration "$round_duration"
+    done
+  done
+}
+# profile name scenario: a separate pass of the scenario with the server's
+# CPU profile taken, so the measured runs carry no profiling overhead.
+profile() {
+  "${pin_gen[@]}" "$bench" run "${dbargs[@]}" -grpc "$grpc_addr" -http "$http_addr" -keys "$tmp/keys.txt" \
+    -server-pid "$server_pid" -mysqld-pid "$mysqld_pid" -results "" -c 32 \
+    -warmup 1s -duration "$((profile_s + 1))s" -scenario "$2" -label "$2 (profiled)" \
+    -profile "$tmp/cpu-$1.pprof" -profile-seconds "$profile_s"
+}
+# explain title [bench-explain-flags...]: trace the SQL of a server logging
+# at debug level, started with the flags in debug_flags.
+debug_flags=()
+explain() {
+  start_server "$tmp/debug-server.log" debug "${debug_flags[@]}"
+  debug_pid=$started_pid
+  local dgrpc
+  dgrpc=$("$bench" wait -log "$tmp/debug-server.log" -pid "$debug_pid" | sed -n 's/^grpc_addr=//p')
+  "$bench" explain "${dbargs[@]}" -grpc "$dgrpc" -keys "$tmp/keys.txt" -log "$tmp/debug-server.log" -title "$1" "${@:2}" >>"$tmp/explain.txt"
+  stop_process "$debug_pid"
+  debug_pid=""
+}
+
+# --- scenarios -------------------------------------------------------------
+: >"$tmp/explain.txt"
+explain "$small tickets" -create -plan-out "$tmp/create-sql.txt"
+run -scenario list-grpc -label "list-grpc 10k" -c 32
+run -scenario list-grpc -label "list-grpc 10k c=4" -c 4
+log "adding $pool IN_PROGRESS tickets for the mixed workload's resolves"
+"$bench" seed "${dbargs[@]}" -in-progress "$pool"
+
+interleave raw-create create-grpc create-json
+run -scenario create-grpc -label "create-grpc open 70%" -c 32 -rate-from create-grpc -rate-fraction 0.7
+profile create create-grpc
+interleave get-grpc get-json
+profile get get-grpc
+for c in 1 8 32 64; do
+  run -scenario mixed -label "mixed c=$c" -c "$c"
+done
+
+log "seeding up to $large tickets"
+"$bench" seed "${dbargs[@]}" -tickets "$large"
+run -scenario list-grpc -label "list-grpc $large_name" -c 32
+run -scenario list-grpc -label "list-grpc $large_name c=4" -c 4
+rss_kib=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$server_pid/status")
+
+# The last EXPLAIN also traces the SLA job's scans: the server stops first
+# (a graceful stop releases the job's lease) so that the debug server,
+# checking every second, takes the lease and runs them.
+stop_process "$server_pid"
+server_pid=""
+debug_flags=(--sla-check-interval 1s)
+explain "$large tickets" -sla
+
+mysqld_text="mysqld pid $mysqld_pid"
+[ "$mysqld_pid" != 0 ] || mysqld_text="mysqld not found on this machine (its CPU is not measured)"
+
+# by_package profile: the profile's flat CPU summed by package, so it shows
+# which layer burns the CPU (the top entries are mostly runtime and syscall
+# frames that every layer calls).
+by_package() {
+  go tool pprof -top -nodecount=1000000 -nodefraction=0 "$1" 2>/dev/null | awk '
+    $2 ~ /%$/ && $3 ~ /%$/ {
+      pct = $2; sub("%", "", pct); n = $6
+      if (n ~ /^(internal\/runtime\/syscall|syscall\.|internal\/poll)/) c = "syscalls (socket reads and writes: clients and MySQL)"
+      else if (n ~ /^(runtime|internal\/runtime|aeshash|memeqbody|internal\/bytealg|gcWriteBarrier|indexbytebody|cmpbody)/) c = "Go runtime (allocation, GC, scheduling)"
+      else if (n ~ /^(google\.golang\.org\/grpc|golang\.org\/x\/net\/http2|net\/http|github\.com\/grpc-ecosystem|net\.|net\/textproto)/) c = "gRPC, HTTP/2, HTTP and the gateway"
+      else if (n ~ /^gorm\.io/) c = "GORM"
+      else if (n ~ /^(github\.com\/go-sql-driver|database\/sql)/) c = "MySQL driver and database/sql"
+      else if (n ~ /^google\.golang\.org\/protobuf/) c = "protobuf (binary and protojson)"
+      else if (n ~ /^encoding\/json/) c = "encoding/json"
+      else if (n ~ /^log\/slog/) c = "log/slog"
+      else if (n ~ /^(buf\.build|cel\.dev|github\.com\/google\/cel-go)/) c = "protovalidate (CEL)"
+      else if (n ~ /^github\.com\/prometheus/) c = "Prometheus metrics"
+      else if (n ~ /^github\.com\/aftersales/) c = "aftersales code"
+      else if (n ~ /^(crypto|hash|vendor\/golang\.org\/x\/crypto)/) c = "crypto and hashing"
+      else c = "other (" n ")"
+      sum[c] += pct
+    }
+    END { for (c in sum) if (sum[c] >= 0.5) printf "  %5.1f%%  %s\n", sum[c], c }' | sort -rn | head -14
+  echo "-- of which (cumulative, overlapping): "
+  go tool pprof -top -nodecount=1000000 -nodefraction=0 "$1" 2>/dev/null | awk '
+    $6 == "runtime.gcBgMarkWorker" { printf "  %6s  background GC (runtime.gcBgMarkWorker)\n", $5 }
+    $6 == "runtime.mallocgc" { printf "  %6s  allocation, with GC assists (runtime.mallocgc)\n", $5 }
+    $6 == "runtime.schedule" { printf "  %6s  goroutine scheduling (runtime.schedule)\n", $5 }
+    $6 == "runtime.newstack" { printf "  %6s  stack growth (runtime.newstack)\n", $5 }'
+}
+
+# --- report ------------------------------------------------------------------
+{
+  echo
+  echo "== aftersales benchmark ($mode) =="
+  echo "MySQL: $mysql_version, innodb_flush_log_at_trx_commit=$mysql_flush_log_at_trx_commit"
+  echo "       $mysql_settings; $mysqld_text"
+  echo "Machine: $(nproc) CPUs; pinning: $pinning"
+  echo "Server: authentication on (8 API keys bound to AGENT staff; worker i uses key i mod 8), --log-level $log_level, default pool (50 connections), --pprof;"
+  echo "        $rate_note"
+  echo "Load: closed loop, each worker its own connection (gRPC or HTTP/1.1 keep-alive); $warmup warm-up then $duration measured;"
+  echo "      the create and get scenarios in $rounds interleaved rounds of $round_warmup + $round_duration; before each run, up to $quiesce for mysqld to go idle;"
+  [ "$quick" = 0 ] || echo "      (--quick: 3 s windows vary by 10-20% from run to run; judge the goals on the full run)"
+  echo "      open loop: fixed arrival rate, latency from each call's scheduled start (queueing included)."
+  echo "Data: $customers customers with a product each, 18 staff; tickets over 2 years, 10 assignees;"
+  echo "      list = ListTickets page_size 50, filter state (ASSIGNED|IN_PROGRESS) AND assignee, order_by create_time desc,"
+  echo "      half first pages, half second pages (page token); list-grpc $large_name runs on $large tickets$([ "$quick" = 1 ] && echo " (--quick: 100k instead of 1M)");"
+  echo "      at c=32 the 1-CPU server is saturated and latency is mostly queueing, so the lists also run at c=4."
+  echo "      mixed = create 30% / get 40% / list first page 20% / assign 5% / resolve 5% (IN_PROGRESS tickets seeded for it)."
+  echo
+  "$bench" report -results "$results" -rss-kib "${rss_kib:--1}" -server-log "$tmp/server.log"
+  for p in create get; do
+    echo
+    echo "== CPU profile of the server during ${p^}Ticket gRPC at c=32 (${profile_s}s): $tmp/cpu-$p.pprof =="
+    go tool pprof -top -nodecount=25 "$tmp/cpu-$p.pprof" 2>/dev/null | grep -v '^File:\|^Build ID:\|^Time:'
+    echo "-- the same profile's flat CPU by package:"
+    by_package "$tmp/cpu-$p.pprof"
+  done
+  cat "$tmp/explain.txt"
+  echo
+  echo "Results, profiles and logs: $tmp"
+} | tee "$tmp/report.txt"

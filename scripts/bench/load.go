@@ -1,0 +1,651 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// A scenario is a set of operations: op(i) returns the function worker i
+// (closed loop) or call i (open loop) runs. An operation returns the
+// index of its kind in kinds (a mixed workload has several) and its error.
+type scenario struct {
+	kinds []string
+	// newOp returns worker i's operation. In open loop the operations of
+	// the conn workers are shared by concurrent calls, so only scenarios
+	// whose operations are safe for concurrent use allow open loop.
+	newOp    func(i int) op
+	openLoop bool
+	// notes are printed under the table, e.g. what the baseline runs.
+	notes func() []string
+}
+
+type op func(ctx context.Context) (kind int, err error)
+
+// result is one scenario's line of the results file.
+type result struct {
+	Label      string  `json:"label"`
+	Round      int     `json:"round,omitempty"`
+	Scenario   string  `json:"scenario"`
+	Conc       int     `json:"conc"`
+	Mode       string  `json:"mode"` // closed or open
+	TargetRate float64 `json:"target_rate,omitempty"`
+	WindowS    float64 `json:"window_s"`
+	Calls      int     `json:"calls"`
+	Errors     int     `json:"errors"`
+	FirstError string  `json:"first_error,omitempty"`
+	Rate       float64 `json:"rate"`
+	P50        float64 `json:"p50_ms"`
+	P95        float64 `json:"p95_ms"`
+	P99        float64 `json:"p99_ms"`
+	Max        float64 `json:"max_ms"`
+	ServerCPU  float64 `json:"server_cpu_s"` // -1 when unknown
+	MysqldCPU  float64 `json:"mysqld_cpu_s"` // -1 when unknown
+	GenCPU     float64 `json:"gen_cpu_s"`
+	// OtherCPU is the machine's busy CPU time in the window (from
+	// /proc/stat) not used by the server, mysqld or the generator:
+	// kernel work not charged to a process (softirqs of the loopback
+	// traffic) and any other process, which would disturb the figures.
+	OtherCPU float64 `json:"other_cpu_s"`
+	// InnoDB are the growth of innodbCounters over the window.
+	InnoDB map[string]int64   `json:"innodb,omitempty"`
+	Kinds  map[string]kindRes `json:"kinds,omitempty"`
+	// Seconds are the window's seconds: calls started in each, and
+	// their p99, to show stalls.
+	Seconds []secondRes `json:"seconds,omitempty"`
+	// KindNames name the kinds of the samples file.
+	KindNames   []string `json:"kind_names"`
+	SamplesFile string   `json:"samples_file,omitempty"`
+	// QuiesceS is how long the run waited for mysqld to go idle first.
+	QuiesceS float64 `json:"quiesce_s,omitempty"`
+	// Start and End bound the measured window.
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	Notes []string  `json:"notes,omitempty"`
+}
+
+type secondRes struct {
+	Calls int     `json:"calls"`
+	P99   float64 `json:"p99_ms"`
+}
+
+type kindRes struct {
+	Calls int     `json:"calls"`
+	P50   float64 `json:"p50_ms"`
+	P99   float64 `json:"p99_ms"`
+}
+
+type runFlags struct {
+	db             dbFlags
+	scenario       string
+	label          string
+	conc           int
+	warmup         time.Duration
+	duration       time.Duration
+	rate           float64
+	rateFrom       string
+	rateFraction   float64
+	grpcAddr       string
+	httpAddr       string
+	keysFile       string
+	serverPID      int
+	mysqldPID      int
+	results        string
+	profile        string
+	profileSeconds int
+	rawPlan        string
+	round          int
+	quiesce        time.Duration
+}
+
+func cmdRun(args []string) error {
+	var f runFlags
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	f.db.register(fs)
+	fs.StringVar(&f.scenario, "scenario", "", "raw-create, create-grpc, create-json, get-grpc, get-json, list-grpc or mixed")
+	fs.StringVar(&f.label, "label", "", "name of the result in the table (default: the scenario)")
+	fs.IntVar(&f.conc, "c", 32, "concurrent workers (closed loop) or client connections (open loop)")
+	fs.DurationVar(&f.warmup, "warmup", 5*time.Second, "load before the measured window")
+	fs.DurationVar(&f.duration, "duration", 20*time.Second, "measured window")
+	fs.Float64Var(&f.rate, "rate", 0, "open loop: calls per second scheduled at fixed intervals; 0 runs a closed loop")
+	fs.StringVar(&f.rateFrom, "rate-from", "", "open loop: take the rate from this result label in -results, times -rate-fraction")
+	fs.Float64Var(&f.rateFraction, "rate-fraction", 0.7, "fraction of the -rate-from result's calls/s")
+	fs.StringVar(&f.grpcAddr, "grpc", "", "server gRPC address")
+	fs.StringVar(&f.httpAddr, "http", "", "server HTTP address")
+	fs.StringVar(&f.keysFile, "keys", "", "file with one API key per line; worker i uses key i mod n")
+	fs.IntVar(&f.serverPID, "server-pid", 0, "server pid for CPU accounting (raw-create: ignored, the generator itself is the server)")
+	fs.IntVar(&f.mysqldPID, "mysqld-pid", 0, "mysqld pid for CPU accounting; 0 if unknown")
+	fs.StringVar(&f.results, "results", "", "append the result as a JSON line to this file; empty prints only")
+	fs.StringVar(&f.profile, "profile", "", "write a CPU profile of the server taken during the measured window here")
+	fs.IntVar(&f.profileSeconds, "profile-seconds", 15, "length of the CPU profile")
+	fs.StringVar(&f.rawPlan, "raw-plan", "", "raw-create: file of the server's CreateTicket statements (bench explain -plan-out); empty runs every known one")
+	fs.IntVar(&f.round, "round", 0, "round number: results of one label from several rounds are merged, and ratios taken round by round")
+	fs.DurationVar(&f.quiesce, "quiesce", 0, "first wait up to this long for mysqld to go idle (the previous run's purge and flushing)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if f.label == "" {
+		f.label = f.scenario
+	}
+	if f.rateFrom != "" {
+		rate, err := labelRate(f.results, f.rateFrom)
+		if err != nil {
+			return err
+		}
+		f.rate = rate * f.rateFraction
+	}
+	keys, err := readKeys(f.keysFile)
+	if err != nil {
+		return err
+	}
+
+	ctx := context.Background()
+	env, err := newEnv(ctx, &f, keys)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	sc, err := env.scenario(f.scenario)
+	if err != nil {
+		return err
+	}
+	if f.rate > 0 && !sc.openLoop {
+		return fmt.Errorf("scenario %s does not support open loop", f.scenario)
+	}
+
+	var waited time.Duration
+	if f.quiesce > 0 {
+		waited = quiesce(f.mysqldPID, f.quiesce)
+	}
+	serverPID := f.serverPID
+	if f.scenario == "raw-create" {
+		serverPID = os.Getpid()
+	}
+	mon := &cpuMonitor{pids: []int{serverPID, f.mysqldPID, os.Getpid()}, status: func() map[string]int64 { return innodbStatus(env.db) }}
+
+	var profDone chan error
+	startProfile := func() {
+		if f.profile == "" {
+			return
+		}
+		profDone = make(chan error, 1)
+		go func() { profDone <- fetchProfile(f.httpAddr, f.profileSeconds, f.profile) }()
+	}
+
+	var rec *recording
+	if f.rate > 0 {
+		rec = openLoop(ctx, sc, f.conc, f.rate, f.warmup, f.duration, mon, startProfile)
+	} else {
+		rec = closedLoop(ctx, sc, f.conc, f.warmup, f.duration, mon, startProfile)
+	}
+	if profDone != nil {
+		if err := <-profDone; err != nil {
+			return fmt.Errorf("CPU profile: %w", err)
+		}
+	}
+
+	res := rec.summarize(sc.kinds)
+	res.Label, res.Scenario, res.Conc, res.Round, res.KindNames = f.label, f.scenario, f.conc, f.round, sc.kinds
+	res.QuiesceS = waited.Seconds()
+	res.Mode = "closed"
+	if f.rate > 0 {
+		res.Mode, res.TargetRate = "open", f.rate
+	}
+	cpu := mon.delta()
+	res.ServerCPU, res.MysqldCPU, res.GenCPU = cpu[0], cpu[1], cpu[2]
+	own := max(0, cpu[0]) + max(0, cpu[1]) + max(0, cpu[2])
+	if serverPID == os.Getpid() {
+		own -= max(0, cpu[2]) // the generator is the "server"
+	}
+	res.OtherCPU = (mon.busyEnd - mon.busyStart).Seconds() - own
+	if mon.statusStart != nil && mon.statusEnd != nil {
+		res.InnoDB = map[string]int64{}
+		for k, v := range mon.statusEnd {
+			res.InnoDB[k] = v - mon.statusStart[k]
+		}
+	}
+	if sc.notes != nil {
+		res.Notes = sc.notes()
+	}
+	fmt.Fprintf(os.Stderr, "bench: %-22s c=%-3d %8.1f calls/s  p50 %7.2f ms  p99 %7.2f ms  errors %d\n",
+		res.Label, res.Conc, res.Rate, res.P50, res.P99, res.Errors)
+	if res.FirstError != "" {
+		fmt.Fprintf(os.Stderr, "bench: %s: first error: %s\n", res.Label, res.FirstError)
+	}
+	if f.results != "" {
+		if res.SamplesFile, err = writeSamples(f.results, res, rec.samples); err != nil {
+			return err
+		}
+		fh, err := os.OpenFile(f.results, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		if err := json.NewEncoder(fh).Encode(res); err != nil {
+			return err
+		}
+	}
+	if res.Calls == 0 {
+		return fmt.Errorf("%s: no call completed", res.Label)
+	}
+	if float64(res.Errors) > 0.05*float64(res.Calls+res.Errors) {
+		return fmt.Errorf("%s: %d of %d calls failed; first: %s", res.Label, res.Errors, res.Calls+res.Errors, res.FirstError)
+	}
+	return nil
+}
+
+func readKeys(path string) ([]string, error) {
+	if path == "" {
+		return nil, errors.New("-keys is required")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			keys = append(keys, l)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%s: no keys", path)
+	}
+	return keys, nil
+}
+
+// labelRate returns the calls/s of all the rounds of label in path.
+func labelRate(path, label string) (float64, error) {
+	results, err := readResults(path)
+	if err != nil {
+		return 0, err
+	}
+	calls, window := 0, 0.0
+	for _, r := range results {
+		if r.Label == label {
+			calls, window = calls+r.Calls, window+r.WindowS
+		}
+	}
+	if window == 0 {
+		return 0, fmt.Errorf("no result %q in %s", label, path)
+	}
+	return float64(calls) / window, nil
+}
+
+// quiesce waits until mysqld has used less than a tenth of a CPU over
+// half a second, or for at most max, and returns how long it waited: the
+// previous run's purge and page flushing then stay out of this one.
+func quiesce(pid int, max time.Duration) time.Duration {
+	start := time.Now()
+	if pid <= 0 {
+		return 0
+	}
+	for time.Since(start) < max {
+		c0, err := procCPU(pid)
+		if err != nil {
+			return 0
+		}
+		time.Sleep(500 * time.Millisecond)
+		c1, err := procCPU(pid)
+		if err != nil || c1-c0 < 50*time.Millisecond {
+			break
+		}
+	}
+	return time.Since(start)
+}
+
+// writeSamples saves the window's latencies next to the results file,
+// one byte of kind and four of microseconds (little-endian) each, so the
+// report can merge the rounds of a label into exact percentiles.
+func writeSamples(results string, res *result, samples []sample) (string, error) {
+	dir := results + ".samples"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '_'
+	}, fmt.Sprintf("%s-r%d-%d", res.Label, res.Round, time.Now().UnixNano()))
+	buf := make([]byte, 0, 5*len(samples))
+	for _, s := range samples {
+		us := min(s.lat.Microseconds(), math.MaxUint32)
+		buf = append(buf, s.kind)
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(us))
+	}
+	path := filepath.Join(dir, name+".bin")
+	return path, os.WriteFile(path, buf, 0o644)
+}
+
+// readSamples reads a writeSamples file: latencies by kind.
+func readSamples(path string, kinds int) ([][]time.Duration, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]time.Duration, kinds)
+	for i := 0; i+5 <= len(b); i += 5 {
+		k := int(b[i])
+		if k >= kinds {
+			return nil, fmt.Errorf("%s: kind %d out of range", path, k)
+		}
+		out[k] = append(out[k], time.Duration(binary.LittleEndian.Uint32(b[i+1:]))*time.Microsecond)
+	}
+	return out, nil
+}
+
+func readResults(path string) ([]result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []result
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	for dec.More() {
+		var r result
+		if err := dec.Decode(&r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// fetchProfile saves the server's CPU profile of the next seconds.
+func fetchProfile(httpAddr string, seconds int, path string) error {
+	c := &http.Client{Timeout: time.Duration(seconds+30) * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", httpAddr, seconds))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s: %s (is the server running with --pprof?)", resp.Status, b)
+	}
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(fh, resp.Body); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
+}
+
+// cpuMonitor samples the CPU time of a few processes at the start and
+// the end of the measured window.
+type cpuMonitor struct {
+	status                 func() map[string]int64
+	statusStart, statusEnd map[string]int64
+	pids                   []int
+	start, end             []time.Duration
+	ok                     []bool
+	busyStart, busyEnd     time.Duration
+}
+
+func (m *cpuMonitor) sample() []time.Duration {
+	out := make([]time.Duration, len(m.pids))
+	if m.ok == nil {
+		m.ok = make([]bool, len(m.pids))
+		for i := range m.ok {
+			m.ok[i] = true
+		}
+	}
+	for i, pid := range m.pids {
+		d, err := procCPU(pid)
+		if err != nil {
+			m.ok[i] = false
+		}
+		out[i] = d
+	}
+	return out
+}
+
+func (m *cpuMonitor) begin() {
+	m.start = m.sample()
+	m.busyStart = machineBusy()
+	if m.status != nil {
+		m.statusStart = m.status()
+	}
+}
+
+func (m *cpuMonitor) finish() {
+	m.end = m.sample()
+	m.busyEnd = machineBusy()
+	if m.status != nil {
+		m.statusEnd = m.status()
+	}
+}
+
+// innodbCounters are the MySQL status counters whose growth over a window
+// explains its latency: group commit (fsyncs), reads that missed the
+// buffer pool, waits for row locks, for redo log space and for free
+// pages. They are server-wide: other databases' load counts too.
+var innodbCounters = []string{"Innodb_data_fsyncs", "Innodb_buffer_pool_reads", "Innodb_row_lock_waits",
+	"Innodb_row_lock_time", "Innodb_log_waits", "Innodb_buffer_pool_wait_free"}
+
+// innodbStatus reads innodbCounters; nil if it cannot.
+func innodbStatus(db *sql.DB) map[string]int64 {
+	rows, err := db.Query("SHOW GLOBAL STATUS WHERE Variable_name IN ('" + strings.Join(innodbCounters, "','") + "')")
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var v int64
+		if rows.Scan(&name, &v) == nil {
+			out[name] = v
+		}
+	}
+	return out
+}
+
+// delta returns the CPU seconds each process used in the window, -1
+// where it could not be read.
+func (m *cpuMonitor) delta() []float64 {
+	out := make([]float64, len(m.pids))
+	for i := range out {
+		if m.start == nil || m.end == nil || !m.ok[i] {
+			out[i] = -1
+			continue
+		}
+		out[i] = (m.end[i] - m.start[i]).Seconds()
+	}
+	return out
+}
+
+// sample is one recorded call: its kind, when it started (or was
+// scheduled) after the start of the measured window, and its latency.
+type sample struct {
+	kind uint8
+	at   time.Duration
+	lat  time.Duration
+}
+
+// recording holds the calls that started (closed loop) or were scheduled
+// (open loop) inside the measured window.
+type recording struct {
+	t0      time.Time
+	window  time.Duration
+	mu      sync.Mutex
+	samples []sample
+	errs    int
+	first   string
+}
+
+// merge adds one worker's samples.
+func (r *recording) merge(s []sample, errs int, first string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.samples = append(r.samples, s...)
+	r.errs += errs
+	if r.first == "" {
+		r.first = first
+	}
+}
+
+func (r *recording) summarize(kinds []string) *result {
+	res := &result{
+		WindowS: r.window.Seconds(), Errors: r.errs, FirstError: r.first,
+		Start: r.t0.UTC(), End: r.t0.Add(r.window).UTC(),
+	}
+	byKind := make([][]time.Duration, len(kinds))
+	secs := make([][]time.Duration, int(r.window/time.Second)+1)
+	all := make([]time.Duration, 0, len(r.samples))
+	for _, s := range r.samples {
+		byKind[s.kind] = append(byKind[s.kind], s.lat)
+		all = append(all, s.lat)
+		if i := int(s.at / time.Second); i >= 0 && i < len(secs) {
+			secs[i] = append(secs[i], s.lat)
+		}
+	}
+	if len(kinds) > 1 {
+		res.Kinds = map[string]kindRes{}
+		for k, l := range byKind {
+			if len(l) > 0 {
+				slices.Sort(l)
+				res.Kinds[kinds[k]] = kindRes{Calls: len(l), P50: ms(pct(l, 50)), P99: ms(pct(l, 99))}
+			}
+		}
+	}
+	for _, l := range secs[:int(r.window/time.Second)] {
+		slices.Sort(l)
+		res.Seconds = append(res.Seconds, secondRes{Calls: len(l), P99: ms(pct(l, 99))})
+	}
+	slices.Sort(all)
+	res.Calls = len(all)
+	res.Rate = float64(len(all)) / r.window.Seconds()
+	if len(all) > 0 {
+		res.P50, res.P95, res.P99, res.Max = ms(pct(all, 50)), ms(pct(all, 95)), ms(pct(all, 99)), ms(all[len(all)-1])
+	}
+	return res
+}
+
+// pct is the nearest-rank percentile of sorted.
+func pct(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*p/100+0.999999) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// closedLoop runs conc workers, each calling its operation again as soon
+// as the previous call returns. Calls started in [t0, t0+duration) are
+// recorded, and waited for.
+func closedLoop(ctx context.Context, sc *scenario, conc int, warmup, duration time.Duration, mon *cpuMonitor, atStart func()) *recording {
+	start := time.Now()
+	t0, t1 := start.Add(warmup), start.Add(warmup+duration)
+	rec := &recording{t0: t0, window: duration}
+	var wg sync.WaitGroup
+	for i := range conc {
+		call := sc.newOp(i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			samples := make([]sample, 0, 1<<14)
+			errs, first := 0, ""
+			for {
+				st := time.Now()
+				if !st.Before(t1) {
+					break
+				}
+				kind, err := call(ctx)
+				if st.Before(t0) {
+					continue
+				}
+				if err != nil {
+					errs++
+					if first == "" {
+						first = err.Error()
+					}
+					continue
+				}
+				samples = append(samples, sample{kind: uint8(kind), at: st.Sub(t0), lat: time.Since(st)})
+			}
+			rec.merge(samples, errs, first)
+		}()
+	}
+	windowMarks(t0, t1, mon, atStart)
+	wg.Wait()
+	return rec
+}
+
+// windowMarks samples CPU at t0 and t1 and starts the profile at t0.
+func windowMarks(t0, t1 time.Time, mon *cpuMonitor, atStart func()) {
+	time.Sleep(time.Until(t0))
+	mon.begin()
+	atStart()
+	time.Sleep(time.Until(t1))
+	mon.finish()
+}
+
+// openLoop schedules calls at fixed intervals, whatever the server's
+// speed, and measures each call's latency from its scheduled start, so
+// that time spent queueing (in the generator, when the server falls
+// behind) counts as it would for real users. Calls run on goroutines
+// spread over conc operations (connections); at most 4096 are in flight.
+func openLoop(ctx context.Context, sc *scenario, conc int, rate float64, warmup, duration time.Duration, mon *cpuMonitor, atStart func()) *recording {
+	ops := make([]op, conc)
+	for i := range ops {
+		ops[i] = sc.newOp(i)
+	}
+	interval := float64(time.Second) / rate
+	start := time.Now()
+	t0, t1 := start.Add(warmup), start.Add(warmup+duration)
+	rec := &recording{t0: t0, window: duration}
+	marks := make(chan struct{})
+	go func() {
+		windowMarks(t0, t1, mon, atStart)
+		close(marks)
+	}()
+	sem := make(chan struct{}, 4096)
+	var wg sync.WaitGroup
+	for i := 0; ; i++ {
+		sched := start.Add(time.Duration(float64(i) * interval))
+		if !sched.Before(t1) {
+			break
+		}
+		if d := time.Until(sched); d > 0 {
+			time.Sleep(d)
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(i int, sched time.Time) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			kind, err := ops[i%len(ops)](ctx)
+			if sched.Before(t0) {
+				return
+			}
+			if err != nil {
+				rec.merge(nil, 1, err.Error())
+				return
+			}
+			rec.merge([]sample{{kind: uint8(kind), at: sched.Sub(t0), lat: time.Since(sched)}}, 0, "")
+		}(i, sched)
+	}
+	wg.Wait()
+	<-marks
+	return rec
+}

@@ -1,0 +1,51 @@
+// Command bench is the load generator and helper of scripts/bench.sh: it
+// creates and seeds the benchmark database, runs one scenario at a time
+// against the server (or, for the baseline, straight against MySQL),
+// captures the SQL the server runs and EXPLAINs it, and prints the final
+// table. scripts/bench.sh drives it; each subcommand is one step:
+//
+//	bench info     -dsn DSN                  MySQL version, settings, mysqld pid
+//	bench createdb -dsn DSN -db NAME         create (and dropdb: drop) the database
+//	bench dburl    -dsn DSN -db NAME         the server's --database-url
+//	bench seed     -dsn DSN -db NAME ...     bulk-insert staff, customers, tickets
+//	bench wait     -log FILE                 wait for the server, print its addresses
+//	bench run      -scenario NAME ...        run one scenario, append its result
+//	bench explain  -dsn DSN -db NAME ...     capture the server's SQL and EXPLAIN it
+//	bench report   -results FILE ...         print the table and the goals
+//
+// It lives in the module so it can use the generated API types; it does
+// not import the server's internal packages: the raw baseline spells out
+// the server's SQL itself (see raw.go).
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: bench info|createdb|dropdb|dburl|seed|wait|run|explain|report [flags]")
+		os.Exit(2)
+	}
+	cmds := map[string]func([]string) error{
+		"info":     cmdInfo,
+		"createdb": cmdCreateDB,
+		"dropdb":   cmdDropDB,
+		"dburl":    cmdDBURL,
+		"seed":     cmdSeed,
+		"wait":     cmdWait,
+		"run":      cmdRun,
+		"explain":  cmdExplain,
+		"report":   cmdReport,
+	}
+	cmd, ok := cmds[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "bench: unknown command %q\n", os.Args[1])
+		os.Exit(2)
+	}
+	if err := cmd(os.Args[2:]); err != nil {
+		fmt.Fprintf(os.Stderr, "bench %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,391 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The raw baseline is the "physical ceiling" of CreateTicket: what a Go
+// program that only talks to MySQL, with database/sql and the same
+// driver settings and pool as the server (see dbFlags.config and open),
+// achieves running the same statements in the same transactions.
+//
+// Which statements: bench explain -create traces a CreateTicket through
+// a debug-logging server (its second call, so anything the server caches
+// is cached) and writes the statements to a file that run -raw-plan
+// reads; the baseline then runs exactly those, in that order, the
+// authentication lookups before the transaction and the rest inside it.
+// rawSteps knows every statement the server has been seen to run:
+//
+//	server/internal/auth/authenticate.go fromKey and staff (autocommit):
+//	  SELECT * FROM `api_keys` WHERE id = ? LIMIT ?
+//	  SELECT * FROM `staff` WHERE id = ? LIMIT ?
+//	server/internal/service/base.go mutate, in one transaction:
+//	  INSERT INTO `idempotency_keys` ...            store.Idempotent claim
+//	  SELECT count(*) FROM `customers` WHERE id = ? LIMIT ?         ticket.go
+//	  SELECT * FROM `products` WHERE id = ? AND customer_id = ? LIMIT ?
+//	  SELECT count(*) FROM `staff` WHERE id = ? LIMIT ?   first contact (older servers)
+//	  SELECT * FROM `sla_policies` WHERE priority = ? LIMIT ?       planSLA
+//	  INSERT INTO `tickets` (42 columns)
+//	  INSERT INTO `ticket_events` ...                               CREATED event
+//	  INSERT INTO `audit_records` ...                               service/audit.go
+//	  UPDATE `idempotency_keys` SET `resource`=?,`response`=? ...   Complete
+//	  COMMIT
+//
+// A traced statement it does not know is reported as a warning with the
+// result. The rows written have the server's sizes: the audit record
+// holds every field of the new ticket as JSON and the idempotency row a
+// marshaled ticket's worth of bytes. What the baseline leaves out is all
+// that is not SQL: gRPC, interceptors, validation, GORM, proto and JSON.
+
+// rawStep is one statement of the baseline: its SQL exactly as GORM
+// renders it for the server (placeholders, not values), whether it runs
+// inside the transaction, and how the baseline runs it.
+type rawStep struct {
+	sql  string
+	tx   bool
+	exec func(ctx context.Context, q querier, s *rawState) error
+}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// rawState is one call's values, shared by its steps.
+type rawState struct {
+	key                      rawKey
+	staffID                  string // from the key's row, or the setup lookup
+	customer                 customerRef
+	title, description       string
+	requestID                string
+	reqHash                  [32]byte
+	now                      time.Time
+	warranty                 int
+	policyID                 string
+	respTarget, resolvTarget int64
+	pauseClock               bool
+	ticketID                 string
+	responseDue, resolveDue  time.Time
+}
+
+// rawSteps are the statements the baseline knows, in the order the
+// server runs them per CreateTicket.
+var rawSteps = []rawStep{
+	{sql: "SELECT * FROM `api_keys` WHERE id = ? LIMIT ?", exec: func(ctx context.Context, q querier, s *rawState) error {
+		var (
+			keyID, keyName, keyPrefix, staffID, partnerID string
+			hash                                          []byte
+			serviceRole                                   int32
+			canDelegate                                   bool
+			expire, revoke                                sql.NullTime
+			keyCreated                                    time.Time
+		)
+		err := q.QueryRowContext(ctx, "SELECT * FROM `api_keys` WHERE id = ? LIMIT ?", s.key.id, 1).Scan(&keyID, &keyName, &hash, &keyPrefix,
+			&staffID, &partnerID, &serviceRole, &canDelegate, &expire, &revoke, &keyCreated)
+		if err != nil {
+			return fmt.Errorf("api key: %w", err)
+		}
+		sum := sha256.Sum256([]byte(s.key.secret))
+		if subtle.ConstantTimeCompare(hash, sum[:]) != 1 || revoke.Valid || (expire.Valid && !time.Now().Before(expire.Time)) {
+			return errors.New("invalid key")
+		}
+		if staffID == "" {
+			return errors.New("the raw baseline needs staff-bound keys")
+		}
+		s.staffID = staffID
+		return nil
+	}},
+	{sql: "SELECT * FROM `staff` WHERE id = ? LIMIT ?", exec: func(ctx context.Context, q querier, s *rawState) error {
+		var st struct {
+			id, name, team, manager, partner, skills, email string
+			role                                            int32
+			active                                          bool
+			created, updated                                time.Time
+			version                                         int64
+		}
+		err := q.QueryRowContext(ctx, "SELECT * FROM `staff` WHERE id = ? LIMIT ?", s.staffID, 1).Scan(&st.id, &st.name, &st.role, &st.team,
+			&st.manager, &st.partner, &st.skills, &st.email, &st.active, &st.created, &st.updated, &st.version)
+		if err != nil {
+			return fmt.Errorf("staff: %w", err)
+		}
+		if !st.active {
+			return errors.New("staff inactive")
+		}
+		return nil
+	}},
+	{sql: "INSERT INTO `idempotency_keys` (`method`,`request_id`,`request_hash`,`response`,`resource`,`create_time`) VALUES (?,?,?,?,?,?)", tx: true,
+		exec: func(ctx context.Context, q querier, s *rawState) error {
+			_, err := q.ExecContext(ctx, "INSERT INTO `idempotency_keys` (`method`,`request_id`,`request_hash`,`response`,`resource`,`create_time`) VALUES (?,?,?,?,?,?)",
+				createMethod, s.requestID, s.reqHash[:], nil, "", s.now)
+			return err
+		}},
+	{sql: "SELECT count(*) FROM `customers` WHERE id = ? LIMIT ?", tx: true, exec: func(ctx context.Context, q querier, s *rawState) error {
+		var n int64
+		if err := q.QueryRowContext(ctx, "SELECT count(*) FROM `customers` WHERE id = ? LIMIT ?", s.customer.customerID, 1).Scan(&n); err != nil || n == 0 {
+			return fmt.Errorf("customer: %v (count %d)", err, n)
+		}
+		return nil
+	}},
+	{sql: "SELECT * FROM `products` WHERE id = ? AND customer_id = ? LIMIT ?", tx: true, exec: func(ctx context.Context, q querier, s *rawState) error {
+		var p struct {
+			id, customer, model, serial, retailer, address string
+			purchase, warrantyEnd                          sql.NullTime
+			created, updated                               time.Time
+			version                                        int64
+		}
+		err := q.QueryRowContext(ctx, "SELECT * FROM `products` WHERE id = ? AND customer_id = ? LIMIT ?", s.customer.productID, s.customer.customerID, 1).
+			Scan(&p.id, &p.customer, &p.model, &p.serial, &p.purchase, &p.warrantyEnd, &p.retailer, &p.address, &p.created, &p.updated, &p.version)
+		if err != nil {
+			return fmt.Errorf("product: %w", err)
+		}
+		s.warranty = 3
+		if p.warrantyEnd.Valid {
+			s.warranty = 2
+			if s.now.Before(p.warrantyEnd.Time) {
+				s.warranty = 1
+			}
+		}
+		return nil
+	}},
+	{sql: "SELECT count(*) FROM `staff` WHERE id = ? LIMIT ?", tx: true, exec: func(ctx context.Context, q querier, s *rawState) error {
+		var n int64
+		if err := q.QueryRowContext(ctx, "SELECT count(*) FROM `staff` WHERE id = ? LIMIT ?", s.staffID, 1).Scan(&n); err != nil || n == 0 {
+			return fmt.Errorf("first contact: %v (count %d)", err, n)
+		}
+		return nil
+	}},
+	{sql: "SELECT * FROM `sla_policies` WHERE priority = ? LIMIT ?", tx: true, exec: func(ctx context.Context, q querier, s *rawState) error {
+		var pol struct {
+			name             string
+			priority         int32
+			created, updated time.Time
+			version          int64
+		}
+		err := q.QueryRowContext(ctx, "SELECT * FROM `sla_policies` WHERE priority = ? LIMIT ?", 2, 1).Scan(&s.policyID, &pol.name, &pol.priority,
+			&s.respTarget, &s.resolvTarget, &s.pauseClock, &pol.created, &pol.updated, &pol.version)
+		if err != nil {
+			return fmt.Errorf("sla policy: %w", err)
+		}
+		return nil
+	}},
+	{sql: "INSERT INTO `tickets` (" + ticketColumns + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?,", ticketColumnCount), ",") + ")", tx: true,
+		exec: func(ctx context.Context, q querier, s *rawState) error {
+			s.responseDue = s.now.Add(time.Duration(s.respTarget) * time.Second)
+			s.resolveDue = s.now.Add(time.Duration(s.resolvTarget) * time.Second)
+			_, err := q.ExecContext(ctx, "INSERT INTO `tickets` ("+ticketColumns+") VALUES ("+strings.TrimSuffix(strings.Repeat("?,", ticketColumnCount), ",")+")",
+				s.ticketID, s.customer.customerID, s.customer.productID, 1, 1, 2, s.title, s.description, stateNew,
+				s.staffID, "", "", s.warranty,
+				"", 0, 0, "", 0, nil,
+				"", "", "", "", 0, "", 0,
+				s.policyID, s.responseDue, s.resolveDue, nil, false, false,
+				0, nil, s.pauseClock, "", 0,
+				s.now, s.now, nil, nil, 1)
+			if err != nil {
+				return fmt.Errorf("ticket: %w", err)
+			}
+			return nil
+		}},
+	{sql: "INSERT INTO `ticket_events` (`id`,`ticket_id`,`type`,`actor`,`from_state`,`to_state`,`message`,`internal`,`details`,`notify`,`create_time`) VALUES (?,?,?,?,?,?,?,?,?,?,?)", tx: true,
+		exec: func(ctx context.Context, q querier, s *rawState) error {
+			_, err := q.ExecContext(ctx, "INSERT INTO `ticket_events` (`id`,`ticket_id`,`type`,`actor`,`from_state`,`to_state`,`message`,`internal`,`details`,`notify`,`create_time`) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+				newID(), s.ticketID, 1, "staff/"+s.staffID, 0, stateNew, "", false, "", "", s.now)
+			return err
+		}},
+	{sql: "INSERT INTO `audit_records` (`id`,`principal`,`via`,`method`,`resource`,`changes`,`create_time`) VALUES (?,?,?,?,?,?,?)", tx: true,
+		exec: func(ctx context.Context, q querier, s *rawState) error {
+			_, err := q.ExecContext(ctx, "INSERT INTO `audit_records` (`id`,`principal`,`via`,`method`,`resource`,`changes`,`create_time`) VALUES (?,?,?,?,?,?,?)",
+				newID(), "staff/"+s.staffID, "", createMethod, "tickets/"+s.ticketID, auditChanges(s), s.now)
+			return err
+		}},
+	{sql: "UPDATE `idempotency_keys` SET `resource`=?,`response`=? WHERE method = ? AND request_id = ?", tx: true,
+		exec: func(ctx context.Context, q querier, s *rawState) error {
+			res, err := q.ExecContext(ctx, "UPDATE `idempotency_keys` SET `resource`=?,`response`=? WHERE method = ? AND request_id = ?",
+				"tickets/"+s.ticketID, rawResponse, createMethod, s.requestID)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return fmt.Errorf("idempotency complete: %v (%d rows)", err, n)
+			}
+			return nil
+		}},
+}
+
+// rawResponse stands in for the marshaled Ticket the server stores with
+// the request id: a Ticket of these sizes marshals to ~330 bytes.
+var rawResponse = []byte(strings.Repeat("abcdefghijklmnopqrstuvwxyz", 13)[:330])
+
+const createMethod = "/aftersales.v1.TicketService/CreateTicket"
+
+// rawKey is a parsed API key.
+type rawKey struct{ id, secret string }
+
+func parseKey(k string) (rawKey, error) {
+	rest, ok := strings.CutPrefix(k, "ask_")
+	if !ok || len(rest) != 26+1+43 || rest[26] != '_' {
+		return rawKey{}, errors.New("malformed API key")
+	}
+	return rawKey{rest[:26], rest[27:]}, nil
+}
+
+// rawPlan picks the steps the server runs, in its order, from a file of
+// the statements traced from the server (bench explain -plan-out); with
+// no file, all of rawSteps. Statements the baseline does not know are
+// returned, so the report can say the comparison is off.
+func rawPlan(path string) (plan []rawStep, unknown []string, err error) {
+	if path == "" {
+		return rawSteps, nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		i := slices.IndexFunc(rawSteps, func(s rawStep) bool { return s.sql == line })
+		if i < 0 {
+			unknown = append(unknown, line)
+			continue
+		}
+		plan = append(plan, rawSteps[i])
+	}
+	if len(plan) == 0 {
+		return nil, nil, fmt.Errorf("%s: no known statement", path)
+	}
+	return plan, unknown, nil
+}
+
+func (e *env) rawCreate() (*scenario, error) {
+	plan, unknown, err := rawPlan(e.f.rawPlan)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]rawKey, len(e.keys))
+	staff := make([]string, len(e.keys))
+	for i, k := range e.keys {
+		if keys[i], err = parseKey(k); err != nil {
+			return nil, err
+		}
+		// For plans without the key lookup (a server caching keys).
+		if err := e.db.QueryRow("SELECT staff_id FROM api_keys WHERE id = ?", keys[i].id).Scan(&staff[i]); err != nil {
+			return nil, fmt.Errorf("api key %s: %w", keys[i].id, err)
+		}
+	}
+	var outside, inside []rawStep
+	for _, s := range plan {
+		if s.tx {
+			inside = append(inside, s)
+		} else {
+			outside = append(outside, s)
+		}
+	}
+	return &scenario{
+		kinds: []string{"create"},
+		newOp: func(i int) op {
+			k, st := keys[i%len(keys)], staff[i%len(keys)]
+			return func(ctx context.Context) (int, error) { return 0, e.rawCreateOnce(ctx, k, st, outside, inside) }
+		},
+		notes: func() []string {
+			source := "the statements traced from the server's CreateTicket"
+			if e.f.rawPlan == "" {
+				source = "all the statements the baseline knows (no trace given)"
+			}
+			out := []string{"raw baseline runs " + source + ", per call (database/sql, go-sql-driver/mysql, interpolateParams=true, pool of 50 like the server):"}
+			for _, s := range outside {
+				out = append(out, "  "+short(s.sql, 110))
+			}
+			out = append(out, "  BEGIN")
+			for _, s := range inside {
+				out = append(out, "  "+short(s.sql, 110))
+			}
+			out = append(out, "  COMMIT")
+			for _, u := range unknown {
+				out = append(out, "WARNING: the server runs a statement the baseline does not know, so the ratio compares unequal work (update scripts/bench/raw.go): "+short(u, 150))
+			}
+			return out
+		},
+	}, nil
+}
+
+func (e *env) rawCreateOnce(ctx context.Context, k rawKey, staffID string, outside, inside []rawStep) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	c := e.customers[mrand.IntN(len(e.customers))]
+	s := &rawState{
+		key: k, staffID: staffID, customer: c,
+		title:       titles[mrand.IntN(len(titles))],
+		description: descriptions[mrand.IntN(len(descriptions))],
+		requestID:   e.requestID(),
+		now:         time.Now().UTC().Truncate(time.Microsecond),
+		ticketID:    newID(),
+		// The "normal" policy, for plans without the policy lookup.
+		warranty: 1, policyID: "normal", respTarget: 8 * 3600, resolvTarget: 72 * 3600, pauseClock: true,
+	}
+	s.reqHash = sha256.Sum256([]byte(c.customerID + c.productID + s.title + s.description))
+	for _, step := range outside {
+		if err := step.exec(ctx, e.db, s); err != nil {
+			return err
+		}
+	}
+	tx, err := e.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	for _, step := range inside {
+		if err := step.exec(ctx, tx, s); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// auditChanges is the audit record of a new ticket as the server writes
+// it: each JSON field of the ticket with its new value.
+func auditChanges(s *rawState) string {
+	c, name := s.customer, "tickets/"+s.ticketID
+	ts := func(t time.Time) string { return t.Format("\\\"2006-01-02T15:04:05.999999Z\\\"") }
+	q := func(s string) string { return `\"` + s + `\"` }
+	fields := [][2]string{
+		{"channel", q("PHONE")},
+		{"createTime", ts(s.now)},
+		{"customer", q("customers/" + c.customerID)},
+		{"description", q(s.description)},
+		{"firstContact", q("staff/" + s.staffID)},
+		{"name", q(name)},
+		{"priority", q("NORMAL")},
+		{"product", q("customers/" + c.customerID + "/products/" + c.productID)},
+		{"sla", `{\"policy\":\"slaPolicies/` + s.policyID + `\",\"responseDueTime\":` + ts(s.responseDue) + `,\"resolveDueTime\":` + ts(s.resolveDue) + `,\"pausedDuration\":\"0s\"}`},
+		{"state", q("NEW")},
+		{"title", q(s.title)},
+		{"type", q("REPAIR")},
+		{"warrantyStatus", q("WARRANTY_STATUS_IN_WARRANTY")},
+	}
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"field":"` + f[0] + `","new":"` + f[1] + `"}`)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
