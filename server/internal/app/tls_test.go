@@ -299,9 +299,10 @@ func TestMutualTLS(t *testing.T) {
 		})))
 		require.NoError(t, err)
 		defer conn.Close()
+		// Whether the client reads the server's alert or only sees the
+		// connection close first is a race, so only the code is certain.
 		_, err = listTickets(conn, as(shopKey.GetSecret()))
 		require.Equal(t, codes.Unavailable, status.Code(err), err)
-		require.ErrorContains(t, err, "unknown certificate authority")
 
 		// So does a client that trusts another server CA, and one speaking
 		// plaintext.
