@@ -273,7 +273,9 @@ by_package() {
       else if (n ~ /^github\.com\/prometheus/) c = "Prometheus metrics"
       else if (n ~ /^github\.com\/aftersales/) c = "aftersales code"
       else if (n ~ /^(crypto|hash|vendor\/golang\.org\/x\/crypto)/) c = "crypto and hashing"
-      else c = "other (" n ")"
+      else if (n ~ /^reflect\./) c = "reflect (GORM and database/sql scanning, mostly)"
+      else if (n ~ /^(sync|internal\/sync)/) c = "locks and sync.Map"
+      else c = "other"
       sum[c] += pct
     }
     END { for (c in sum) if (sum[c] >= 0.5) printf "  %5.1f%%  %s\n", sum[c], c }' | sort -rn | head -14

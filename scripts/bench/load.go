@@ -109,6 +109,7 @@ type runFlags struct {
 	rawPlan        string
 	round          int
 	quiesce        time.Duration
+	retries        int
 }
 
 func cmdRun(args []string) error {
@@ -134,6 +135,7 @@ func cmdRun(args []string) error {
 	fs.StringVar(&f.rawPlan, "raw-plan", "", "raw-create: file of the server's CreateTicket statements (bench explain -plan-out); empty runs every known one")
 	fs.IntVar(&f.round, "round", 0, "round number: results of one label from several rounds are merged, and ratios taken round by round")
 	fs.DurationVar(&f.quiesce, "quiesce", 0, "first wait up to this long for mysqld to go idle (the previous run's purge and flushing)")
+	fs.IntVar(&f.retries, "retries", 2, "measure a window disturbed by other work (other processes busy) again, at most this many times")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -166,59 +168,33 @@ func cmdRun(args []string) error {
 		return fmt.Errorf("scenario %s does not support open loop", f.scenario)
 	}
 
-	var waited time.Duration
-	if f.quiesce > 0 {
-		waited = quiesce(f.mysqldPID, f.quiesce)
-	}
-	serverPID := f.serverPID
-	if f.scenario == "raw-create" {
-		serverPID = os.Getpid()
-	}
-	mon := &cpuMonitor{pids: []int{serverPID, f.mysqldPID, os.Getpid()}, status: func() map[string]int64 { return innodbStatus(env.db) }}
-
-	var profDone chan error
-	startProfile := func() {
-		if f.profile == "" {
-			return
+	// A window in which something else kept the machine busy is measured
+	// again (others share it: test suites, builds); the least disturbed
+	// attempt is kept. Profiled runs are not repeated.
+	var (
+		res     *result
+		samples []sample
+	)
+	for attempt := 0; ; attempt++ {
+		r, rec, err := measure(ctx, &f, env, sc)
+		if err != nil {
+			return err
 		}
-		profDone = make(chan error, 1)
-		go func() { profDone <- fetchProfile(f.httpAddr, f.profileSeconds, f.profile) }()
-	}
-
-	var rec *recording
-	if f.rate > 0 {
-		rec = openLoop(ctx, sc, f.conc, f.rate, f.warmup, f.duration, mon, startProfile)
-	} else {
-		rec = closedLoop(ctx, sc, f.conc, f.warmup, f.duration, mon, startProfile)
-	}
-	if profDone != nil {
-		if err := <-profDone; err != nil {
-			return fmt.Errorf("CPU profile: %w", err)
+		if res == nil || r.OtherCPU/r.WindowS < res.OtherCPU/res.WindowS {
+			res, samples = r, rec.samples
 		}
-	}
-
-	res := rec.summarize(sc.kinds)
-	res.Label, res.Scenario, res.Conc, res.Round, res.KindNames = f.label, f.scenario, f.conc, f.round, sc.kinds
-	res.QuiesceS = waited.Seconds()
-	res.Mode = "closed"
-	if f.rate > 0 {
-		res.Mode, res.TargetRate = "open", f.rate
-	}
-	cpu := mon.delta()
-	res.ServerCPU, res.MysqldCPU, res.GenCPU = cpu[0], cpu[1], cpu[2]
-	own := max(0, cpu[0]) + max(0, cpu[1]) + max(0, cpu[2])
-	if serverPID == os.Getpid() {
-		own -= max(0, cpu[2]) // the generator is the "server"
-	}
-	res.OtherCPU = (mon.busyEnd - mon.busyStart).Seconds() - own
-	if mon.statusStart != nil && mon.statusEnd != nil {
-		res.InnoDB = map[string]int64{}
-		for k, v := range mon.statusEnd {
-			res.InnoDB[k] = v - mon.statusStart[k]
+		busy := r.OtherCPU / r.WindowS
+		if busy <= disturbedCPUs || attempt == f.retries || f.profile != "" {
+			if attempt > 0 {
+				res.Notes = append(res.Notes, fmt.Sprintf("measured %d times: other work kept %.2f CPUs busy in the first window", attempt+1, busy))
+			}
+			break
 		}
+		fmt.Fprintf(os.Stderr, "bench: %s: %.2f CPUs busy with other work during the window; measuring again\n", f.label, busy)
+		time.Sleep(5 * time.Second)
 	}
 	if sc.notes != nil {
-		res.Notes = sc.notes()
+		res.Notes = append(sc.notes(), res.Notes...)
 	}
 	fmt.Fprintf(os.Stderr, "bench: %-22s c=%-3d %8.1f calls/s  p50 %7.2f ms  p99 %7.2f ms  errors %d\n",
 		res.Label, res.Conc, res.Rate, res.P50, res.P99, res.Errors)
@@ -226,7 +202,7 @@ func cmdRun(args []string) error {
 		fmt.Fprintf(os.Stderr, "bench: %s: first error: %s\n", res.Label, res.FirstError)
 	}
 	if f.results != "" {
-		if res.SamplesFile, err = writeSamples(f.results, res, rec.samples); err != nil {
+		if res.SamplesFile, err = writeSamples(f.results, res, samples); err != nil {
 			return err
 		}
 		fh, err := os.OpenFile(f.results, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
@@ -265,6 +241,66 @@ func readKeys(path string) ([]string, error) {
 		return nil, fmt.Errorf("%s: no keys", path)
 	}
 	return keys, nil
+}
+
+// disturbedCPUs is how many CPUs may be busy outside the server, mysqld
+// and the generator before a window counts as disturbed. The softirqs of
+// the loopback traffic, charged to no process, come to ~0.1.
+const disturbedCPUs = 0.25
+
+// measure runs the scenario's window once and summarises it.
+func measure(ctx context.Context, f *runFlags, env *env, sc *scenario) (*result, *recording, error) {
+	var waited time.Duration
+	if f.quiesce > 0 {
+		waited = quiesce(f.mysqldPID, f.quiesce)
+	}
+	serverPID := f.serverPID
+	if f.scenario == "raw-create" {
+		serverPID = os.Getpid()
+	}
+	mon := &cpuMonitor{pids: []int{serverPID, f.mysqldPID, os.Getpid()}, status: func() map[string]int64 { return innodbStatus(env.db) }}
+
+	var profDone chan error
+	startProfile := func() {
+		if f.profile == "" {
+			return
+		}
+		profDone = make(chan error, 1)
+		go func() { profDone <- fetchProfile(f.httpAddr, f.profileSeconds, f.profile) }()
+	}
+	var rec *recording
+	if f.rate > 0 {
+		rec = openLoop(ctx, sc, f.conc, f.rate, f.warmup, f.duration, mon, startProfile)
+	} else {
+		rec = closedLoop(ctx, sc, f.conc, f.warmup, f.duration, mon, startProfile)
+	}
+	if profDone != nil {
+		if err := <-profDone; err != nil {
+			return nil, nil, fmt.Errorf("CPU profile: %w", err)
+		}
+	}
+
+	res := rec.summarize(sc.kinds)
+	res.Label, res.Scenario, res.Conc, res.Round, res.KindNames = f.label, f.scenario, f.conc, f.round, sc.kinds
+	res.QuiesceS = waited.Seconds()
+	res.Mode = "closed"
+	if f.rate > 0 {
+		res.Mode, res.TargetRate = "open", f.rate
+	}
+	cpu := mon.delta()
+	res.ServerCPU, res.MysqldCPU, res.GenCPU = cpu[0], cpu[1], cpu[2]
+	own := max(0, cpu[0]) + max(0, cpu[1]) + max(0, cpu[2])
+	if serverPID == os.Getpid() {
+		own -= max(0, cpu[2]) // the generator is the "server"
+	}
+	res.OtherCPU = (mon.busyEnd - mon.busyStart).Seconds() - own
+	if mon.statusStart != nil && mon.statusEnd != nil {
+		res.InnoDB = map[string]int64{}
+		for k, v := range mon.statusEnd {
+			res.InnoDB[k] = v - mon.statusStart[k]
+		}
+	}
+	return res, rec, nil
 }
 
 // labelRate returns the calls/s of all the rounds of label in path.

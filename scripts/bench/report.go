@@ -186,10 +186,7 @@ func cmdReport(args []string) error {
 		if tl := timeline(r); tl != "" {
 			notes = append(notes, r.Label+": "+tl)
 		}
-		// The loopback traffic's softirqs are charged to no process and
-		// come to ~0.1 s of CPU per second here; more means something
-		// else ran.
-		if w := r.WindowS; w > 0 && r.OtherCPU/w > 0.25 {
+		if w := r.WindowS; w > 0 && r.OtherCPU/w > disturbedCPUs {
 			notes = append(notes, fmt.Sprintf("%s: WARNING: %.2f CPUs busy outside the server, mysqld and the load generator during the window (other processes?): figures disturbed", r.Label, r.OtherCPU/w))
 		}
 		if r.FirstError != "" {
