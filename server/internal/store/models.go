@@ -96,7 +96,7 @@ type Ticket struct {
 	Priority       int32  `gorm:"not null"`
 	Title          string `gorm:"size:200;not null"`
 	Description    string `gorm:"type:text;not null"`
-	State          int32  `gorm:"not null;index:idx_tickets_state_assignee,priority:1;index:idx_tickets_state,priority:1"`
+	State          int32  `gorm:"not null;index:idx_tickets_state_assignee,priority:1;index:idx_tickets_state,priority:1;index:idx_tickets_response_due,priority:3;index:idx_tickets_resolve_due,priority:2"`
 	FirstContactID string `gorm:"size:32;not null;index:idx_tickets_first_contact"`
 	AssigneeID     string `gorm:"size:32;not null;index:idx_tickets_state_assignee,priority:2;index:idx_tickets_assignee,priority:1"`
 	PartnerID      string `gorm:"size:32;not null;index:idx_tickets_partner,priority:1"`
@@ -117,9 +117,9 @@ type Ticket struct {
 	ChargedMinor    int64      `gorm:"not null"`
 
 	SlaPolicyID       string     `gorm:"size:32;not null"`
-	ResponseDue       time.Time  `gorm:"not null;index:idx_tickets_response_due,priority:2"`
-	ResolveDue        time.Time  `gorm:"not null;index:idx_tickets_resolve_due,priority:2"`
-	FirstResponseTime *time.Time ``
+	ResponseDue       time.Time  `gorm:"not null;index:idx_tickets_response_due,priority:4"`
+	ResolveDue        time.Time  `gorm:"not null;index:idx_tickets_resolve_due,priority:3"`
+	FirstResponseTime *time.Time `gorm:"index:idx_tickets_response_due,priority:2"`
 	ResponseBreached  bool       `gorm:"not null;index:idx_tickets_response_due,priority:1"`
 	ResolveBreached   bool       `gorm:"not null;index:idx_tickets_resolve_due,priority:1"`
 	PausedSeconds     int64      `gorm:"not null"`
