@@ -293,21 +293,3 @@ func machineBusy() time.Duration {
 	}
 	return time.Duration(busy) * 10 * time.Millisecond
 }
-
-// procStatus returns a field of /proc/<pid>/status in KiB, e.g. VmHWM.
-func procStatus(pid int, field string) (int64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			v := strings.Fields(rest)
-			if len(v) == 0 {
-				break
-			}
-			return strconv.ParseInt(v[0], 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("%s not in /proc/%d/status", field, pid)
-}

@@ -273,10 +273,6 @@ func (a *App) DB() *store.DB { return a.db }
 // trigger their background work directly (for example CheckSLA).
 func (a *App) Services() *service.Services { return a.services }
 
-// Registry returns the Prometheus registry served on /metrics, so callers
-// can add their own collectors.
-func (a *App) Registry() *prometheus.Registry { return a.registry }
-
 // Run serves until ctx is done or a server fails, then shuts down
 // gracefully within the configured shutdown timeout and closes the
 // database. It returns nil after a clean shutdown on ctx.

@@ -79,12 +79,6 @@ func (s *Services) Jobs() map[string]func(ctx context.Context) error {
 	}
 }
 
-// CheckSLA runs one SLA breach pass now; tests and operators use it to
-// act without waiting for the loop.
-func (s *Services) CheckSLA(ctx context.Context) (int, error) {
-	return s.tickets.CheckSLA(ctx)
-}
-
 // RegisterGateway registers the JSON gateway handlers of every service on
 // mux. They call through conn, a client connection to this process's own
 // gRPC server, so that JSON calls pass the same interceptors as gRPC
