@@ -40,6 +40,12 @@ type Client struct {
 	ApiKeys aftersalesv1.ApiKeyServiceClient
 	// Audit reads the audit trail (admins and managers).
 	Audit aftersalesv1.AuditServiceClient
+	// Complaints records complaints and sees them through.
+	Complaints aftersalesv1.ComplaintServiceClient
+	// FollowUps runs follow-up visits and satisfaction surveys.
+	FollowUps aftersalesv1.FollowUpServiceClient
+	// Training runs courses, enrolments and assessments.
+	Training aftersalesv1.TrainingServiceClient
 
 	conn *grpc.ClientConn
 }
@@ -73,13 +79,16 @@ func New(ctx context.Context, target string, opts ...Option) (*Client, error) {
 	// Adding a service: one field above and one line here. Retries and
 	// request_id filling need no change (see serviceConfig).
 	return &Client{
-		Customers: aftersalesv1.NewCustomerServiceClient(conn),
-		Partners:  aftersalesv1.NewPartnerServiceClient(conn),
-		Staff:     aftersalesv1.NewStaffServiceClient(conn),
-		Tickets:   aftersalesv1.NewTicketServiceClient(conn),
-		ApiKeys:   aftersalesv1.NewApiKeyServiceClient(conn),
-		Audit:     aftersalesv1.NewAuditServiceClient(conn),
-		conn:      conn,
+		Customers:  aftersalesv1.NewCustomerServiceClient(conn),
+		Partners:   aftersalesv1.NewPartnerServiceClient(conn),
+		Staff:      aftersalesv1.NewStaffServiceClient(conn),
+		Tickets:    aftersalesv1.NewTicketServiceClient(conn),
+		ApiKeys:    aftersalesv1.NewApiKeyServiceClient(conn),
+		Audit:      aftersalesv1.NewAuditServiceClient(conn),
+		Complaints: aftersalesv1.NewComplaintServiceClient(conn),
+		FollowUps:  aftersalesv1.NewFollowUpServiceClient(conn),
+		Training:   aftersalesv1.NewTrainingServiceClient(conn),
+		conn:       conn,
 	}, nil
 }
 

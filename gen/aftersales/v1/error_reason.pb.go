@@ -74,6 +74,20 @@ const (
 	// FAILED_PRECONDITION: the staff member or partner cannot take the work
 	// (inactive, or not qualified).
 	ErrorReason_ASSIGNEE_NOT_ELIGIBLE ErrorReason = 32
+	// FAILED_PRECONDITION: the staff member is not QUALIFIED to be on duty. A
+	// google.rpc.PreconditionFailure names each course missing, failed or
+	// expired (type COURSE, subject "courses/{course}").
+	ErrorReason_STAFF_NOT_QUALIFIED ErrorReason = 33
+	// FAILED_PRECONDITION: a complaint cannot be resolved without an outcome,
+	// a granted remedy and a summary.
+	ErrorReason_REMEDY_REQUIRED ErrorReason = 34
+	// FAILED_PRECONDITION: a follow-up must be performed by someone
+	// independent of the ticket's work (not its resolver, assignee or
+	// partner shop).
+	ErrorReason_NOT_INDEPENDENT ErrorReason = 35
+	// FAILED_PRECONDITION: the ticket's survey was already submitted with
+	// different answers.
+	ErrorReason_SURVEY_ALREADY_SUBMITTED ErrorReason = 36
 	// UNAVAILABLE: the database cannot be reached. Safe to retry with the same
 	// request_id.
 	ErrorReason_STORAGE_UNAVAILABLE ErrorReason = 40
@@ -109,6 +123,10 @@ var (
 		30: "INVALID_STATE_TRANSITION",
 		31: "FEE_APPROVAL_REQUIRED",
 		32: "ASSIGNEE_NOT_ELIGIBLE",
+		33: "STAFF_NOT_QUALIFIED",
+		34: "REMEDY_REQUIRED",
+		35: "NOT_INDEPENDENT",
+		36: "SURVEY_ALREADY_SUBMITTED",
 		40: "STORAGE_UNAVAILABLE",
 		41: "INTERNAL_ERROR",
 		42: "RATE_LIMITED",
@@ -131,6 +149,10 @@ var (
 		"INVALID_STATE_TRANSITION": 30,
 		"FEE_APPROVAL_REQUIRED":    31,
 		"ASSIGNEE_NOT_ELIGIBLE":    32,
+		"STAFF_NOT_QUALIFIED":      33,
+		"REMEDY_REQUIRED":          34,
+		"NOT_INDEPENDENT":          35,
+		"SURVEY_ALREADY_SUBMITTED": 36,
 		"STORAGE_UNAVAILABLE":      40,
 		"INTERNAL_ERROR":           41,
 		"RATE_LIMITED":             42,
@@ -170,7 +192,7 @@ var File_aftersales_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	" aftersales/v1/error_reason.proto\x12\raftersales.v1*\xe7\x03\n" +
+	" aftersales/v1/error_reason.proto\x12\raftersales.v1*\xc8\x04\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fFIELD_VIOLATION\x10\x01\x12\x12\n" +
@@ -188,6 +210,10 @@ const file_aftersales_v1_error_reason_proto_rawDesc = "" +
 	"\x18INVALID_STATE_TRANSITION\x10\x1e\x12\x19\n" +
 	"\x15FEE_APPROVAL_REQUIRED\x10\x1f\x12\x19\n" +
 	"\x15ASSIGNEE_NOT_ELIGIBLE\x10 \x12\x17\n" +
+	"\x13STAFF_NOT_QUALIFIED\x10!\x12\x13\n" +
+	"\x0fREMEDY_REQUIRED\x10\"\x12\x13\n" +
+	"\x0fNOT_INDEPENDENT\x10#\x12\x1c\n" +
+	"\x18SURVEY_ALREADY_SUBMITTED\x10$\x12\x17\n" +
 	"\x13STORAGE_UNAVAILABLE\x10(\x12\x12\n" +
 	"\x0eINTERNAL_ERROR\x10)\x12\x10\n" +
 	"\fRATE_LIMITED\x10*\x12\x17\n" +

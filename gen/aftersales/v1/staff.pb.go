@@ -90,6 +90,124 @@ func (Staff_Role) EnumDescriptor() ([]byte, []int) {
 	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{0, 0}
 }
 
+// State is whether the person may be on duty.
+type Qualification_State int32
+
+const (
+	// Not set.
+	Qualification_STATE_UNSPECIFIED Qualification_State = 0
+	// Has not (or no longer validly) passed every required course.
+	Qualification_TRAINEE Qualification_State = 1
+	// May be on duty.
+	Qualification_QUALIFIED Qualification_State = 2
+	// Failed a required course; off duty until they pass it again.
+	Qualification_SUSPENDED Qualification_State = 3
+)
+
+// Enum value maps for Qualification_State.
+var (
+	Qualification_State_name = map[int32]string{
+		0: "STATE_UNSPECIFIED",
+		1: "TRAINEE",
+		2: "QUALIFIED",
+		3: "SUSPENDED",
+	}
+	Qualification_State_value = map[string]int32{
+		"STATE_UNSPECIFIED": 0,
+		"TRAINEE":           1,
+		"QUALIFIED":         2,
+		"SUSPENDED":         3,
+	}
+)
+
+func (x Qualification_State) Enum() *Qualification_State {
+	p := new(Qualification_State)
+	*p = x
+	return p
+}
+
+func (x Qualification_State) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Qualification_State) Descriptor() protoreflect.EnumDescriptor {
+	return file_aftersales_v1_staff_proto_enumTypes[1].Descriptor()
+}
+
+func (Qualification_State) Type() protoreflect.EnumType {
+	return &file_aftersales_v1_staff_proto_enumTypes[1]
+}
+
+func (x Qualification_State) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Qualification_State.Descriptor instead.
+func (Qualification_State) EnumDescriptor() ([]byte, []int) {
+	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{1, 0}
+}
+
+// Standing in the course.
+type Qualification_CourseStatus_Standing int32
+
+const (
+	// Not set.
+	Qualification_CourseStatus_STANDING_UNSPECIFIED Qualification_CourseStatus_Standing = 0
+	// The latest assessment passed and is valid.
+	Qualification_CourseStatus_PASSED Qualification_CourseStatus_Standing = 1
+	// The latest assessment failed.
+	Qualification_CourseStatus_FAILED Qualification_CourseStatus_Standing = 2
+	// Never assessed.
+	Qualification_CourseStatus_MISSING Qualification_CourseStatus_Standing = 3
+	// The latest pass expired.
+	Qualification_CourseStatus_EXPIRED Qualification_CourseStatus_Standing = 4
+)
+
+// Enum value maps for Qualification_CourseStatus_Standing.
+var (
+	Qualification_CourseStatus_Standing_name = map[int32]string{
+		0: "STANDING_UNSPECIFIED",
+		1: "PASSED",
+		2: "FAILED",
+		3: "MISSING",
+		4: "EXPIRED",
+	}
+	Qualification_CourseStatus_Standing_value = map[string]int32{
+		"STANDING_UNSPECIFIED": 0,
+		"PASSED":               1,
+		"FAILED":               2,
+		"MISSING":              3,
+		"EXPIRED":              4,
+	}
+)
+
+func (x Qualification_CourseStatus_Standing) Enum() *Qualification_CourseStatus_Standing {
+	p := new(Qualification_CourseStatus_Standing)
+	*p = x
+	return p
+}
+
+func (x Qualification_CourseStatus_Standing) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Qualification_CourseStatus_Standing) Descriptor() protoreflect.EnumDescriptor {
+	return file_aftersales_v1_staff_proto_enumTypes[2].Descriptor()
+}
+
+func (Qualification_CourseStatus_Standing) Type() protoreflect.EnumType {
+	return &file_aftersales_v1_staff_proto_enumTypes[2]
+}
+
+func (x Qualification_CourseStatus_Standing) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Qualification_CourseStatus_Standing.Descriptor instead.
+func (Qualification_CourseStatus_Standing) EnumDescriptor() ([]byte, []int) {
+	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{1, 0, 0}
+}
+
 // Staff is a person who serves customers or manages those who do.
 type Staff struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -118,9 +236,12 @@ type Staff struct {
 	// When the staff member was last changed. Output only.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version for optimistic concurrency (AIP-154).
-	Etag          string `protobuf:"bytes,12,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,12,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Whether the person may be on duty; see GetQualification for why.
+	// Output only.
+	QualificationState Qualification_State `protobuf:"varint,13,opt,name=qualification_state,json=qualificationState,proto3,enum=aftersales.v1.Qualification_State" json:"qualification_state,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Staff) Reset() {
@@ -237,6 +358,148 @@ func (x *Staff) GetEtag() string {
 	return ""
 }
 
+func (x *Staff) GetQualificationState() Qualification_State {
+	if x != nil {
+		return x.QualificationState
+	}
+	return Qualification_STATE_UNSPECIFIED
+}
+
+// Qualification is whether a staff member may serve customers (只有考核合格才能
+// 上岗), worked out from their assessments. A person is QUALIFIED when every
+// course required for their role has a passing assessment that is still
+// valid (a role with no required course needs none). Someone who never
+// passed is a TRAINEE; someone whose latest assessment in a required course
+// failed is SUSPENDED until they pass it again; a pass that expired makes
+// them a TRAINEE for that course again.
+type Qualification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name, "staff/{staff}/qualification".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The state.
+	State Qualification_State `protobuf:"varint,2,opt,name=state,proto3,enum=aftersales.v1.Qualification_State" json:"state,omitempty"`
+	// When the state ends by itself: the earliest expiry of a pass it rests
+	// on. Unset when nothing expires.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// The courses required for the person's role, each with its standing.
+	Courses []*Qualification_CourseStatus `protobuf:"bytes,4,rep,name=courses,proto3" json:"courses,omitempty"`
+	// The most recent changes of state, newest first.
+	History       []*Qualification_Change `protobuf:"bytes,5,rep,name=history,proto3" json:"history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Qualification) Reset() {
+	*x = Qualification{}
+	mi := &file_aftersales_v1_staff_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Qualification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Qualification) ProtoMessage() {}
+
+func (x *Qualification) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_staff_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Qualification.ProtoReflect.Descriptor instead.
+func (*Qualification) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Qualification) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Qualification) GetState() Qualification_State {
+	if x != nil {
+		return x.State
+	}
+	return Qualification_STATE_UNSPECIFIED
+}
+
+func (x *Qualification) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *Qualification) GetCourses() []*Qualification_CourseStatus {
+	if x != nil {
+		return x.Courses
+	}
+	return nil
+}
+
+func (x *Qualification) GetHistory() []*Qualification_Change {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// GetQualificationRequest is the request of GetQualification.
+type GetQualificationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "staff/{staff}/qualification".
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetQualificationRequest) Reset() {
+	*x = GetQualificationRequest{}
+	mi := &file_aftersales_v1_staff_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetQualificationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetQualificationRequest) ProtoMessage() {}
+
+func (x *GetQualificationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_staff_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetQualificationRequest.ProtoReflect.Descriptor instead.
+func (*GetQualificationRequest) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetQualificationRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 // CreateStaffRequest is the request of CreateStaff.
 type CreateStaffRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -250,7 +513,7 @@ type CreateStaffRequest struct {
 
 func (x *CreateStaffRequest) Reset() {
 	*x = CreateStaffRequest{}
-	mi := &file_aftersales_v1_staff_proto_msgTypes[1]
+	mi := &file_aftersales_v1_staff_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -262,7 +525,7 @@ func (x *CreateStaffRequest) String() string {
 func (*CreateStaffRequest) ProtoMessage() {}
 
 func (x *CreateStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_staff_proto_msgTypes[1]
+	mi := &file_aftersales_v1_staff_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -275,7 +538,7 @@ func (x *CreateStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStaffRequest.ProtoReflect.Descriptor instead.
 func (*CreateStaffRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{1}
+	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateStaffRequest) GetStaff() *Staff {
@@ -303,7 +566,7 @@ type GetStaffRequest struct {
 
 func (x *GetStaffRequest) Reset() {
 	*x = GetStaffRequest{}
-	mi := &file_aftersales_v1_staff_proto_msgTypes[2]
+	mi := &file_aftersales_v1_staff_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -315,7 +578,7 @@ func (x *GetStaffRequest) String() string {
 func (*GetStaffRequest) ProtoMessage() {}
 
 func (x *GetStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_staff_proto_msgTypes[2]
+	mi := &file_aftersales_v1_staff_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -328,7 +591,7 @@ func (x *GetStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStaffRequest.ProtoReflect.Descriptor instead.
 func (*GetStaffRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{2}
+	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetStaffRequest) GetName() string {
@@ -345,7 +608,8 @@ type ListStaffRequest struct {
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Token from a previous response.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	// AIP-160 filter on: role, team, manager, partner, active, create_time.
+	// AIP-160 filter on: role, team, manager, partner, active,
+	// qualification_state, create_time.
 	// Example: `role = TECHNICIAN AND partner = "partners/abc"`.
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	// "create_time" (default) or "create_time desc".
@@ -356,7 +620,7 @@ type ListStaffRequest struct {
 
 func (x *ListStaffRequest) Reset() {
 	*x = ListStaffRequest{}
-	mi := &file_aftersales_v1_staff_proto_msgTypes[3]
+	mi := &file_aftersales_v1_staff_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -368,7 +632,7 @@ func (x *ListStaffRequest) String() string {
 func (*ListStaffRequest) ProtoMessage() {}
 
 func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_staff_proto_msgTypes[3]
+	mi := &file_aftersales_v1_staff_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -381,7 +645,7 @@ func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStaffRequest.ProtoReflect.Descriptor instead.
 func (*ListStaffRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{3}
+	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListStaffRequest) GetPageSize() int32 {
@@ -425,7 +689,7 @@ type ListStaffResponse struct {
 
 func (x *ListStaffResponse) Reset() {
 	*x = ListStaffResponse{}
-	mi := &file_aftersales_v1_staff_proto_msgTypes[4]
+	mi := &file_aftersales_v1_staff_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -437,7 +701,7 @@ func (x *ListStaffResponse) String() string {
 func (*ListStaffResponse) ProtoMessage() {}
 
 func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_staff_proto_msgTypes[4]
+	mi := &file_aftersales_v1_staff_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -450,7 +714,7 @@ func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStaffResponse.ProtoReflect.Descriptor instead.
 func (*ListStaffResponse) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{4}
+	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListStaffResponse) GetStaff() []*Staff {
@@ -481,7 +745,7 @@ type UpdateStaffRequest struct {
 
 func (x *UpdateStaffRequest) Reset() {
 	*x = UpdateStaffRequest{}
-	mi := &file_aftersales_v1_staff_proto_msgTypes[5]
+	mi := &file_aftersales_v1_staff_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +757,7 @@ func (x *UpdateStaffRequest) String() string {
 func (*UpdateStaffRequest) ProtoMessage() {}
 
 func (x *UpdateStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_staff_proto_msgTypes[5]
+	mi := &file_aftersales_v1_staff_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +770,7 @@ func (x *UpdateStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStaffRequest.ProtoReflect.Descriptor instead.
 func (*UpdateStaffRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{5}
+	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateStaffRequest) GetStaff() *Staff {
@@ -523,11 +787,175 @@ func (x *UpdateStaffRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+// CourseStatus is where the person stands in one required course.
+type Qualification_CourseStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The course, "courses/{course}".
+	Course string `protobuf:"bytes,1,opt,name=course,proto3" json:"course,omitempty"`
+	// Standing in it.
+	Standing Qualification_CourseStatus_Standing `protobuf:"varint,2,opt,name=standing,proto3,enum=aftersales.v1.Qualification_CourseStatus_Standing" json:"standing,omitempty"`
+	// The assessment that decides the standing, if any.
+	Assessment string `protobuf:"bytes,3,opt,name=assessment,proto3" json:"assessment,omitempty"`
+	// Until when the pass is valid; unset when it never expires.
+	ValidUntil *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	// Why, in words: "passed with 82.5 ≥ 70", "failed with 55 < 70", …
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Qualification_CourseStatus) Reset() {
+	*x = Qualification_CourseStatus{}
+	mi := &file_aftersales_v1_staff_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Qualification_CourseStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Qualification_CourseStatus) ProtoMessage() {}
+
+func (x *Qualification_CourseStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_staff_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Qualification_CourseStatus.ProtoReflect.Descriptor instead.
+func (*Qualification_CourseStatus) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{1, 0}
+}
+
+func (x *Qualification_CourseStatus) GetCourse() string {
+	if x != nil {
+		return x.Course
+	}
+	return ""
+}
+
+func (x *Qualification_CourseStatus) GetStanding() Qualification_CourseStatus_Standing {
+	if x != nil {
+		return x.Standing
+	}
+	return Qualification_CourseStatus_STANDING_UNSPECIFIED
+}
+
+func (x *Qualification_CourseStatus) GetAssessment() string {
+	if x != nil {
+		return x.Assessment
+	}
+	return ""
+}
+
+func (x *Qualification_CourseStatus) GetValidUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ValidUntil
+	}
+	return nil
+}
+
+func (x *Qualification_CourseStatus) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Change is one change of state, for the person's history.
+type Qualification_Change struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The state before.
+	FromState Qualification_State `protobuf:"varint,1,opt,name=from_state,json=fromState,proto3,enum=aftersales.v1.Qualification_State" json:"from_state,omitempty"`
+	// The state after.
+	ToState Qualification_State `protobuf:"varint,2,opt,name=to_state,json=toState,proto3,enum=aftersales.v1.Qualification_State" json:"to_state,omitempty"`
+	// Why, in words.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The assessment that caused it, if any.
+	Assessment string `protobuf:"bytes,4,opt,name=assessment,proto3" json:"assessment,omitempty"`
+	// When.
+	ChangeTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=change_time,json=changeTime,proto3" json:"change_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Qualification_Change) Reset() {
+	*x = Qualification_Change{}
+	mi := &file_aftersales_v1_staff_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Qualification_Change) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Qualification_Change) ProtoMessage() {}
+
+func (x *Qualification_Change) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_staff_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Qualification_Change.ProtoReflect.Descriptor instead.
+func (*Qualification_Change) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_staff_proto_rawDescGZIP(), []int{1, 1}
+}
+
+func (x *Qualification_Change) GetFromState() Qualification_State {
+	if x != nil {
+		return x.FromState
+	}
+	return Qualification_STATE_UNSPECIFIED
+}
+
+func (x *Qualification_Change) GetToState() Qualification_State {
+	if x != nil {
+		return x.ToState
+	}
+	return Qualification_STATE_UNSPECIFIED
+}
+
+func (x *Qualification_Change) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Qualification_Change) GetAssessment() string {
+	if x != nil {
+		return x.Assessment
+	}
+	return ""
+}
+
+func (x *Qualification_Change) GetChangeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangeTime
+	}
+	return nil
+}
+
 var File_aftersales_v1_staff_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_staff_proto_rawDesc = "" +
 	"\n" +
-	"\x19aftersales/v1/staff.proto\x12\raftersales.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x04\n" +
+	"\x19aftersales/v1/staff.proto\x12\raftersales.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x04\n" +
 	"\x05Staff\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12+\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vdisplayName\x127\n" +
@@ -545,7 +973,8 @@ const file_aftersales_v1_staff_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\f \x01(\tR\x04etag\"\\\n" +
+	"\x04etag\x18\f \x01(\tR\x04etag\x12S\n" +
+	"\x13qualification_state\x18\r \x01(\x0e2\".aftersales.v1.Qualification.StateR\x12qualificationState\"\\\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\t\n" +
 	"\x05ADMIN\x10\x01\x12\v\n" +
@@ -553,7 +982,48 @@ const file_aftersales_v1_staff_proto_rawDesc = "" +
 	"\x05AGENT\x10\x03\x12\x0e\n" +
 	"\n" +
 	"TECHNICIAN\x10\x04\x12\v\n" +
-	"\aTRAINER\x10\x05\"p\n" +
+	"\aTRAINER\x10\x05\"\xb1\a\n" +
+	"\rQualification\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x128\n" +
+	"\x05state\x18\x02 \x01(\x0e2\".aftersales.v1.Qualification.StateR\x05state\x12;\n" +
+	"\vexpire_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12C\n" +
+	"\acourses\x18\x04 \x03(\v2).aftersales.v1.Qualification.CourseStatusR\acourses\x12=\n" +
+	"\ahistory\x18\x05 \x03(\v2#.aftersales.v1.Qualification.ChangeR\ahistory\x1a\xc3\x02\n" +
+	"\fCourseStatus\x12\x16\n" +
+	"\x06course\x18\x01 \x01(\tR\x06course\x12N\n" +
+	"\bstanding\x18\x02 \x01(\x0e22.aftersales.v1.Qualification.CourseStatus.StandingR\bstanding\x12\x1e\n" +
+	"\n" +
+	"assessment\x18\x03 \x01(\tR\n" +
+	"assessment\x12;\n" +
+	"\vvalid_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"validUntil\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"V\n" +
+	"\bStanding\x12\x18\n" +
+	"\x14STANDING_UNSPECIFIED\x10\x00\x12\n" +
+	"\n" +
+	"\x06PASSED\x10\x01\x12\n" +
+	"\n" +
+	"\x06FAILED\x10\x02\x12\v\n" +
+	"\aMISSING\x10\x03\x12\v\n" +
+	"\aEXPIRED\x10\x04\x1a\xff\x01\n" +
+	"\x06Change\x12A\n" +
+	"\n" +
+	"from_state\x18\x01 \x01(\x0e2\".aftersales.v1.Qualification.StateR\tfromState\x12=\n" +
+	"\bto_state\x18\x02 \x01(\x0e2\".aftersales.v1.Qualification.StateR\atoState\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1e\n" +
+	"\n" +
+	"assessment\x18\x04 \x01(\tR\n" +
+	"assessment\x12;\n" +
+	"\vchange_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"changeTime\"I\n" +
+	"\x05State\x12\x15\n" +
+	"\x11STATE_UNSPECIFIED\x10\x00\x12\v\n" +
+	"\aTRAINEE\x10\x01\x12\r\n" +
+	"\tQUALIFIED\x10\x02\x12\r\n" +
+	"\tSUSPENDED\x10\x03\"6\n" +
+	"\x17GetQualificationRequest\x12\x1b\n" +
+	"\x04name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name\"p\n" +
 	"\x12CreateStaffRequest\x122\n" +
 	"\x05staff\x18\x01 \x01(\v2\x14.aftersales.v1.StaffB\x06\xbaH\x03\xc8\x01\x01R\x05staff\x12&\n" +
 	"\n" +
@@ -572,12 +1042,13 @@ const file_aftersales_v1_staff_proto_rawDesc = "" +
 	"\x12UpdateStaffRequest\x122\n" +
 	"\x05staff\x18\x01 \x01(\v2\x14.aftersales.v1.StaffB\x06\xbaH\x03\xc8\x01\x01R\x05staff\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask2\xa2\x03\n" +
+	"updateMask2\xa7\x04\n" +
 	"\fStaffService\x12`\n" +
 	"\vCreateStaff\x12!.aftersales.v1.CreateStaffRequest\x1a\x14.aftersales.v1.Staff\"\x18\x82\xd3\xe4\x93\x02\x12:\x05staff\"\t/v1/staff\x12\\\n" +
 	"\bGetStaff\x12\x1e.aftersales.v1.GetStaffRequest\x1a\x14.aftersales.v1.Staff\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=staff/*}\x12a\n" +
 	"\tListStaff\x12\x1f.aftersales.v1.ListStaffRequest\x1a .aftersales.v1.ListStaffResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/staff\x12o\n" +
-	"\vUpdateStaff\x12!.aftersales.v1.UpdateStaffRequest\x1a\x14.aftersales.v1.Staff\"'\x82\xd3\xe4\x93\x02!:\x05staff2\x18/v1/{staff.name=staff/*}BAZ?github.com/aftersales/aftersales/gen/aftersales/v1;aftersalesv1b\x06proto3"
+	"\vUpdateStaff\x12!.aftersales.v1.UpdateStaffRequest\x1a\x14.aftersales.v1.Staff\"'\x82\xd3\xe4\x93\x02!:\x05staff2\x18/v1/{staff.name=staff/*}\x12\x82\x01\n" +
+	"\x10GetQualification\x12&.aftersales.v1.GetQualificationRequest\x1a\x1c.aftersales.v1.Qualification\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=staff/*/qualification}BAZ?github.com/aftersales/aftersales/gen/aftersales/v1;aftersalesv1b\x06proto3"
 
 var (
 	file_aftersales_v1_staff_proto_rawDescOnce sync.Once
@@ -591,40 +1062,58 @@ func file_aftersales_v1_staff_proto_rawDescGZIP() []byte {
 	return file_aftersales_v1_staff_proto_rawDescData
 }
 
-var file_aftersales_v1_staff_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_aftersales_v1_staff_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_aftersales_v1_staff_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_aftersales_v1_staff_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_aftersales_v1_staff_proto_goTypes = []any{
-	(Staff_Role)(0),               // 0: aftersales.v1.Staff.Role
-	(*Staff)(nil),                 // 1: aftersales.v1.Staff
-	(*CreateStaffRequest)(nil),    // 2: aftersales.v1.CreateStaffRequest
-	(*GetStaffRequest)(nil),       // 3: aftersales.v1.GetStaffRequest
-	(*ListStaffRequest)(nil),      // 4: aftersales.v1.ListStaffRequest
-	(*ListStaffResponse)(nil),     // 5: aftersales.v1.ListStaffResponse
-	(*UpdateStaffRequest)(nil),    // 6: aftersales.v1.UpdateStaffRequest
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 8: google.protobuf.FieldMask
+	(Staff_Role)(0),                          // 0: aftersales.v1.Staff.Role
+	(Qualification_State)(0),                 // 1: aftersales.v1.Qualification.State
+	(Qualification_CourseStatus_Standing)(0), // 2: aftersales.v1.Qualification.CourseStatus.Standing
+	(*Staff)(nil),                            // 3: aftersales.v1.Staff
+	(*Qualification)(nil),                    // 4: aftersales.v1.Qualification
+	(*GetQualificationRequest)(nil),          // 5: aftersales.v1.GetQualificationRequest
+	(*CreateStaffRequest)(nil),               // 6: aftersales.v1.CreateStaffRequest
+	(*GetStaffRequest)(nil),                  // 7: aftersales.v1.GetStaffRequest
+	(*ListStaffRequest)(nil),                 // 8: aftersales.v1.ListStaffRequest
+	(*ListStaffResponse)(nil),                // 9: aftersales.v1.ListStaffResponse
+	(*UpdateStaffRequest)(nil),               // 10: aftersales.v1.UpdateStaffRequest
+	(*Qualification_CourseStatus)(nil),       // 11: aftersales.v1.Qualification.CourseStatus
+	(*Qualification_Change)(nil),             // 12: aftersales.v1.Qualification.Change
+	(*timestamppb.Timestamp)(nil),            // 13: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 14: google.protobuf.FieldMask
 }
 var file_aftersales_v1_staff_proto_depIdxs = []int32{
 	0,  // 0: aftersales.v1.Staff.role:type_name -> aftersales.v1.Staff.Role
-	7,  // 1: aftersales.v1.Staff.create_time:type_name -> google.protobuf.Timestamp
-	7,  // 2: aftersales.v1.Staff.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 3: aftersales.v1.CreateStaffRequest.staff:type_name -> aftersales.v1.Staff
-	1,  // 4: aftersales.v1.ListStaffResponse.staff:type_name -> aftersales.v1.Staff
-	1,  // 5: aftersales.v1.UpdateStaffRequest.staff:type_name -> aftersales.v1.Staff
-	8,  // 6: aftersales.v1.UpdateStaffRequest.update_mask:type_name -> google.protobuf.FieldMask
-	2,  // 7: aftersales.v1.StaffService.CreateStaff:input_type -> aftersales.v1.CreateStaffRequest
-	3,  // 8: aftersales.v1.StaffService.GetStaff:input_type -> aftersales.v1.GetStaffRequest
-	4,  // 9: aftersales.v1.StaffService.ListStaff:input_type -> aftersales.v1.ListStaffRequest
-	6,  // 10: aftersales.v1.StaffService.UpdateStaff:input_type -> aftersales.v1.UpdateStaffRequest
-	1,  // 11: aftersales.v1.StaffService.CreateStaff:output_type -> aftersales.v1.Staff
-	1,  // 12: aftersales.v1.StaffService.GetStaff:output_type -> aftersales.v1.Staff
-	5,  // 13: aftersales.v1.StaffService.ListStaff:output_type -> aftersales.v1.ListStaffResponse
-	1,  // 14: aftersales.v1.StaffService.UpdateStaff:output_type -> aftersales.v1.Staff
-	11, // [11:15] is the sub-list for method output_type
-	7,  // [7:11] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	13, // 1: aftersales.v1.Staff.create_time:type_name -> google.protobuf.Timestamp
+	13, // 2: aftersales.v1.Staff.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 3: aftersales.v1.Staff.qualification_state:type_name -> aftersales.v1.Qualification.State
+	1,  // 4: aftersales.v1.Qualification.state:type_name -> aftersales.v1.Qualification.State
+	13, // 5: aftersales.v1.Qualification.expire_time:type_name -> google.protobuf.Timestamp
+	11, // 6: aftersales.v1.Qualification.courses:type_name -> aftersales.v1.Qualification.CourseStatus
+	12, // 7: aftersales.v1.Qualification.history:type_name -> aftersales.v1.Qualification.Change
+	3,  // 8: aftersales.v1.CreateStaffRequest.staff:type_name -> aftersales.v1.Staff
+	3,  // 9: aftersales.v1.ListStaffResponse.staff:type_name -> aftersales.v1.Staff
+	3,  // 10: aftersales.v1.UpdateStaffRequest.staff:type_name -> aftersales.v1.Staff
+	14, // 11: aftersales.v1.UpdateStaffRequest.update_mask:type_name -> google.protobuf.FieldMask
+	2,  // 12: aftersales.v1.Qualification.CourseStatus.standing:type_name -> aftersales.v1.Qualification.CourseStatus.Standing
+	13, // 13: aftersales.v1.Qualification.CourseStatus.valid_until:type_name -> google.protobuf.Timestamp
+	1,  // 14: aftersales.v1.Qualification.Change.from_state:type_name -> aftersales.v1.Qualification.State
+	1,  // 15: aftersales.v1.Qualification.Change.to_state:type_name -> aftersales.v1.Qualification.State
+	13, // 16: aftersales.v1.Qualification.Change.change_time:type_name -> google.protobuf.Timestamp
+	6,  // 17: aftersales.v1.StaffService.CreateStaff:input_type -> aftersales.v1.CreateStaffRequest
+	7,  // 18: aftersales.v1.StaffService.GetStaff:input_type -> aftersales.v1.GetStaffRequest
+	8,  // 19: aftersales.v1.StaffService.ListStaff:input_type -> aftersales.v1.ListStaffRequest
+	10, // 20: aftersales.v1.StaffService.UpdateStaff:input_type -> aftersales.v1.UpdateStaffRequest
+	5,  // 21: aftersales.v1.StaffService.GetQualification:input_type -> aftersales.v1.GetQualificationRequest
+	3,  // 22: aftersales.v1.StaffService.CreateStaff:output_type -> aftersales.v1.Staff
+	3,  // 23: aftersales.v1.StaffService.GetStaff:output_type -> aftersales.v1.Staff
+	9,  // 24: aftersales.v1.StaffService.ListStaff:output_type -> aftersales.v1.ListStaffResponse
+	3,  // 25: aftersales.v1.StaffService.UpdateStaff:output_type -> aftersales.v1.Staff
+	4,  // 26: aftersales.v1.StaffService.GetQualification:output_type -> aftersales.v1.Qualification
+	22, // [22:27] is the sub-list for method output_type
+	17, // [17:22] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_aftersales_v1_staff_proto_init() }
@@ -637,8 +1126,8 @@ func file_aftersales_v1_staff_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aftersales_v1_staff_proto_rawDesc), len(file_aftersales_v1_staff_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   6,
+			NumEnums:      3,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	StaffService_CreateStaff_FullMethodName = "/aftersales.v1.StaffService/CreateStaff"
-	StaffService_GetStaff_FullMethodName    = "/aftersales.v1.StaffService/GetStaff"
-	StaffService_ListStaff_FullMethodName   = "/aftersales.v1.StaffService/ListStaff"
-	StaffService_UpdateStaff_FullMethodName = "/aftersales.v1.StaffService/UpdateStaff"
+	StaffService_CreateStaff_FullMethodName      = "/aftersales.v1.StaffService/CreateStaff"
+	StaffService_GetStaff_FullMethodName         = "/aftersales.v1.StaffService/GetStaff"
+	StaffService_ListStaff_FullMethodName        = "/aftersales.v1.StaffService/ListStaff"
+	StaffService_UpdateStaff_FullMethodName      = "/aftersales.v1.StaffService/UpdateStaff"
+	StaffService_GetQualification_FullMethodName = "/aftersales.v1.StaffService/GetQualification"
 )
 
 // StaffServiceClient is the client API for StaffService service.
@@ -40,6 +41,9 @@ type StaffServiceClient interface {
 	ListStaff(ctx context.Context, in *ListStaffRequest, opts ...grpc.CallOption) (*ListStaffResponse, error)
 	// UpdateStaff changes the fields named in update_mask.
 	UpdateStaff(ctx context.Context, in *UpdateStaffRequest, opts ...grpc.CallOption) (*Staff, error)
+	// GetQualification returns whether the staff member may be on duty and,
+	// for each course required for their role, the evidence and the reason.
+	GetQualification(ctx context.Context, in *GetQualificationRequest, opts ...grpc.CallOption) (*Qualification, error)
 }
 
 type staffServiceClient struct {
@@ -90,6 +94,16 @@ func (c *staffServiceClient) UpdateStaff(ctx context.Context, in *UpdateStaffReq
 	return out, nil
 }
 
+func (c *staffServiceClient) GetQualification(ctx context.Context, in *GetQualificationRequest, opts ...grpc.CallOption) (*Qualification, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Qualification)
+	err := c.cc.Invoke(ctx, StaffService_GetQualification_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StaffServiceServer is the server API for StaffService service.
 // All implementations must embed UnimplementedStaffServiceServer
 // for forward compatibility.
@@ -105,6 +119,9 @@ type StaffServiceServer interface {
 	ListStaff(context.Context, *ListStaffRequest) (*ListStaffResponse, error)
 	// UpdateStaff changes the fields named in update_mask.
 	UpdateStaff(context.Context, *UpdateStaffRequest) (*Staff, error)
+	// GetQualification returns whether the staff member may be on duty and,
+	// for each course required for their role, the evidence and the reason.
+	GetQualification(context.Context, *GetQualificationRequest) (*Qualification, error)
 	mustEmbedUnimplementedStaffServiceServer()
 }
 
@@ -126,6 +143,9 @@ func (UnimplementedStaffServiceServer) ListStaff(context.Context, *ListStaffRequ
 }
 func (UnimplementedStaffServiceServer) UpdateStaff(context.Context, *UpdateStaffRequest) (*Staff, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateStaff not implemented")
+}
+func (UnimplementedStaffServiceServer) GetQualification(context.Context, *GetQualificationRequest) (*Qualification, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetQualification not implemented")
 }
 func (UnimplementedStaffServiceServer) mustEmbedUnimplementedStaffServiceServer() {}
 func (UnimplementedStaffServiceServer) testEmbeddedByValue()                      {}
@@ -220,6 +240,24 @@ func _StaffService_UpdateStaff_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _StaffService_GetQualification_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetQualificationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StaffServiceServer).GetQualification(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StaffService_GetQualification_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StaffServiceServer).GetQualification(ctx, req.(*GetQualificationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // StaffService_ServiceDesc is the grpc.ServiceDesc for StaffService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -242,6 +280,10 @@ var StaffService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateStaff",
 			Handler:    _StaffService_UpdateStaff_Handler,
+		},
+		{
+			MethodName: "GetQualification",
+			Handler:    _StaffService_GetQualification_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

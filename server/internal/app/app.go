@@ -155,6 +155,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Logger:      logger,
 		SLAInterval: cfg.SLACheckInterval,
 		ReplicaID:   replicaID(),
+		Rules:       service.RulesFrom(cfg),
+
+		ComplaintInterval:     cfg.ComplaintCheckInterval,
+		QualificationInterval: cfg.QualificationCheckInterval,
 	}
 	for _, f := range o.deps {
 		f(&deps)

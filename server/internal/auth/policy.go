@@ -80,6 +80,48 @@ var policy = map[string][]principal.Role{
 	aftersalesv1.TicketService_ListSlaPolicies_FullMethodName:  staffRoles,
 	aftersalesv1.TicketService_UpdateSlaPolicy_FullMethodName:  {},
 
+	// Complaints: the desk records and handles them; customers file and
+	// follow their own; partners see none. Technicians and trainers are
+	// handlers only when assigned, and work them through the desk roles.
+	aftersalesv1.ComplaintService_CreateComplaint_FullMethodName:      {manager, agent, customer},
+	aftersalesv1.ComplaintService_GetComplaint_FullMethodName:         {manager, agent, customer},
+	aftersalesv1.ComplaintService_ListComplaints_FullMethodName:       {manager, agent, customer},
+	aftersalesv1.ComplaintService_UpdateComplaint_FullMethodName:      {manager, agent},
+	aftersalesv1.ComplaintService_AcknowledgeComplaint_FullMethodName: {manager, agent},
+	aftersalesv1.ComplaintService_AssignComplaint_FullMethodName:      {manager},
+	aftersalesv1.ComplaintService_EscalateComplaint_FullMethodName:    {manager, agent},
+	aftersalesv1.ComplaintService_ResolveComplaint_FullMethodName:     {manager, agent},
+	aftersalesv1.ComplaintService_CloseComplaint_FullMethodName:       {manager, agent, customer},
+	aftersalesv1.ComplaintService_ReopenComplaint_FullMethodName:      {manager, agent, customer},
+	aftersalesv1.ComplaintService_AddComplaintComment_FullMethodName:  {manager, agent, customer},
+	aftersalesv1.ComplaintService_ListComplaintEvents_FullMethodName:  {manager, agent, customer},
+
+	// Follow-ups: the call center's work; customers rate their own
+	// tickets from the app.
+	aftersalesv1.FollowUpService_CreateFollowUp_FullMethodName:        {manager, agent},
+	aftersalesv1.FollowUpService_GetFollowUp_FullMethodName:           {manager, agent},
+	aftersalesv1.FollowUpService_ListFollowUps_FullMethodName:         {manager, agent},
+	aftersalesv1.FollowUpService_UpdateFollowUp_FullMethodName:        {manager, agent},
+	aftersalesv1.FollowUpService_RecordFollowUpAttempt_FullMethodName: {manager, agent},
+	aftersalesv1.FollowUpService_CompleteFollowUp_FullMethodName:      {manager, agent},
+	aftersalesv1.FollowUpService_CancelFollowUp_FullMethodName:        {manager, agent},
+	aftersalesv1.FollowUpService_SubmitSurvey_FullMethodName:          {customer},
+
+	// Training: trainers run courses and assessments, managers assess
+	// their teams, staff read their own record, and partners manage their
+	// own technicians' training (scoped).
+	aftersalesv1.StaffService_GetQualification_FullMethodName:             {manager, agent, technician, trainer, partner},
+	aftersalesv1.TrainingService_CreateCourse_FullMethodName:              {trainer},
+	aftersalesv1.TrainingService_GetCourse_FullMethodName:                 {manager, agent, technician, trainer, partner},
+	aftersalesv1.TrainingService_ListCourses_FullMethodName:               {manager, agent, technician, trainer, partner},
+	aftersalesv1.TrainingService_UpdateCourse_FullMethodName:              {trainer},
+	aftersalesv1.TrainingService_EnrollStaff_FullMethodName:               {manager, trainer, partner},
+	aftersalesv1.TrainingService_ListEnrollments_FullMethodName:           {manager, agent, technician, trainer, partner},
+	aftersalesv1.TrainingService_CompleteEnrollment_FullMethodName:        {manager, trainer, partner},
+	aftersalesv1.TrainingService_RecordAssessment_FullMethodName:          {manager, trainer},
+	aftersalesv1.TrainingService_ListAssessments_FullMethodName:           {manager, agent, technician, trainer, partner},
+	aftersalesv1.TrainingService_ListAccountabilityRecords_FullMethodName: {manager, agent, technician, trainer, partner},
+
 	// The audit trail is for those who answer for the work.
 	aftersalesv1.AuditService_ListAuditRecords_FullMethodName: {manager},
 

@@ -169,6 +169,9 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 		"default-deadline", "max-request-bytes", "reflection", "pprof",
 		"rate-limit", "rate-burst", "tls-cert", "tls-key", "tls-client-ca",
 		"jwt-issuer", "jwt-audience", "jwt-hmac-secret", "jwt-key-file", "jwt-subject-claim",
+		"complaint-deadlines", "complaint-check-interval", "follow-up-delay", "follow-up-window",
+		"follow-up-complaint-at-or-below", "follow-up-close-at-or-above", "retraining-period",
+		"qualification-check-interval",
 	}
 	var names []string
 	for _, s := range config.Settings() {
@@ -192,6 +195,26 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 	require.Contains(t, md, "| `--tls-key` | `AFTERSALES_TLS_KEY` | (empty) |")
 	require.Contains(t, md, "| `--tls-client-ca` | `AFTERSALES_TLS_CLIENT_CA` | (empty) |")
 	require.Contains(t, md, "aftersales:partners/{id}", "the table says how a certificate names its partner")
+	require.Contains(t, md, "| `--complaint-deadlines` | `AFTERSALES_COMPLAINT_DEADLINES` | `CRITICAL=1h/24h,HIGH=24h/72h,MEDIUM=24h/168h,LOW=24h/360h` |")
+}
+
+func TestLoadComplaintDeadlines(t *testing.T) {
+	c, err := config.Load([]string{"--complaint-deadlines=CRITICAL=30m/12h,HIGH=2h/48h,MEDIUM=24h/168h,LOW=24h/360h"}, env(nil))
+	require.NoError(t, err)
+	require.Equal(t, config.ComplaintDeadline{Acknowledge: 30 * time.Minute, Resolve: 12 * time.Hour}, c.ComplaintDeadlines[aftersalesv1.Complaint_CRITICAL])
+	require.Equal(t, 48*time.Hour, c.ComplaintDeadlines[aftersalesv1.Complaint_HIGH].Resolve)
+
+	for _, bad := range []string{
+		"CRITICAL=1h/24h", // severities missing
+		"CRITICAL=1h,HIGH=24h/72h,MEDIUM=24h/168h,LOW=24h/360h", // no resolution
+		"URGENT=1h/24h,HIGH=24h/72h,MEDIUM=24h/168h,LOW=24h/360h",
+		"CRITICAL=48h/24h,HIGH=24h/72h,MEDIUM=24h/168h,LOW=24h/360h", // acknowledged after resolution
+	} {
+		_, err := config.Load([]string{"--complaint-deadlines=" + bad}, env(nil))
+		require.Error(t, err, bad)
+	}
+	_, err = config.Load([]string{"--follow-up-complaint-at-or-below=3", "--follow-up-close-at-or-above=3"}, env(nil))
+	require.ErrorContains(t, err, "follow-up thresholds")
 }
 
 func TestLoadRateLimit(t *testing.T) {

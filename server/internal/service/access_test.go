@@ -131,6 +131,47 @@ var accessRules = map[string][]accRole{
 	"/aftersales.v1.ApiKeyService/ListApiKeys":  {},
 	"/aftersales.v1.ApiKeyService/RevokeApiKey": {},
 
+	// ComplaintService (API.md §5): the desk handles complaints (only
+	// managers assign handlers); customers file, follow, accept or reopen,
+	// and comment on their own; partners see none.
+	"/aftersales.v1.ComplaintService/CreateComplaint":      {accManager, accAgent, accCustomer},
+	"/aftersales.v1.ComplaintService/GetComplaint":         {accManager, accAgent, accCustomer},
+	"/aftersales.v1.ComplaintService/ListComplaints":       {accManager, accAgent, accCustomer},
+	"/aftersales.v1.ComplaintService/UpdateComplaint":      {accManager, accAgent},
+	"/aftersales.v1.ComplaintService/AcknowledgeComplaint": {accManager, accAgent},
+	"/aftersales.v1.ComplaintService/AssignComplaint":      {accManager},
+	"/aftersales.v1.ComplaintService/EscalateComplaint":    {accManager, accAgent},
+	"/aftersales.v1.ComplaintService/ResolveComplaint":     {accManager, accAgent},
+	"/aftersales.v1.ComplaintService/CloseComplaint":       {accManager, accAgent, accCustomer},
+	"/aftersales.v1.ComplaintService/ReopenComplaint":      {accManager, accAgent, accCustomer},
+	"/aftersales.v1.ComplaintService/AddComplaintComment":  {accManager, accAgent, accCustomer},
+	"/aftersales.v1.ComplaintService/ListComplaintEvents":  {accManager, accAgent, accCustomer},
+
+	// FollowUpService: call-center work; customers rate their own tickets.
+	"/aftersales.v1.FollowUpService/CreateFollowUp":        {accManager, accAgent},
+	"/aftersales.v1.FollowUpService/GetFollowUp":           {accManager, accAgent},
+	"/aftersales.v1.FollowUpService/ListFollowUps":         {accManager, accAgent},
+	"/aftersales.v1.FollowUpService/UpdateFollowUp":        {accManager, accAgent},
+	"/aftersales.v1.FollowUpService/RecordFollowUpAttempt": {accManager, accAgent},
+	"/aftersales.v1.FollowUpService/CompleteFollowUp":      {accManager, accAgent},
+	"/aftersales.v1.FollowUpService/CancelFollowUp":        {accManager, accAgent},
+	"/aftersales.v1.FollowUpService/SubmitSurvey":          {accCustomer},
+
+	// TrainingService and qualification (API.md §5): trainers define
+	// courses; trainers and managers assess; staff read their own record;
+	// partners manage their own technicians' training (scoped).
+	"/aftersales.v1.StaffService/GetQualification":             {accManager, accAgent, accTechnician, accTrainer, accPartner},
+	"/aftersales.v1.TrainingService/CreateCourse":              {accTrainer},
+	"/aftersales.v1.TrainingService/GetCourse":                 {accManager, accAgent, accTechnician, accTrainer, accPartner},
+	"/aftersales.v1.TrainingService/ListCourses":               {accManager, accAgent, accTechnician, accTrainer, accPartner},
+	"/aftersales.v1.TrainingService/UpdateCourse":              {accTrainer},
+	"/aftersales.v1.TrainingService/EnrollStaff":               {accManager, accTrainer, accPartner},
+	"/aftersales.v1.TrainingService/ListEnrollments":           {accManager, accAgent, accTechnician, accTrainer, accPartner},
+	"/aftersales.v1.TrainingService/CompleteEnrollment":        {accManager, accTrainer, accPartner},
+	"/aftersales.v1.TrainingService/RecordAssessment":          {accManager, accTrainer},
+	"/aftersales.v1.TrainingService/ListAssessments":           {accManager, accAgent, accTechnician, accTrainer, accPartner},
+	"/aftersales.v1.TrainingService/ListAccountabilityRecords": {accManager, accAgent, accTechnician, accTrainer, accPartner},
+
 	// AuditService (audit.proto): "Admins and managers may read it."
 	"/aftersales.v1.AuditService/ListAuditRecords": {accManager},
 }

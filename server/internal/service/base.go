@@ -25,8 +25,9 @@ import (
 
 // base is what every service handler shares.
 type base struct {
-	db  *store.DB
-	log *slog.Logger
+	db    *store.DB
+	log   *slog.Logger
+	rules Rules
 }
 
 // now is the store's clock: UTC, truncated to what DATETIME(6) keeps, so

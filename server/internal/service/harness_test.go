@@ -56,16 +56,19 @@ func (c *clock) Advance(d time.Duration) {
 // env is one real server, started in-process on loopback, and clients for
 // it: generated gRPC clients and a JSON client for the gateway.
 type env struct {
-	t         testing.TB
-	app       *app.App
-	clock     *clock
-	conn      *grpc.ClientConn
-	customers aftersalesv1.CustomerServiceClient
-	partners  aftersalesv1.PartnerServiceClient
-	staff     aftersalesv1.StaffServiceClient
-	tickets   aftersalesv1.TicketServiceClient
-	audits    aftersalesv1.AuditServiceClient
-	baseURL   string
+	t          testing.TB
+	app        *app.App
+	clock      *clock
+	conn       *grpc.ClientConn
+	customers  aftersalesv1.CustomerServiceClient
+	partners   aftersalesv1.PartnerServiceClient
+	staff      aftersalesv1.StaffServiceClient
+	tickets    aftersalesv1.TicketServiceClient
+	audits     aftersalesv1.AuditServiceClient
+	complaints aftersalesv1.ComplaintServiceClient
+	followUps  aftersalesv1.FollowUpServiceClient
+	training   aftersalesv1.TrainingServiceClient
+	baseURL    string
 }
 
 type envOption func(*config.Config)
@@ -110,12 +113,15 @@ func startURL(t testing.TB, dbURL string, opts ...envOption) *env {
 	t.Cleanup(func() { _ = conn.Close() })
 	return &env{
 		t: t, app: a, clock: c, conn: conn,
-		customers: aftersalesv1.NewCustomerServiceClient(conn),
-		partners:  aftersalesv1.NewPartnerServiceClient(conn),
-		staff:     aftersalesv1.NewStaffServiceClient(conn),
-		tickets:   aftersalesv1.NewTicketServiceClient(conn),
-		audits:    aftersalesv1.NewAuditServiceClient(conn),
-		baseURL:   "http://" + a.HTTPAddr(),
+		customers:  aftersalesv1.NewCustomerServiceClient(conn),
+		partners:   aftersalesv1.NewPartnerServiceClient(conn),
+		staff:      aftersalesv1.NewStaffServiceClient(conn),
+		tickets:    aftersalesv1.NewTicketServiceClient(conn),
+		audits:     aftersalesv1.NewAuditServiceClient(conn),
+		complaints: aftersalesv1.NewComplaintServiceClient(conn),
+		followUps:  aftersalesv1.NewFollowUpServiceClient(conn),
+		training:   aftersalesv1.NewTrainingServiceClient(conn),
+		baseURL:    "http://" + a.HTTPAddr(),
 	}
 }
 

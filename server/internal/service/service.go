@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/server/internal/config"
 	"github.com/aftersales/aftersales/server/internal/store"
 )
 
@@ -23,17 +24,28 @@ type Deps struct {
 	SLAInterval time.Duration
 	// ReplicaID names this process among replicas, for leases.
 	ReplicaID string
+	// Rules are the configurable business rules.
+	Rules Rules
+	// ComplaintInterval is how often the overdue-complaint loop runs; 0
+	// means 30s.
+	ComplaintInterval time.Duration
+	// QualificationInterval is how often the certification-expiry loop
+	// runs; 0 means 1m.
+	QualificationInterval time.Duration
 }
 
 // Services are the aftersales.v1 service implementations of one process.
 type Services struct {
-	deps      Deps
-	customers *customerServer
-	partners  *partnerServer
-	staff     *staffServer
-	tickets   *ticketServer
-	audit     *auditServer
-	apiKeys   *apiKeyServer
+	deps       Deps
+	customers  *customerServer
+	partners   *partnerServer
+	staff      *staffServer
+	tickets    *ticketServer
+	audit      *auditServer
+	apiKeys    *apiKeyServer
+	complaints *complaintServer
+	followUps  *followUpServer
+	training   *trainingServer
 }
 
 // New builds the services.
@@ -44,15 +56,27 @@ func New(d Deps) *Services {
 	if d.SLAInterval <= 0 {
 		d.SLAInterval = 30 * time.Second
 	}
-	b := &base{db: d.DB, log: d.Logger}
+	if d.ComplaintInterval <= 0 {
+		d.ComplaintInterval = 30 * time.Second
+	}
+	if d.QualificationInterval <= 0 {
+		d.QualificationInterval = time.Minute
+	}
+	if d.Rules.ComplaintDeadlines == nil {
+		d.Rules = RulesFrom(config.Default())
+	}
+	b := &base{db: d.DB, log: d.Logger, rules: d.Rules}
 	return &Services{
-		deps:      d,
-		customers: &customerServer{base: b},
-		partners:  &partnerServer{base: b},
-		staff:     &staffServer{base: b},
-		tickets:   newTicketServer(b),
-		audit:     &auditServer{base: b},
-		apiKeys:   &apiKeyServer{base: b},
+		deps:       d,
+		customers:  &customerServer{base: b},
+		partners:   &partnerServer{base: b},
+		staff:      &staffServer{base: b},
+		tickets:    newTicketServer(b),
+		audit:      &auditServer{base: b},
+		apiKeys:    &apiKeyServer{base: b},
+		complaints: &complaintServer{base: b},
+		followUps:  &followUpServer{base: b},
+		training:   &trainingServer{base: b},
 	}
 }
 
@@ -64,6 +88,9 @@ func (s *Services) Register(r grpc.ServiceRegistrar) {
 	aftersalesv1.RegisterTicketServiceServer(r, s.tickets)
 	aftersalesv1.RegisterAuditServiceServer(r, s.audit)
 	aftersalesv1.RegisterApiKeyServiceServer(r, s.apiKeys)
+	aftersalesv1.RegisterComplaintServiceServer(r, s.complaints)
+	aftersalesv1.RegisterFollowUpServiceServer(r, s.followUps)
+	aftersalesv1.RegisterTrainingServiceServer(r, s.training)
 }
 
 // Jobs returns the background loops the services need, by name. Each
@@ -91,6 +118,9 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 		aftersalesv1.RegisterTicketServiceHandler,
 		aftersalesv1.RegisterAuditServiceHandler,
 		aftersalesv1.RegisterApiKeyServiceHandler,
+		aftersalesv1.RegisterComplaintServiceHandler,
+		aftersalesv1.RegisterFollowUpServiceHandler,
+		aftersalesv1.RegisterTrainingServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return err

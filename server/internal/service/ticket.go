@@ -23,22 +23,10 @@ import (
 type ticketServer struct {
 	aftersalesv1.UnimplementedTicketServiceServer
 	*base
-	// eligible decides whether a staff member may be given work. It is the
-	// hook for qualification gating (only QUALIFIED staff may be assigned);
-	// until training lands it only requires an active staff member.
-	eligible func(tx *gorm.DB, staff *store.Staff) error
 }
 
 func newTicketServer(b *base) *ticketServer {
-	return &ticketServer{base: b, eligible: activeStaff}
-}
-
-// activeStaff is the assignment rule before qualification exists.
-func activeStaff(_ *gorm.DB, st *store.Staff) error {
-	if !st.Active {
-		return apierr.Precondition(aftersalesv1.ErrorReason_ASSIGNEE_NOT_ELIGIBLE, "STAFF", resname.Format(resname.Staff, st.ID), "staff member is not active")
-	}
-	return nil
+	return &ticketServer{base: b}
 }
 
 var ticketUpdatable = []string{"title", "description", "type", "priority", "product", "fee_quote"}
@@ -410,7 +398,7 @@ func (s *ticketServer) AssignTicket(ctx context.Context, req *aftersalesv1.Assig
 				} else if err != nil {
 					return err
 				}
-				if err := s.eligible(tx, &st); err != nil {
+				if err := eligibleStaff(tx, &st, s.now()); err != nil {
 					return err
 				}
 				// A partner-shop technician brings their shop along.
@@ -428,8 +416,8 @@ func (s *ticketServer) AssignTicket(ctx context.Context, req *aftersalesv1.Assig
 				} else if err != nil {
 					return err
 				}
-				if !p.Active {
-					return apierr.Precondition(aftersalesv1.ErrorReason_ASSIGNEE_NOT_ELIGIBLE, "PARTNER", req.GetPartner(), "partner is not active")
+				if err := eligiblePartner(tx, &p, s.now()); err != nil {
+					return err
 				}
 			}
 			row.AssigneeID, row.PartnerID = staffID, partnerID

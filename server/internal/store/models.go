@@ -57,18 +57,23 @@ type Partner struct {
 
 // Staff is a person who serves customers or manages those who do.
 type Staff struct {
-	ID          string    `gorm:"primaryKey;size:32"`
-	DisplayName string    `gorm:"size:200;not null"`
-	Role        int32     `gorm:"not null;index:idx_staff_role"`
-	Team        string    `gorm:"size:100;not null;index:idx_staff_team"`
-	ManagerID   string    `gorm:"size:32;not null;index:idx_staff_manager"`
-	PartnerID   string    `gorm:"size:32;not null;index:idx_staff_partner"`
-	Skills      string    `gorm:"type:text;not null"`
-	Email       string    `gorm:"size:254;not null"`
-	Active      bool      `gorm:"not null"`
-	CreateTime  time.Time `gorm:"not null;index:idx_staff_create,priority:1"`
-	UpdateTime  time.Time `gorm:"not null"`
-	Version     int64     `gorm:"not null"`
+	ID          string `gorm:"primaryKey;size:32"`
+	DisplayName string `gorm:"size:200;not null"`
+	Role        int32  `gorm:"not null;index:idx_staff_role"`
+	Team        string `gorm:"size:100;not null;index:idx_staff_team"`
+	ManagerID   string `gorm:"size:32;not null;index:idx_staff_manager"`
+	PartnerID   string `gorm:"size:32;not null;index:idx_staff_partner"`
+	Skills      string `gorm:"type:text;not null"`
+	Email       string `gorm:"size:254;not null"`
+	Active      bool   `gorm:"not null"`
+	// QualificationState is the staff member's Qualification.State, kept
+	// up to date by the training service so that dispatchers can filter
+	// on it; QualificationExpireTime is when it lapses by itself.
+	QualificationState      int32      `gorm:"not null;index:idx_staff_qualification,priority:1"`
+	QualificationExpireTime *time.Time `gorm:"index:idx_staff_qualification_expire"`
+	CreateTime              time.Time  `gorm:"not null;index:idx_staff_create,priority:1;index:idx_staff_qualification,priority:2"`
+	UpdateTime              time.Time  `gorm:"not null"`
+	Version                 int64      `gorm:"not null"`
 }
 
 // SlaPolicy holds the targets for one ticket priority.
@@ -196,7 +201,9 @@ func (TicketEvent) TableName() string { return "ticket_events" }
 
 // ResourceModels lists every resource model, for schema checks.
 func ResourceModels() []any {
-	return []any{&Customer{}, &Product{}, &Partner{}, &Staff{}, &SlaPolicy{}, &Ticket{}, &TicketEvent{}, &ApiKey{}, &AuditRecord{}}
+	return []any{&Customer{}, &Product{}, &Partner{}, &Staff{}, &SlaPolicy{}, &Ticket{}, &TicketEvent{}, &ApiKey{}, &AuditRecord{},
+		&Complaint{}, &ComplaintEvent{}, &AccountabilityRecord{}, &FollowUp{},
+		&Course{}, &Enrollment{}, &Assessment{}, &QualificationChange{}}
 }
 
 // ApiKey is an API key's record. Only a hash of the secret is kept, so a

@@ -1,0 +1,38 @@
+package service
+
+import (
+	"time"
+
+	"github.com/aftersales/aftersales/server/internal/config"
+)
+
+// Rules are the configurable business rules of complaints, follow-ups and
+// training (API.md §4); config.Default holds their defaults.
+type Rules struct {
+	// ComplaintDeadlines are the acknowledgement and resolution deadlines
+	// of each severity.
+	ComplaintDeadlines config.ComplaintDeadlines
+	// FollowUpDelay is how long after resolution an automatic follow-up
+	// may start; FollowUpWindow how long after that it is due.
+	FollowUpDelay, FollowUpWindow time.Duration
+	// ComplaintAtOrBelow is the satisfaction at or below which a
+	// follow-up opens a complaint; 0 never opens one.
+	ComplaintAtOrBelow int32
+	// CloseAtOrAbove is the satisfaction at or above which a completed
+	// follow-up whose issue is resolved closes the ticket.
+	CloseAtOrAbove int32
+	// RetrainingPeriod is when retraining after a failed assessment is due.
+	RetrainingPeriod time.Duration
+}
+
+// RulesFrom takes the rules from the server configuration.
+func RulesFrom(c config.Config) Rules {
+	return Rules{
+		ComplaintDeadlines: c.ComplaintDeadlines,
+		FollowUpDelay:      c.FollowUpDelay,
+		FollowUpWindow:     c.FollowUpWindow,
+		ComplaintAtOrBelow: int32(c.FollowUpComplaintAtOrBelow),
+		CloseAtOrAbove:     int32(c.FollowUpCloseAtOrAbove),
+		RetrainingPeriod:   c.RetrainingPeriod,
+	}
+}
