@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,7 +80,7 @@ func (b *base) receiveComplaint(ctx context.Context, tx *gorm.DB, row *store.Com
 	row.CreateTime, row.UpdateTime, row.Version = now, now, 1
 	d := b.complaintDeadline(aftersalesv1.Complaint_Severity(row.Severity))
 	row.AcknowledgeDue, row.ResolveDue = now.Add(d.Acknowledge), now.Add(d.Resolve)
-	row.NextCheckTime = &row.AcknowledgeDue
+	planCheck(row, now)
 	if err := store.Translate(tx.Create(row).Error); err != nil {
 		return err
 	}
@@ -93,11 +94,16 @@ func (b *base) receiveComplaint(ctx context.Context, tx *gorm.DB, row *store.Com
 	if row.Severity != int32(aftersalesv1.Complaint_CRITICAL) {
 		return nil
 	}
-	if err := b.escalateComplaint(tx, row, actor, now, "safety complaint: escalated on receipt"); err != nil {
+	esc := newComplaintEvent(row, aftersalesv1.ComplaintEvent_ESCALATED, actor, now)
+	esc.Message = "safety complaint: escalated on receipt"
+	if err := escalateComplaint(tx, row, esc); err != nil {
 		return err
 	}
 	row.Version++
-	return store.Translate(tx.Save(row).Error)
+	if err := store.Translate(tx.Save(row).Error); err != nil {
+		return err
+	}
+	return store.Translate(tx.Create(esc.row()).Error)
 }
 
 // complaintDeadline is the deadlines of a severity; MEDIUM's when the
@@ -116,8 +122,9 @@ func (b *base) complaintDeadline(s aftersalesv1.Complaint_Severity) config.Compl
 // oversight up the line: first to the manager of the handler (of whoever
 // received it, while nobody handles it), then each time to the manager of
 // the one it was escalated to. At the top of the line it stays there. It
-// writes the (internal) ESCALATED event; the caller saves row.
-func (b *base) escalateComplaint(tx *gorm.DB, row *store.Complaint, actor principal.Principal, now time.Time, why string) error {
+// fills ev, an ESCALATED event, which is for staff only; the caller saves
+// row and ev.
+func escalateComplaint(tx *gorm.DB, row *store.Complaint, ev *complaintEvent) error {
 	below := row.EscalatedToID
 	if below == "" {
 		below = row.HandlerID
@@ -133,14 +140,34 @@ func (b *base) escalateComplaint(tx *gorm.DB, row *store.Complaint, actor princi
 		row.EscalatedToID = up
 	}
 	row.EscalationLevel++
-	row.UpdateTime = now
-	ev := newComplaintEvent(row, aftersalesv1.ComplaintEvent_ESCALATED, actor, now)
-	ev.Message, ev.Internal = why, true
+	ev.Internal = true
 	ev.setDetail("escalation_level", itoa(int64(row.EscalationLevel)))
 	ev.setDetail("escalated_to", refName(resname.Staff, row.EscalatedToID))
 	ev.notify(row.EscalatedToID)
 	ev.notify(row.HandlerID)
-	return store.Translate(tx.Create(ev.row()).Error)
+	return nil
+}
+
+// planCheck sets when the overdue loop next looks at row: at the
+// deadline it waits for, never for a complaint that was answered. A
+// deadline already missed keeps the time the loop set for its next
+// escalation.
+func planCheck(row *store.Complaint, now time.Time) {
+	var due time.Time
+	switch state := complaintflow.State(row.State); {
+	case !complaintflow.IsOpen(state):
+		row.NextCheckTime = nil
+		return
+	case state == complaintflow.Received && !row.AcknowledgeOverdue:
+		due = row.AcknowledgeDue
+	case state != complaintflow.Received && !row.ResolveOverdue:
+		due = row.ResolveDue
+	case row.NextCheckTime != nil:
+		return
+	default:
+		due = now
+	}
+	row.NextCheckTime = &due
 }
 
 // managerOf returns the id of a staff member's manager, "" when there is
@@ -354,6 +381,412 @@ func (s *complaintServer) ListComplaints(ctx context.Context, req *aftersalesv1.
 	resp := &aftersalesv1.ListComplaintsResponse{NextPageToken: next}
 	for i := range rows {
 		resp.Complaints = append(resp.Complaints, complaintFor(complaintProto(&rows[i]), caller))
+	}
+	return resp, nil
+}
+
+var complaintUpdatable = []string{"title", "description", "category", "severity", "desired_remedy", "ticket", "product", "responsible_staff"}
+
+func (s *complaintServer) UpdateComplaint(ctx context.Context, req *aftersalesv1.UpdateComplaintRequest) (*aftersalesv1.Complaint, error) {
+	c := req.GetComplaint()
+	id, err := parseName("complaint.name", c.GetName(), resname.Complaints)
+	if err != nil {
+		return nil, err
+	}
+	paths, err := updatePaths(req.GetUpdateMask(), complaintUpdatable)
+	if err != nil {
+		return nil, err
+	}
+	var vs []apierr.Violation
+	for _, p := range paths {
+		switch {
+		case p == "title" && strings.TrimSpace(c.GetTitle()) == "":
+			vs = append(vs, apierr.Violation{Field: "complaint.title", Description: "is required"})
+		case p == "category" && c.GetCategory() == aftersalesv1.Complaint_CATEGORY_UNSPECIFIED:
+			vs = append(vs, apierr.Violation{Field: "complaint.category", Description: "is required"})
+		case p == "severity" && c.GetSeverity() == aftersalesv1.Complaint_SEVERITY_UNSPECIFIED:
+			vs = append(vs, apierr.Violation{Field: "complaint.severity", Description: "is required"})
+		}
+	}
+	if len(vs) > 0 {
+		return nil, apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION, vs...)
+	}
+	links, err := parseComplaintLinks(c, paths)
+	if err != nil {
+		return nil, err
+	}
+	actor := principal.FromContext(ctx)
+	var out *aftersalesv1.Complaint
+	err = s.db.InTx(ctx, func(tx *gorm.DB) error {
+		row, err := s.load(tx, actor, id, c.GetName(), c.GetEtag())
+		if err != nil {
+			return err
+		}
+		if _, err := complaintflow.Next(complaintflow.State(row.State), complaintflow.Update); err != nil {
+			return err
+		}
+		before := complaintProto(row)
+		now := s.now()
+		if err := links.apply(tx, row); err != nil {
+			return err
+		}
+		ev := newComplaintEvent(row, aftersalesv1.ComplaintEvent_UPDATED, actor, now)
+		var esc *complaintEvent
+		for _, p := range paths {
+			switch p {
+			case "title":
+				row.Title = strings.TrimSpace(c.GetTitle())
+			case "description":
+				row.Description = c.GetDescription()
+			case "category":
+				row.Category = int32(c.GetCategory())
+			case "desired_remedy":
+				row.DesiredRemedy = int32(c.GetDesiredRemedy())
+			case "severity":
+				if esc, err = s.changeSeverity(tx, row, c.GetSeverity(), actor, now); err != nil {
+					return err
+				}
+			case "responsible_staff":
+				// Who is blamed is for staff only.
+				ev.Internal = true
+			}
+			ev.setDetail(p, complaintFieldString(row, p))
+		}
+		if err := s.save(tx, row, now, ev, esc); err != nil {
+			return err
+		}
+		out = complaintProto(row)
+		return s.audit(ctx, tx, c.GetName(), before, out)
+	})
+	return out, s.toStatus(ctx, err)
+}
+
+// changeSeverity re-plans the deadlines for a new severity from when their
+// clocks started: the acknowledgement's at receipt, the resolution's at
+// receipt or at the last reopen. A complaint raised to CRITICAL is
+// escalated at once, like one received as CRITICAL; the returned event
+// records that.
+func (s *complaintServer) changeSeverity(tx *gorm.DB, row *store.Complaint, sev aftersalesv1.Complaint_Severity, actor principal.Principal, now time.Time) (*complaintEvent, error) {
+	old := aftersalesv1.Complaint_Severity(row.Severity)
+	if sev == old {
+		return nil, nil
+	}
+	was, d := s.complaintDeadline(old), s.complaintDeadline(sev)
+	row.Severity = int32(sev)
+	row.AcknowledgeDue = row.CreateTime.Add(d.Acknowledge)
+	row.ResolveDue = row.ResolveDue.Add(d.Resolve - was.Resolve)
+	planCheck(row, now)
+	if sev != aftersalesv1.Complaint_CRITICAL || !complaintflow.IsOpen(complaintflow.State(row.State)) {
+		return nil, nil
+	}
+	esc := newComplaintEvent(row, aftersalesv1.ComplaintEvent_ESCALATED, actor, now)
+	esc.Message = "severity raised to CRITICAL (safety): escalated at once"
+	return esc, escalateComplaint(tx, row, esc)
+}
+
+// load reads and locks the complaint for a change, checking the etag. A
+// complaint outside the caller's scope is NOT_FOUND.
+func (s *complaintServer) load(tx *gorm.DB, caller principal.Principal, id, name, sentEtag string) (*store.Complaint, error) {
+	var row store.Complaint
+	if err := lockRow(complaintScope(tx, caller), &row, id); err != nil {
+		if isNotFound(err) {
+			return nil, notFound(name)
+		}
+		return nil, err
+	}
+	if err := checkEtag(sentEtag, name, row.Version); err != nil {
+		return nil, err
+	}
+	return &row, nil
+}
+
+// save writes a changed complaint and its timeline events. Whoever
+// received the complaint and whoever handles it are told of every state
+// change.
+func (s *complaintServer) save(tx *gorm.DB, row *store.Complaint, now time.Time, events ...*complaintEvent) error {
+	row.UpdateTime, row.Version = now, row.Version+1
+	if err := store.Translate(tx.Save(row).Error); err != nil {
+		return err
+	}
+	for _, ev := range events {
+		if ev == nil {
+			continue
+		}
+		if ev.ToState != 0 {
+			ev.notify(row.ReceivedByID)
+			ev.notify(row.HandlerID)
+		}
+		if err := store.Translate(tx.Create(ev.row()).Error); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// transition is the shape of every state-changing method: parse the name,
+// then in one idempotent transaction lock the complaint, check the etag
+// and the state machine, apply the method's own change, re-plan the
+// overdue check, and record the event.
+func (s *complaintServer) transition(ctx context.Context, method string, req idempotent, name, sentEtag string,
+	action complaintflow.Action, typ aftersalesv1.ComplaintEvent_Type, apply func(tx *gorm.DB, row *store.Complaint, ev *complaintEvent, now time.Time) error,
+) (*aftersalesv1.Complaint, error) {
+	id, err := parseName("name", name, resname.Complaints)
+	if err != nil {
+		return nil, err
+	}
+	actor := principal.FromContext(ctx)
+	return mutate(ctx, s.base, method, req, func(tx *gorm.DB) (*aftersalesv1.Complaint, error) {
+		row, err := s.load(tx, actor, id, name, sentEtag)
+		if err != nil {
+			return nil, err
+		}
+		from := complaintflow.State(row.State)
+		to, err := complaintflow.Next(from, action)
+		if err != nil {
+			return nil, err
+		}
+		before := complaintProto(row)
+		now := s.now()
+		ev := newComplaintEvent(row, typ, actor, now)
+		if to != from {
+			row.State = int32(to)
+			ev.FromState, ev.ToState = int32(from), int32(to)
+		}
+		if err := apply(tx, row, ev, now); err != nil {
+			return nil, err
+		}
+		planCheck(row, now)
+		if err := s.save(tx, row, now, ev); err != nil {
+			return nil, err
+		}
+		after := complaintProto(row)
+		if err := s.audit(ctx, tx, name, before, after); err != nil {
+			return nil, err
+		}
+		return complaintFor(after, actor), nil
+	})
+}
+
+func (s *complaintServer) AcknowledgeComplaint(ctx context.Context, req *aftersalesv1.AcknowledgeComplaintRequest) (*aftersalesv1.Complaint, error) {
+	return s.transition(ctx, aftersalesv1.ComplaintService_AcknowledgeComplaint_FullMethodName, req, req.GetName(), req.GetEtag(), complaintflow.Acknowledge, aftersalesv1.ComplaintEvent_ACKNOWLEDGED,
+		func(_ *gorm.DB, row *store.Complaint, ev *complaintEvent, now time.Time) error {
+			row.AcknowledgeTime = &now
+			if now.After(row.AcknowledgeDue) {
+				row.AcknowledgeOverdue = true
+			}
+			ev.Message = req.GetMessage()
+			return nil
+		})
+}
+
+func (s *complaintServer) AssignComplaint(ctx context.Context, req *aftersalesv1.AssignComplaintRequest) (*aftersalesv1.Complaint, error) {
+	if req.GetHandler() == "" {
+		return nil, apierr.InvalidField("handler", "is required")
+	}
+	handlerID, err := parseName("handler", req.GetHandler(), resname.Staff)
+	if err != nil {
+		return nil, err
+	}
+	return s.transition(ctx, aftersalesv1.ComplaintService_AssignComplaint_FullMethodName, req, req.GetName(), req.GetEtag(), complaintflow.Assign, aftersalesv1.ComplaintEvent_ASSIGNED,
+		func(tx *gorm.DB, row *store.Complaint, ev *complaintEvent, now time.Time) error {
+			var st store.Staff
+			err := store.Translate(tx.Where("id = ?", handlerID).Take(&st).Error)
+			if isNotFound(err) {
+				return badReference("handler", req.GetHandler())
+			} else if err != nil {
+				return err
+			}
+			if st.PartnerID != "" {
+				return apierr.InvalidField("handler", "must be company staff: a partner shop's technician does not handle complaints against the company")
+			}
+			if err := eligibleStaff(tx, &st, now); err != nil {
+				return err
+			}
+			row.HandlerID = handlerID
+			ev.setDetail("handler", req.GetHandler())
+			ev.notify(handlerID)
+			if req.GetNote() == "" {
+				return nil
+			}
+			// The note is for the handler, not for the complainant, who
+			// still sees that someone took the complaint up.
+			note := newComplaintEvent(row, aftersalesv1.ComplaintEvent_COMMENTED, principal.FromContext(ctx), now)
+			note.Message, note.Internal = req.GetNote(), true
+			note.notify(handlerID)
+			return store.Translate(tx.Create(note.row()).Error)
+		})
+}
+
+func (s *complaintServer) EscalateComplaint(ctx context.Context, req *aftersalesv1.EscalateComplaintRequest) (*aftersalesv1.Complaint, error) {
+	return s.transition(ctx, aftersalesv1.ComplaintService_EscalateComplaint_FullMethodName, req, req.GetName(), req.GetEtag(), complaintflow.Escalate, aftersalesv1.ComplaintEvent_ESCALATED,
+		func(tx *gorm.DB, row *store.Complaint, ev *complaintEvent, _ time.Time) error {
+			ev.Message = req.GetReason()
+			return escalateComplaint(tx, row, ev)
+		})
+}
+
+func (s *complaintServer) ResolveComplaint(ctx context.Context, req *aftersalesv1.ResolveComplaintRequest) (*aftersalesv1.Complaint, error) {
+	r := req.GetResolution()
+	var vs []apierr.Violation
+	if r.GetOutcome() == aftersalesv1.Complaint_OUTCOME_UNSPECIFIED {
+		vs = append(vs, apierr.Violation{Field: "resolution.outcome", Description: "is required"})
+	}
+	if strings.TrimSpace(r.GetSummary()) == "" {
+		vs = append(vs, apierr.Violation{Field: "resolution.summary", Description: "is required: what was found and what will be done"})
+	}
+	if r.GetCompensation() != nil && r.GetCompensation().GetCurrencyCode() == "" {
+		vs = append(vs, apierr.Violation{Field: "resolution.compensation.currency_code", Description: "is required"})
+	}
+	if len(vs) > 0 {
+		return nil, apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION, vs...)
+	}
+	responsibleID, err := optionalName("responsible_staff", req.GetResponsibleStaff(), resname.Staff)
+	if err != nil {
+		return nil, err
+	}
+	return s.transition(ctx, aftersalesv1.ComplaintService_ResolveComplaint_FullMethodName, req, req.GetName(), req.GetEtag(), complaintflow.Resolve, aftersalesv1.ComplaintEvent_RESOLVED,
+		func(tx *gorm.DB, row *store.Complaint, ev *complaintEvent, now time.Time) error {
+			if r.GetGrantedRemedy() == aftersalesv1.Complaint_REMEDY_UNSPECIFIED {
+				state := aftersalesv1.Complaint_State(ev.FromState).String()
+				return apierr.Precondition(aftersalesv1.ErrorReason_REMEDY_REQUIRED, "STATE", state,
+					"a complaint in state "+state+" is resolved with the remedy granted; set resolution.granted_remedy (EXPLANATION when nothing else is due)")
+			}
+			if responsibleID != "" {
+				if ok, err := exists(tx, &store.Staff{}, responsibleID); err != nil || !ok {
+					return orErr(err, badReference("responsible_staff", req.GetResponsibleStaff()))
+				}
+				row.ResponsibleStaffID = responsibleID
+			}
+			manager, err := managerOf(tx, row.ResponsibleStaffID)
+			if err != nil {
+				return err
+			}
+			row.ResponsibleManagerID = manager
+			row.Outcome, row.GrantedRemedy, row.ResolutionSummary = int32(r.GetOutcome()), int32(r.GetGrantedRemedy()), r.GetSummary()
+			row.CompensationCurrency, row.CompensationMinor = r.GetCompensation().GetCurrencyCode(), r.GetCompensation().GetMinorUnits()
+			row.ResolveTime = &now
+			if now.After(row.ResolveDue) {
+				row.ResolveOverdue = true
+			}
+			ev.Message = r.GetSummary()
+			ev.setDetail("outcome", r.GetOutcome().String())
+			ev.setDetail("granted_remedy", r.GetGrantedRemedy().String())
+			if r.GetOutcome() != aftersalesv1.Complaint_UPHELD || row.ResponsibleStaffID == "" {
+				return nil
+			}
+			return holdAccountable(tx, row, now)
+		})
+}
+
+// holdAccountable records that the staff member responsible for an
+// upheld complaint, and their manager, answer for it (管理人员追责). A
+// complaint resolved again after a reopen adds no second record of the
+// same kind for the same person.
+func holdAccountable(tx *gorm.DB, row *store.Complaint, now time.Time) error {
+	for _, who := range []struct {
+		staffID string
+		kind    aftersalesv1.AccountabilityRecord_Kind
+	}{
+		{row.ResponsibleStaffID, aftersalesv1.AccountabilityRecord_RESPONSIBLE},
+		{row.ResponsibleManagerID, aftersalesv1.AccountabilityRecord_MANAGERIAL},
+	} {
+		if who.staffID == "" {
+			continue
+		}
+		var n int64
+		if err := tx.Model(&store.AccountabilityRecord{}).Where("complaint_id = ? AND staff_id = ? AND kind = ?", row.ID, who.staffID, int32(who.kind)).
+			Count(&n).Error; err != nil {
+			return store.Translate(err)
+		}
+		if n > 0 {
+			continue
+		}
+		if err := store.Translate(tx.Create(&store.AccountabilityRecord{
+			ID: ids.New(), StaffID: who.staffID, Kind: int32(who.kind), ComplaintID: row.ID, Category: row.Category, Severity: row.Severity,
+			ResponsibleStaffID: row.ResponsibleStaffID, Summary: row.ResolutionSummary, CreateTime: now,
+		}).Error); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *complaintServer) CloseComplaint(ctx context.Context, req *aftersalesv1.CloseComplaintRequest) (*aftersalesv1.Complaint, error) {
+	if principal.FromContext(ctx).Role == principal.RoleCustomer && !req.GetAccepted() {
+		// A complainant who closes accepts; one who does not accept asks
+		// for the complaint to be taken up again.
+		return nil, apierr.InvalidField("accepted", "must be true when the complainant closes the complaint; to reject the outcome, use ReopenComplaint")
+	}
+	return s.transition(ctx, aftersalesv1.ComplaintService_CloseComplaint_FullMethodName, req, req.GetName(), req.GetEtag(), complaintflow.Close, aftersalesv1.ComplaintEvent_CLOSED,
+		func(_ *gorm.DB, row *store.Complaint, ev *complaintEvent, now time.Time) error {
+			row.ComplainantAccepted, row.CloseTime = req.GetAccepted(), &now
+			ev.Message = req.GetNote()
+			ev.setDetail("accepted", strconv.FormatBool(req.GetAccepted()))
+			return nil
+		})
+}
+
+func (s *complaintServer) ReopenComplaint(ctx context.Context, req *aftersalesv1.ReopenComplaintRequest) (*aftersalesv1.Complaint, error) {
+	if strings.TrimSpace(req.GetReason()) == "" {
+		return nil, apierr.InvalidField("reason", "is required")
+	}
+	return s.transition(ctx, aftersalesv1.ComplaintService_ReopenComplaint_FullMethodName, req, req.GetName(), req.GetEtag(), complaintflow.Reopen, aftersalesv1.ComplaintEvent_REOPENED,
+		func(_ *gorm.DB, row *store.Complaint, ev *complaintEvent, now time.Time) error {
+			// A reopened complaint is a new promise: a fresh resolution
+			// deadline, and no acceptance or closing any more.
+			row.ResolveDue = now.Add(s.complaintDeadline(aftersalesv1.Complaint_Severity(row.Severity)).Resolve)
+			row.ResolveOverdue = false
+			row.ComplainantAccepted, row.CloseTime = false, nil
+			ev.Message = req.GetReason()
+			return nil
+		})
+}
+
+func (s *complaintServer) AddComplaintComment(ctx context.Context, req *aftersalesv1.AddComplaintCommentRequest) (*aftersalesv1.ComplaintEvent, error) {
+	id, err := parseName("parent", req.GetParent(), resname.Complaints)
+	if err != nil {
+		return nil, err
+	}
+	actor := principal.FromContext(ctx)
+	if req.GetInternal() && !seesInternal(actor) {
+		return nil, accessDenied("internal")
+	}
+	return mutate(ctx, s.base, aftersalesv1.ComplaintService_AddComplaintComment_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.ComplaintEvent, error) {
+		if ok, err := exists(complaintScope(tx, actor), &store.Complaint{}, id); err != nil || !ok {
+			return nil, orErr(err, notFound(req.GetParent()))
+		}
+		ev := newComplaintEvent(&store.Complaint{ID: id}, aftersalesv1.ComplaintEvent_COMMENTED, actor, s.now())
+		ev.Message, ev.Internal = req.GetMessage(), req.GetInternal()
+		if err := store.Translate(tx.Create(ev.row()).Error); err != nil {
+			return nil, err
+		}
+		return complaintEventProto(ev.row()), nil
+	})
+}
+
+func (s *complaintServer) ListComplaintEvents(ctx context.Context, req *aftersalesv1.ListComplaintEventsRequest) (*aftersalesv1.ListComplaintEventsResponse, error) {
+	id, err := parseName("parent", req.GetParent(), resname.Complaints)
+	if err != nil {
+		return nil, err
+	}
+	caller := principal.FromContext(ctx)
+	db := s.db.Gorm(ctx)
+	if ok, err := exists(complaintScope(db, caller), &store.Complaint{}, id); err != nil || !ok {
+		return nil, s.toStatus(ctx, orErr(err, notFound(req.GetParent())))
+	}
+	q := db.Model(&store.ComplaintEvent{}).Where("complaint_id = ?", id)
+	if !seesInternal(caller) {
+		q = q.Where("internal = ?", false)
+	}
+	rows, next, err := list[store.ComplaintEvent](q, listSpec{}, listRequest{
+		parent: req.GetParent(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
+	})
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	resp := &aftersalesv1.ListComplaintEventsResponse{NextPageToken: next}
+	for i := range rows {
+		resp.Events = append(resp.Events, complaintEventProto(&rows[i]))
 	}
 	return resp, nil
 }
