@@ -47,13 +47,13 @@ func TestComplaintReceipt(t *testing.T) {
 			require.Equal(t, f.manager.GetName(), crit.GetEscalatedTo())
 
 			events, err := e.complaints.ListComplaintEvents(as(f.agent.GetName()), &aftersalesv1.ListComplaintEventsRequest{Parent: crit.GetName()})
-			if err == nil {
-				var types []aftersalesv1.ComplaintEvent_Type
-				for _, ev := range events.GetEvents() {
-					types = append(types, ev.GetType())
-				}
-				require.Equal(t, []aftersalesv1.ComplaintEvent_Type{aftersalesv1.ComplaintEvent_CREATED, aftersalesv1.ComplaintEvent_ESCALATED}, types)
+			require.NoError(t, err)
+			var types []aftersalesv1.ComplaintEvent_Type
+			for _, ev := range events.GetEvents() {
+				types = append(types, ev.GetType())
 			}
+			require.Equal(t, []aftersalesv1.ComplaintEvent_Type{aftersalesv1.ComplaintEvent_CREATED, aftersalesv1.ComplaintEvent_ESCALATED}, types)
+			require.Equal(t, []string{f.manager.GetName()}, events.GetEvents()[1].GetNotify())
 		})
 	}
 }
