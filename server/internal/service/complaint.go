@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -213,6 +214,12 @@ var complaintList = listSpec{columns: []column{
 	{field: filter.Field{Name: "create_time", Kind: filter.KindTime}, name: "create_time"},
 }}
 
+// complaintCustomerList is complaintList without the fields customers do
+// not see, so that they cannot learn them by filtering either.
+var complaintCustomerList = listSpec{columns: slices.DeleteFunc(slices.Clone(complaintList.columns), func(c column) bool {
+	return c.field.Name == "responsible_staff" || c.field.Name == "escalated_to"
+})}
+
 func (s *complaintServer) CreateComplaint(ctx context.Context, req *aftersalesv1.CreateComplaintRequest) (*aftersalesv1.Complaint, error) {
 	c := req.GetComplaint()
 	actor := principal.FromContext(ctx)
@@ -372,7 +379,11 @@ func (s *complaintServer) GetComplaint(ctx context.Context, req *aftersalesv1.Ge
 
 func (s *complaintServer) ListComplaints(ctx context.Context, req *aftersalesv1.ListComplaintsRequest) (*aftersalesv1.ListComplaintsResponse, error) {
 	caller := principal.FromContext(ctx)
-	rows, next, err := list[store.Complaint](complaintScope(s.db.Gorm(ctx).Model(&store.Complaint{}), caller), complaintList, listRequest{
+	spec := complaintList
+	if !seesInternal(caller) {
+		spec = complaintCustomerList
+	}
+	rows, next, err := list[store.Complaint](complaintScope(s.db.Gorm(ctx).Model(&store.Complaint{}), caller), spec, listRequest{
 		filter: req.GetFilter(), orderBy: req.GetOrderBy(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
 	})
 	if err != nil {
