@@ -13,6 +13,7 @@ const (
 	SlaPolicies = "slaPolicies"
 	Tickets     = "tickets"
 	Events      = "events"
+	FollowUps   = "followUps"
 )
 
 // Wildcard is the AIP-159 "any parent" id, as in "customers/-".
