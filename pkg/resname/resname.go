@@ -14,6 +14,9 @@ const (
 	Tickets     = "tickets"
 	Events      = "events"
 	FollowUps   = "followUps"
+
+	Complaints            = "complaints"
+	AccountabilityRecords = "accountabilityRecords"
 )
 
 // Wildcard is the AIP-159 "any parent" id, as in "customers/-".

@@ -10,6 +10,7 @@ import (
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/pkg/apierr"
+	"github.com/aftersales/aftersales/server/internal/complaintflow"
 	"github.com/aftersales/aftersales/server/internal/store"
 	"github.com/aftersales/aftersales/server/internal/ticketflow"
 )
@@ -27,9 +28,12 @@ func (b *base) toStatus(ctx context.Context, err error) error {
 		return err
 	}
 	var te *ticketflow.TransitionError
+	var ce *complaintflow.TransitionError
 	switch {
 	case errors.As(err, &te):
 		return apierr.Precondition(aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION, "STATE", te.Current.String(), te.Error())
+	case errors.As(err, &ce):
+		return apierr.Precondition(aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION, "STATE", ce.Current.String(), ce.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "request cancelled")
 	case errors.Is(err, context.DeadlineExceeded):

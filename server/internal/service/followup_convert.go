@@ -49,7 +49,7 @@ func followUpProto(row *store.FollowUp, now time.Time) *aftersalesv1.FollowUp {
 		Overdue:       overdue(row, now),
 		Note:          row.Note,
 		PerformedBy:   row.PerformedBy,
-		Complaint:     refName("complaints", row.ComplaintID),
+		Complaint:     refName(resname.Complaints, row.ComplaintID),
 		EndTime:       tsPtr(row.EndTime),
 		CreateTime:    ts(row.CreateTime),
 		UpdateTime:    ts(row.UpdateTime),

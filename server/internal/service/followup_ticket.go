@@ -173,7 +173,7 @@ func (b *base) applySurvey(ctx context.Context, tx *gorm.DB, tk *store.Ticket, f
 		if err != nil {
 			return err
 		}
-		fu.ComplaintID, _ = resname.ID(name, "complaints")
+		fu.ComplaintID, _ = resname.ID(name, resname.Complaints)
 	}
 	action, typ := ticketflow.Reopen, aftersalesv1.TicketEvent_REOPENED
 	switch {
