@@ -54,6 +54,14 @@ func (b *base) cancelAutomaticFollowUps(ctx context.Context, tx *gorm.DB, ticket
 	}
 	for i := range rows {
 		row := &rows[i]
+		// Locked and read again: a concurrent change of the follow-up
+		// (an assignee set) must not be overwritten by the stale copy.
+		if err := lockRow(tx, row, row.ID); err != nil {
+			return err
+		}
+		if row.State != int32(followupflow.Scheduled) {
+			continue
+		}
 		before := followUpProto(row, now)
 		cancelFollowUp(row, reason, now)
 		if err := store.Translate(tx.Save(row).Error); err != nil {
