@@ -13,6 +13,7 @@ const (
 	SlaPolicies = "slaPolicies"
 	Tickets     = "tickets"
 	Events      = "events"
+	FollowUps   = "followUps"
 
 	Complaints            = "complaints"
 	AccountabilityRecords = "accountabilityRecords"

@@ -20,7 +20,7 @@ func complaintProto(row *store.Complaint) *aftersalesv1.Complaint {
 		Name:                name,
 		Customer:            resname.Format(resname.Customers, row.CustomerID),
 		Ticket:              refName(resname.Tickets, row.TicketID),
-		FollowUp:            refName("followUps", row.FollowUpID),
+		FollowUp:            refName(resname.FollowUps, row.FollowUpID),
 		Channel:             aftersalesv1.Ticket_Channel(row.Channel),
 		Category:            aftersalesv1.Complaint_Category(row.Category),
 		Severity:            aftersalesv1.Complaint_Severity(row.Severity),

@@ -2,6 +2,7 @@ package service
 
 import (
 	"errors"
+	"maps"
 	"reflect"
 	"time"
 
@@ -21,11 +22,17 @@ type column struct {
 	field filter.Field
 	name  string
 	conv  func(v any) (any, error)
+	// cond, when set, builds the SQL condition itself, for a field that
+	// is computed from several columns (a follow-up's overdue).
+	cond func(op filter.Op, v any) (string, []any)
 }
 
 // listSpec is how one List method maps onto its table.
 type listSpec struct {
 	columns []column
+	// orderBy are time columns a List may be ordered by besides
+	// create_time; its rows implement orderedBy.
+	orderBy []string
 }
 
 func (l listSpec) schema() filter.Schema {
@@ -59,10 +66,16 @@ type keyed interface {
 	Key() (time.Time, string)
 }
 
-// orderable is the only ordering offered: by creation, either way. Keyset
-// pagination needs a total order backed by an index, and every list index
-// ends in (create_time, id).
+// orderable is the ordering every List offers: by creation, either way.
+// Keyset pagination needs a total order backed by an index, and every list
+// index ends in (create_time, id).
 var orderable = map[string]bool{"create_time": true}
+
+// orderedBy is a row that may also be listed in the order of another time
+// column (listSpec.orderBy): its keyset position in that order.
+type orderedBy interface {
+	KeyBy(field string) (time.Time, string)
+}
 
 // list runs one page of a List: it validates page size, filter, order and
 // page token (INVALID_ARGUMENT with the matching reason), applies them to
@@ -80,11 +93,25 @@ func list[M any, PM interface {
 	if err != nil {
 		return nil, "", apierr.Invalid(aftersalesv1.ErrorReason_INVALID_FILTER, apierr.Violation{Field: "filter", Description: err.Error()})
 	}
-	orders, err := filter.ParseOrderBy(req.orderBy, orderable)
+	allowed := orderable
+	if len(spec.orderBy) > 0 {
+		allowed = maps.Clone(orderable)
+		for _, f := range spec.orderBy {
+			allowed[f] = true
+		}
+	}
+	orders, err := filter.ParseOrderBy(req.orderBy, allowed)
+	if err == nil && len(orders) > 1 {
+		err = errors.New("order by one field only")
+	}
 	if err != nil {
 		return nil, "", apierr.Invalid(aftersalesv1.ErrorReason_INVALID_ORDER_BY, apierr.Violation{Field: "order_by", Description: err.Error()})
 	}
-	desc := len(orders) == 1 && orders[0].Desc
+	// The page token's position holds the order's time column and the id.
+	key, desc := "create_time", false
+	if len(orders) == 1 {
+		key, desc = orders[0].Field, orders[0].Desc
+	}
 	// Extra names the collection, so that a token of one List is refused
 	// by another even when neither has a parent or filter (AIP-158).
 	query := pagetoken.Query{Parent: req.parent, Filter: filter.Canonical(conds), OrderBy: filter.CanonicalOrderBy(orders), Extra: reflect.TypeFor[M]().Name()}
@@ -105,6 +132,11 @@ func list[M any, PM interface {
 				return nil, "", apierr.Invalid(aftersalesv1.ErrorReason_INVALID_FILTER, apierr.Violation{Field: "filter", Description: "field " + c.Field + ": " + err.Error()})
 			}
 		}
+		if col.cond != nil {
+			sql, args := col.cond(c.Op, v)
+			q = q.Where(sql, args...)
+			continue
+		}
 		q = q.Where(col.name+" "+string(c.Op)+" ?", v)
 	}
 	cmp, dir := ">", "ASC"
@@ -112,16 +144,19 @@ func list[M any, PM interface {
 		cmp, dir = "<", "DESC"
 	}
 	if !pos.IsZero() {
-		q = q.Where("(create_time "+cmp+" ? OR (create_time = ? AND id "+cmp+" ?))", pos.CreateTime, pos.CreateTime, pos.ID)
+		q = q.Where("("+key+" "+cmp+" ? OR ("+key+" = ? AND id "+cmp+" ?))", pos.CreateTime, pos.CreateTime, pos.ID)
 	}
 	var rows []M
-	if err := q.Order("create_time " + dir).Order("id " + dir).Limit(size + 1).Find(&rows).Error; err != nil {
+	if err := q.Order(key + " " + dir).Order("id " + dir).Limit(size + 1).Find(&rows).Error; err != nil {
 		return nil, "", store.Translate(err)
 	}
 	next := ""
 	if len(rows) > size {
 		rows = rows[:size]
 		t, id := PM(&rows[size-1]).Key()
+		if key != "create_time" {
+			t, id = any(PM(&rows[size-1])).(orderedBy).KeyBy(key)
+		}
 		next = pagetoken.Encode(query, pagetoken.Position{CreateTime: t, ID: id})
 	}
 	return rows, next, nil

@@ -268,7 +268,7 @@ func (s *ticketServer) UpdateTicket(ctx context.Context, req *aftersalesv1.Updat
 			}
 			ev.setDetail(p, ticketFieldString(row, p))
 		}
-		if err := s.save(tx, row, ev, now); err != nil {
+		if err := s.saveTicket(tx, row, ev, now); err != nil {
 			return err
 		}
 		out = ticketProto(row)
@@ -312,9 +312,9 @@ func (s *ticketServer) load(tx *gorm.DB, caller principal.Principal, id, name, s
 	return &row, nil
 }
 
-// save writes a changed ticket and its timeline event. The first-contact
-// owner is told of every state change (API.md §4).
-func (s *ticketServer) save(tx *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
+// saveTicket writes a changed ticket and its timeline event. The
+// first-contact owner is told of every state change (API.md §4).
+func (b *base) saveTicket(tx *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
 	if ev.ToState != 0 {
 		ev.notify(row.FirstContactID)
 	}
@@ -356,7 +356,7 @@ func (s *ticketServer) transition(ctx context.Context, method string, req idempo
 			row.State = int32(to)
 			ev.FromState, ev.ToState = int32(from), int32(to)
 		}
-		if err := s.save(tx, row, ev, now); err != nil {
+		if err := s.saveTicket(tx, row, ev, now); err != nil {
 			return nil, err
 		}
 		after := ticketProto(row)
@@ -485,7 +485,7 @@ func (s *ticketServer) ResumeTicket(ctx context.Context, req *aftersalesv1.Resum
 func (s *ticketServer) ResolveTicket(ctx context.Context, req *aftersalesv1.ResolveTicketRequest) (*aftersalesv1.Ticket, error) {
 	r := req.GetResolution()
 	return s.transition(ctx, aftersalesv1.TicketService_ResolveTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Resolve, aftersalesv1.TicketEvent_RESOLVED,
-		func(_ *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
+		func(tx *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
 			row.FaultCategory, row.FaultCode, row.Resolution = r.GetFaultCategory(), r.GetFaultCode(), r.GetSummary()
 			row.PartsUsed = marshalJSON(&aftersalesv1.Resolution{Parts: r.GetParts()})
 			row.LaborSeconds = int64(r.GetLabor().AsDuration() / time.Second)
@@ -493,7 +493,10 @@ func (s *ticketServer) ResolveTicket(ctx context.Context, req *aftersalesv1.Reso
 			row.ResolveTime = &now
 			ev.Message = r.GetSummary()
 			ev.setDetail("fault", r.GetFaultCategory()+"/"+r.GetFaultCode())
-			return nil
+			// Every resolution is followed up (回访), in this transaction.
+			followUp, err := s.scheduleFollowUp(ctx, tx, row, now)
+			ev.setDetail("follow_up", followUp)
+			return err
 		})
 }
 
@@ -508,9 +511,10 @@ func (s *ticketServer) CloseTicket(ctx context.Context, req *aftersalesv1.CloseT
 
 func (s *ticketServer) ReopenTicket(ctx context.Context, req *aftersalesv1.ReopenTicketRequest) (*aftersalesv1.Ticket, error) {
 	return s.transition(ctx, aftersalesv1.TicketService_ReopenTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Reopen, aftersalesv1.TicketEvent_REOPENED,
-		func(_ *gorm.DB, row *store.Ticket, ev *event, _ time.Time) error {
+		func(tx *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
 			ev.Message = req.GetReason()
-			return nil
+			// The resolution the follow-up would ask about no longer stands.
+			return s.cancelAutomaticFollowUps(ctx, tx, row.ID, "the ticket was reopened", now)
 		})
 }
 
@@ -576,7 +580,7 @@ func (s *ticketServer) AddTicketComment(ctx context.Context, req *aftersalesv1.A
 		// §4); an internal note is not.
 		if actor.Kind == principal.Staff && !req.GetInternal() && row.FirstResponseTime == nil {
 			setClock(row, clockOf(row).Respond(now))
-			if err := s.save(tx, row, ev, now); err != nil {
+			if err := s.saveTicket(tx, row, ev, now); err != nil {
 				return nil, err
 			}
 		} else if err := store.Translate(tx.Create(ev.row()).Error); err != nil {
