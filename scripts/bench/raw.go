@@ -26,9 +26,8 @@ import (
 // authentication lookups before the transaction and the rest inside it.
 // rawSteps knows every statement the server has been seen to run:
 //
-//	server/internal/auth/authenticate.go fromKey and staff (autocommit):
-//	  SELECT * FROM `api_keys` WHERE id = ? LIMIT ?
-//	  SELECT * FROM `staff` WHERE id = ? LIMIT ?
+//	server/internal/auth/authenticate.go lookupKey (autocommit):
+//	  SELECT k.*, s.role ..., p.active ... FROM api_keys k LEFT JOIN staff s ... LEFT JOIN partners p ... WHERE k.id = ?
 //	server/internal/service/base.go mutate, in one transaction:
 //	  INSERT INTO `idempotency_keys` ...            store.Idempotent claim
 //	  SELECT count(*) FROM `customers` WHERE id = ? LIMIT ?         ticket.go
@@ -46,6 +45,11 @@ import (
 // holds every field of the new ticket as JSON and the idempotency row a
 // marshaled ticket's worth of bytes. What the baseline leaves out is all
 // that is not SQL: gRPC, interceptors, validation, GORM, proto and JSON.
+
+// authKeyQuery is the server's key lookup (auth.keyQuery), which GORM
+// sends as written.
+const authKeyQuery = "SELECT k.*, s.role AS staff_role, s.active AS staff_active, p.active AS partner_active FROM api_keys k " +
+	"LEFT JOIN staff s ON s.id = k.staff_id LEFT JOIN partners p ON p.id = k.partner_id WHERE k.id = ?"
 
 // rawStep is one statement of the baseline: its SQL exactly as GORM
 // renders it for the server (placeholders, not values), whether it runs
@@ -82,7 +86,7 @@ type rawState struct {
 // rawSteps are the statements the baseline knows, in the order the
 // server runs them per CreateTicket.
 var rawSteps = []rawStep{
-	{sql: "SELECT * FROM `api_keys` WHERE id = ? LIMIT ?", exec: func(ctx context.Context, q querier, s *rawState) error {
+	{sql: authKeyQuery, exec: func(ctx context.Context, q querier, s *rawState) error {
 		var (
 			keyID, keyName, keyPrefix, staffID, partnerID string
 			hash                                          []byte
@@ -90,9 +94,11 @@ var rawSteps = []rawStep{
 			canDelegate                                   bool
 			expire, revoke                                sql.NullTime
 			keyCreated                                    time.Time
+			staffRole                                     sql.NullInt32
+			staffActive, partnerActive                    sql.NullBool
 		)
-		err := q.QueryRowContext(ctx, "SELECT * FROM `api_keys` WHERE id = ? LIMIT ?", s.key.id, 1).Scan(&keyID, &keyName, &hash, &keyPrefix,
-			&staffID, &partnerID, &serviceRole, &canDelegate, &expire, &revoke, &keyCreated)
+		err := q.QueryRowContext(ctx, authKeyQuery, s.key.id).Scan(&keyID, &keyName, &hash, &keyPrefix,
+			&staffID, &partnerID, &serviceRole, &canDelegate, &expire, &revoke, &keyCreated, &staffRole, &staffActive, &partnerActive)
 		if err != nil {
 			return fmt.Errorf("api key: %w", err)
 		}
@@ -103,25 +109,10 @@ var rawSteps = []rawStep{
 		if staffID == "" {
 			return errors.New("the raw baseline needs staff-bound keys")
 		}
+		if !staffRole.Valid || !staffActive.Bool {
+			return errors.New("staff missing or inactive")
+		}
 		s.staffID = staffID
-		return nil
-	}},
-	{sql: "SELECT * FROM `staff` WHERE id = ? LIMIT ?", exec: func(ctx context.Context, q querier, s *rawState) error {
-		var st struct {
-			id, name, team, manager, partner, skills, email string
-			role                                            int32
-			active                                          bool
-			created, updated                                time.Time
-			version                                         int64
-		}
-		err := q.QueryRowContext(ctx, "SELECT * FROM `staff` WHERE id = ? LIMIT ?", s.staffID, 1).Scan(&st.id, &st.name, &st.role, &st.team,
-			&st.manager, &st.partner, &st.skills, &st.email, &st.active, &st.created, &st.updated, &st.version)
-		if err != nil {
-			return fmt.Errorf("staff: %w", err)
-		}
-		if !st.active {
-			return errors.New("staff inactive")
-		}
 		return nil
 	}},
 	{sql: "INSERT INTO `idempotency_keys` (`method`,`request_id`,`request_hash`,`response`,`resource`,`create_time`) VALUES (?,?,?,?,?,?)", tx: true,

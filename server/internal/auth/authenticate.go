@@ -145,9 +145,8 @@ func (a *Authenticator) fromKey(ctx context.Context, key string) (principal.Prin
 	if !ok {
 		return principal.Principal{}, errors.New("malformed API key")
 	}
-	db := a.db.Gorm(ctx)
-	var row store.ApiKey
-	if err := store.Translate(db.Where("id = ?", id).Take(&row).Error); err != nil {
+	row, err := a.lookupKey(ctx, id)
+	if err != nil {
 		return principal.Principal{}, fmt.Errorf("API key %s: %w", id, err)
 	}
 	if subtle.ConstantTimeCompare(row.SecretHash, hashSecret(secret)) != 1 {
@@ -165,17 +164,21 @@ func (a *Authenticator) fromKey(ctx context.Context, key string) (principal.Prin
 	var p principal.Principal
 	switch {
 	case row.StaffID != "":
-		st, err := a.staff(ctx, row.StaffID)
-		if err != nil {
-			return principal.Principal{}, fmt.Errorf("API key %s: %w", id, err)
+		if row.StaffRole == nil {
+			return principal.Principal{}, fmt.Errorf("API key %s: staff %s: %w", id, row.StaffID, store.ErrNotFound)
 		}
-		p = st
+		if !*row.StaffActive {
+			return principal.Principal{}, fmt.Errorf("API key %s: staff %s: inactive", id, row.StaffID)
+		}
+		p = principal.Principal{Kind: principal.Staff, Name: resname.Format(resname.Staff, row.StaffID), Role: RoleOf(aftersalesv1.Staff_Role(*row.StaffRole))}
 	case row.PartnerID != "":
-		partner, err := a.partner(ctx, row.PartnerID)
-		if err != nil {
-			return principal.Principal{}, fmt.Errorf("API key %s: %w", id, err)
+		if row.PartnerActive == nil {
+			return principal.Principal{}, fmt.Errorf("API key %s: partner %s: %w", id, row.PartnerID, store.ErrNotFound)
 		}
-		p = partner
+		if !*row.PartnerActive {
+			return principal.Principal{}, fmt.Errorf("API key %s: partner inactive: partners/%s", id, row.PartnerID)
+		}
+		p = principal.Principal{Kind: principal.Partner, Name: resname.Format(resname.Partners, row.PartnerID), Role: principal.RolePartner}
 	default:
 		p = principal.Principal{Kind: principal.Service, Name: keyName, Role: RoleOf(aftersalesv1.Staff_Role(row.ServiceRole))}
 	}
@@ -204,6 +207,33 @@ func (a *Authenticator) fromKey(ctx context.Context, key string) (principal.Prin
 	}
 	agent.Via = keyName
 	return agent, nil
+}
+
+// boundKey is an API key with the state of the staff member or partner it
+// is bound to (nil when there is none).
+type boundKey struct {
+	store.ApiKey
+	StaffRole     *int32
+	StaffActive   *bool
+	PartnerActive *bool
+}
+
+// keyQuery reads a key and its identity in one round trip: it runs before
+// every call, and was two primary-key lookups.
+const keyQuery = "SELECT k.*, s.role AS staff_role, s.active AS staff_active, p.active AS partner_active FROM api_keys k " +
+	"LEFT JOIN staff s ON s.id = k.staff_id LEFT JOIN partners p ON p.id = k.partner_id WHERE k.id = ?"
+
+// lookupKey reads the key with id and the state of its identity.
+func (a *Authenticator) lookupKey(ctx context.Context, id string) (*boundKey, error) {
+	var row boundKey
+	res := a.db.Gorm(ctx).Raw(keyQuery, id).Scan(&row)
+	if err := store.Translate(res.Error); err != nil {
+		return nil, err
+	}
+	if res.RowsAffected == 0 {
+		return nil, store.ErrNotFound
+	}
+	return &row, nil
 }
 
 // staff resolves an active staff member to a principal with their role.

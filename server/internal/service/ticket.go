@@ -91,19 +91,24 @@ func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.Creat
 
 	return mutate(ctx, s.base, aftersalesv1.TicketService_CreateTicket_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.Ticket, error) {
 		now := s.now()
-		if ok, err := exists(tx, &store.Customer{}, customerID); err != nil || !ok {
-			return nil, orErr(err, badReference("ticket.customer", t.GetCustomer()))
-		}
 		warranty := aftersalesv1.WarrantyStatus_WARRANTY_STATUS_UNKNOWN
 		if productID != "" {
+			// Products are created under an existing customer and customers
+			// are never deleted, so finding the customer's product proves
+			// the customer exists too: one lookup, not two.
 			var p store.Product
 			err := store.Translate(tx.Where("id = ? AND customer_id = ?", productID, customerID).Take(&p).Error)
 			if isNotFound(err) {
+				if ok, err := exists(tx, &store.Customer{}, customerID); err != nil || !ok {
+					return nil, orErr(err, badReference("ticket.customer", t.GetCustomer()))
+				}
 				return nil, badReference("ticket.product", t.GetProduct())
 			} else if err != nil {
 				return nil, err
 			}
 			warranty = ticketflow.Warranty(deref(p.WarrantyEndTime), now)
+		} else if ok, err := exists(tx, &store.Customer{}, customerID); err != nil || !ok {
+			return nil, orErr(err, badReference("ticket.customer", t.GetCustomer()))
 		}
 		// Whoever receives the customer first owns the case (首问负责制).
 		// Authentication already found this staff member active.
