@@ -13,6 +13,9 @@ const (
 	SlaPolicies = "slaPolicies"
 	Tickets     = "tickets"
 	Events      = "events"
+	Courses     = "courses"
+	Enrollments = "enrollments"
+	Assessments = "assessments"
 )
 
 // Wildcard is the AIP-159 "any parent" id, as in "customers/-".

@@ -100,6 +100,9 @@ func (s *Services) Jobs() map[string]func(ctx context.Context) error {
 		"sla": func(ctx context.Context) error {
 			return s.tickets.runLeased(ctx, slaLease, s.deps.ReplicaID, s.deps.SLAInterval, s.tickets.CheckSLA)
 		},
+		"qualification": func(ctx context.Context) error {
+			return s.training.runLeased(ctx, qualificationLease, s.deps.ReplicaID, s.deps.QualificationInterval, s.training.CheckQualifications)
+		},
 		"idempotency-purge": func(ctx context.Context) error {
 			return s.tickets.runLeased(ctx, purgeLease, s.deps.ReplicaID, time.Hour, s.tickets.purgeIdempotencyKeys)
 		},
