@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"gorm.io/gorm"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
@@ -163,7 +164,7 @@ func (s *trainingServer) UpdateCourse(ctx context.Context, req *aftersalesv1.Upd
 	if err != nil {
 		return nil, err
 	}
-	paths, err := updatePaths(req.GetUpdateMask(), courseUpdatable)
+	paths, err := updatePaths(wholeWeights(req.GetUpdateMask()), courseUpdatable)
 	if err != nil {
 		return nil, err
 	}
@@ -205,6 +206,25 @@ func (s *trainingServer) UpdateCourse(ctx context.Context, req *aftersalesv1.Upd
 		return nil, s.toStatus(ctx, err)
 	}
 	return out, nil
+}
+
+// wholeWeights reads a mask's "weights.attitude" (how the gateway names
+// a PATCH body's nested fields) as "weights": the weights must add up to
+// 100, so they change together.
+func wholeWeights(mask *fieldmaskpb.FieldMask) *fieldmaskpb.FieldMask {
+	if mask == nil {
+		return nil
+	}
+	var paths []string
+	for _, p := range maskPaths(mask) {
+		if strings.HasPrefix(p, "weights.") {
+			p = "weights"
+		}
+		if !slices.Contains(paths, p) {
+			paths = append(paths, p)
+		}
+	}
+	return &fieldmaskpb.FieldMask{Paths: paths}
 }
 
 // traineeParent parses the parent of a training record, "staff/{id}"; the
