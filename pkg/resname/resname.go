@@ -17,6 +17,9 @@ const (
 
 	Complaints            = "complaints"
 	AccountabilityRecords = "accountabilityRecords"
+	Courses               = "courses"
+	Enrollments           = "enrollments"
+	Assessments           = "assessments"
 )
 
 // Wildcard is the AIP-159 "any parent" id, as in "customers/-".

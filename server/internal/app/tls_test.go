@@ -204,6 +204,11 @@ func TestMutualTLS(t *testing.T) {
 	partners := aftersalesv1.NewPartnerServiceClient(admin)
 	shop, err := partners.CreatePartner(ctx, &aftersalesv1.CreatePartnerRequest{Partner: &aftersalesv1.Partner{DisplayName: "Fixit"}})
 	require.NoError(t, err)
+	// A shop is dispatched work only with a qualified technician.
+	_, err = aftersalesv1.NewStaffServiceClient(admin).CreateStaff(ctx, &aftersalesv1.CreateStaffRequest{
+		Staff: &aftersalesv1.Staff{DisplayName: "Wang Wei", Role: aftersalesv1.Staff_TECHNICIAN, Partner: shop.GetName()},
+	})
+	require.NoError(t, err)
 	closed, err := partners.CreatePartner(ctx, &aftersalesv1.CreatePartnerRequest{Partner: &aftersalesv1.Partner{DisplayName: "Gone"}})
 	require.NoError(t, err)
 	_, err = partners.UpdatePartner(ctx, &aftersalesv1.UpdatePartnerRequest{

@@ -1007,6 +1007,9 @@ func TestRequestIDs(t *testing.T) {
 			t.Run("a failed call does not use up its request id", func(t *testing.T) {
 				shop, err := ps.CreatePartner(adm, &aftersalesv1.CreatePartnerRequest{Partner: &aftersalesv1.Partner{DisplayName: "Closed Shop"}})
 				require.NoError(t, err)
+				// A shop is dispatched work only with a qualified technician.
+				_, err = ss.CreateStaff(adm, &aftersalesv1.CreateStaffRequest{Staff: &aftersalesv1.Staff{DisplayName: "Sam Shop", Role: aftersalesv1.Staff_TECHNICIAN, Partner: shop.GetName()}})
+				require.NoError(t, err)
 				_, err = ps.UpdatePartner(adm, &aftersalesv1.UpdatePartnerRequest{Partner: &aftersalesv1.Partner{Name: shop.GetName(), Active: false}, UpdateMask: mask("active")})
 				require.NoError(t, err)
 				tk := e.newTicket(f, f.inWarranty)

@@ -121,3 +121,48 @@ func contactOnly(c *aftersalesv1.Customer, p principal.Principal) *aftersalesv1.
 	}
 	return &aftersalesv1.Customer{Name: c.GetName(), DisplayName: c.GetDisplayName(), Phone: c.GetPhone(), Address: c.GetAddress(), Etag: c.GetEtag()}
 }
+
+// traineeScope limits a staff query to the people whose training record
+// the caller may read: trainers and managers read everyone's; agents and
+// technicians their own; a shop its own technicians.
+func traineeScope(q *gorm.DB, p principal.Principal) *gorm.DB {
+	switch p.Role {
+	case principal.RoleAdmin, principal.RoleManager, principal.RoleTrainer:
+		return q
+	case principal.RoleAgent, principal.RoleTechnician:
+		return q.Where("id = ?", p.ID())
+	case principal.RolePartner:
+		return q.Where("partner_id = ?", p.ID())
+	}
+	return q.Where(nothing)
+}
+
+// trainingRecordScope is traineeScope for the tables that belong to a
+// staff member through staff_id (enrollments, assessments).
+func trainingRecordScope(q *gorm.DB, p principal.Principal) *gorm.DB {
+	switch p.Role {
+	case principal.RoleAdmin, principal.RoleManager, principal.RoleTrainer:
+		return q
+	case principal.RoleAgent, principal.RoleTechnician:
+		return q.Where("staff_id = ?", p.ID())
+	case principal.RolePartner:
+		return q.Where("staff_id IN (SELECT id FROM staff WHERE partner_id = ?)", p.ID())
+	}
+	return q.Where(nothing)
+}
+
+// trainerScope limits a staff query to the people whose training the
+// caller may change (enrol, complete, assess): trainers everyone; a
+// manager their own team (the staff they manage); a shop its own
+// technicians.
+func trainerScope(q *gorm.DB, p principal.Principal) *gorm.DB {
+	switch p.Role {
+	case principal.RoleAdmin, principal.RoleTrainer:
+		return q
+	case principal.RoleManager:
+		return q.Where("manager_id = ?", p.ID())
+	case principal.RolePartner:
+		return q.Where("partner_id = ?", p.ID())
+	}
+	return q.Where(nothing)
+}

@@ -103,6 +103,9 @@ func (s *Services) Jobs() map[string]func(ctx context.Context) error {
 		"complaints": func(ctx context.Context) error {
 			return s.complaints.runLeased(ctx, complaintLease, s.deps.ReplicaID, s.deps.ComplaintInterval, s.complaints.CheckComplaints)
 		},
+		"qualification": func(ctx context.Context) error {
+			return s.training.runLeased(ctx, qualificationLease, s.deps.ReplicaID, s.deps.QualificationInterval, s.training.CheckQualifications)
+		},
 		"idempotency-purge": func(ctx context.Context) error {
 			return s.tickets.runLeased(ctx, purgeLease, s.deps.ReplicaID, time.Hour, s.tickets.purgeIdempotencyKeys)
 		},

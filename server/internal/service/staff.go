@@ -37,6 +37,7 @@ var staffList = listSpec{columns: []column{
 	{field: filter.Field{Name: "manager"}, name: "manager_id", conv: nameValue(resname.Staff)},
 	{field: filter.Field{Name: "partner"}, name: "partner_id", conv: nameValue(resname.Partners)},
 	{field: filter.Field{Name: "active", Kind: filter.KindBool}, name: "active"},
+	{field: filter.Field{Name: "qualification_state", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Qualification_State_name)}, name: "qualification_state", conv: enumValue(aftersalesv1.Qualification_State_value)},
 	{field: filter.Field{Name: "create_time", Kind: filter.KindTime}, name: "create_time"},
 }}
 
@@ -133,6 +134,15 @@ func (s *staffServer) CreateStaff(ctx context.Context, req *aftersalesv1.CreateS
 		if err := checkStaffRefs(tx, st, refs, staffUpdatable); err != nil {
 			return nil, err
 		}
+		// Qualified at once when the role requires no course; otherwise a
+		// trainee. Either way, the history starts here.
+		out, err := evaluate(tx, row, now)
+		if err != nil {
+			return nil, err
+		}
+		if _, _, err := applyQualification(tx, row, out, now, ""); err != nil {
+			return nil, err
+		}
 		if err := store.Translate(tx.Create(row).Error); err != nil {
 			return nil, err
 		}
@@ -206,7 +216,17 @@ func (s *staffServer) UpdateStaff(ctx context.Context, req *aftersalesv1.UpdateS
 		if err := staffRowViolation(row); err != nil {
 			return err
 		}
-		return checkStaffRefs(tx, st, refs, paths)
+		if err := checkStaffRefs(tx, st, refs, paths); err != nil {
+			return err
+		}
+		// A new role brings its own required courses.
+		now := s.now()
+		out, err := evaluate(tx, row, now)
+		if err != nil {
+			return err
+		}
+		_, _, err = applyQualification(tx, row, out, now, "")
+		return err
 	})
 }
 
@@ -264,17 +284,18 @@ func unmarshalSkills(s string) []string {
 func staffProto(row *store.Staff) *aftersalesv1.Staff {
 	name := resname.Format(resname.Staff, row.ID)
 	return &aftersalesv1.Staff{
-		Name:        name,
-		DisplayName: row.DisplayName,
-		Role:        aftersalesv1.Staff_Role(row.Role),
-		Team:        row.Team,
-		Manager:     refName(resname.Staff, row.ManagerID),
-		Partner:     refName(resname.Partners, row.PartnerID),
-		Skills:      unmarshalSkills(row.Skills),
-		Email:       row.Email,
-		Active:      row.Active,
-		CreateTime:  ts(row.CreateTime),
-		UpdateTime:  ts(row.UpdateTime),
-		Etag:        etag.Of(name, row.Version),
+		Name:               name,
+		DisplayName:        row.DisplayName,
+		Role:               aftersalesv1.Staff_Role(row.Role),
+		Team:               row.Team,
+		Manager:            refName(resname.Staff, row.ManagerID),
+		Partner:            refName(resname.Partners, row.PartnerID),
+		Skills:             unmarshalSkills(row.Skills),
+		Email:              row.Email,
+		Active:             row.Active,
+		CreateTime:         ts(row.CreateTime),
+		UpdateTime:         ts(row.UpdateTime),
+		Etag:               etag.Of(name, row.Version),
+		QualificationState: aftersalesv1.Qualification_State(row.QualificationState),
 	}
 }
