@@ -121,7 +121,8 @@ func (b *base) complaintDeadline(s aftersalesv1.Complaint_Severity) config.Compl
 
 // escalateComplaint raises row's escalation level by one and hands its
 // oversight up the line: first to the manager of the handler (of whoever
-// received it, while nobody handles it), then each time to the manager of
+// received it, while nobody handles it, or of the linked ticket's
+// first-contact owner for a complaint filed in the app), then each time to the manager of
 // the one it was escalated to. At the top of the line it stays there. It
 // fills ev, an ESCALATED event, which is for staff only; the caller saves
 // row and ev.
@@ -132,6 +133,16 @@ func escalateComplaint(tx *gorm.DB, row *store.Complaint, ev *complaintEvent) er
 		if below == "" {
 			below = row.ReceivedByID
 		}
+	}
+	if below == "" && row.TicketID != "" {
+		// Filed from the app with no handler yet: the ticket's
+		// first-contact owner owns the customer's case (首问负责制), so
+		// their manager answers for it.
+		var t store.Ticket
+		if err := store.Translate(tx.Select("first_contact_id").Where("id = ?", row.TicketID).Take(&t).Error); err != nil && !isNotFound(err) {
+			return err
+		}
+		below = t.FirstContactID
 	}
 	up, err := managerOf(tx, below)
 	if err != nil {
