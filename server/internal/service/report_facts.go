@@ -4,6 +4,7 @@ import (
 	"time"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/pkg/resname"
 	"github.com/aftersales/aftersales/server/internal/complaintflow"
 	"github.com/aftersales/aftersales/server/internal/followupflow"
 	"github.com/aftersales/aftersales/server/internal/store"
@@ -260,6 +261,10 @@ func factOfFollowUp(fu *store.FollowUp, t *store.Ticket, model string) *followUp
 	served := ticketDims(t, model)
 	performer := served
 	performer.Staff = fu.AssigneeID
+	if id, ok := resname.ID(fu.PerformedBy, resname.Staff); ok && performer.Staff == "" {
+		// Taken from the queue without an assignee: whoever performed it.
+		performer.Staff = id
+	}
 	f := &followUpFact{Performer: performer, Served: served}
 	switch followupflow.State(fu.State) {
 	case followupflow.Completed, followupflow.Unreachable, followupflow.Declined:

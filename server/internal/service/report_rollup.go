@@ -526,14 +526,21 @@ func (b *base) RebuildReports(ctx context.Context) error {
 	})
 }
 
-// dataTime is up to when the rollups have counted every change.
+// dataTime is up to when the rollups have counted every change: the
+// earliest watermark (the epoch before the first pass).
 func dataTime(tx *gorm.DB) (time.Time, error) {
-	var t *time.Time
-	if err := tx.Model(&store.ReportWatermark{}).Select("MIN(update_time)").Scan(&t).Error; err != nil {
+	var marks []store.ReportWatermark
+	if err := tx.Find(&marks).Error; err != nil {
 		return time.Time{}, store.Translate(err)
 	}
-	if t == nil {
+	if len(marks) < len(rollupSources) {
 		return time.Unix(0, 0).UTC(), nil
+	}
+	t := marks[0].UpdateTime
+	for _, m := range marks[1:] {
+		if m.UpdateTime.Before(t) {
+			t = m.UpdateTime
+		}
 	}
 	return t.UTC(), nil
 }
