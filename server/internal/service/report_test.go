@@ -159,7 +159,7 @@ func TestReportDefinitions(t *testing.T) {
 			requireProto(t, ratioOf(0, 0, 0), day0.GetComplaintAcknowledgedOnTimePercent(), "due on day 1")
 
 			// Day 1, 13:00: b is reopened; a's follow-up is completed.
-			e.clock.Advance(day(e, 1).Add(13*time.Hour).Sub(e.clock.Now()))
+			e.clock.Advance(day(e, 1).Add(13 * time.Hour).Sub(e.clock.Now()))
 			_, err = e.tickets.ReopenTicket(agent, &aftersalesv1.ReopenTicketRequest{Name: b.GetName(), Reason: "leaks again"})
 			require.NoError(t, err)
 			fus, err := e.followUps.ListFollowUps(agent, &aftersalesv1.ListFollowUpsRequest{Filter: `ticket = "` + a.GetName() + `"`})
