@@ -46,6 +46,9 @@ type Client struct {
 	FollowUps aftersalesv1.FollowUpServiceClient
 	// Training runs courses, enrolments and assessments.
 	Training aftersalesv1.TrainingServiceClient
+	// Reports answers service-quality figures: metrics, scorecards and
+	// fault statistics.
+	Reports aftersalesv1.ReportServiceClient
 
 	conn *grpc.ClientConn
 }
@@ -88,6 +91,7 @@ func New(ctx context.Context, target string, opts ...Option) (*Client, error) {
 		Complaints: aftersalesv1.NewComplaintServiceClient(conn),
 		FollowUps:  aftersalesv1.NewFollowUpServiceClient(conn),
 		Training:   aftersalesv1.NewTrainingServiceClient(conn),
+		Reports:    aftersalesv1.NewReportServiceClient(conn),
 		conn:       conn,
 	}, nil
 }

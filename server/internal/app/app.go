@@ -159,6 +159,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 
 		ComplaintInterval:     cfg.ComplaintCheckInterval,
 		QualificationInterval: cfg.QualificationCheckInterval,
+		ReportInterval:        cfg.ReportRollupInterval,
 	}
 	for _, f := range o.deps {
 		f(&deps)

@@ -122,6 +122,13 @@ var policy = map[string][]principal.Role{
 	aftersalesv1.TrainingService_ListAssessments_FullMethodName:           {manager, agent, technician, trainer, partner},
 	aftersalesv1.TrainingService_ListAccountabilityRecords_FullMethodName: {manager, agent, technician, trainer, partner},
 
+	// Reports (issue 7): managers see every figure; a partner shop its own
+	// (the partner filter is forced); staff their own scorecard, a
+	// partner its technicians' (scoped); customers none.
+	aftersalesv1.ReportService_GetServiceMetrics_FullMethodName:  {manager, partner},
+	aftersalesv1.ReportService_GetStaffScorecard_FullMethodName:  {manager, agent, technician, trainer, partner},
+	aftersalesv1.ReportService_GetFaultStatistics_FullMethodName: {manager, partner},
+
 	// The audit trail is for those who answer for the work.
 	aftersalesv1.AuditService_ListAuditRecords_FullMethodName: {manager},
 

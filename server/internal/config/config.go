@@ -178,6 +178,10 @@ type Config struct {
 	// QualificationCheckInterval is how often the background loop looks
 	// for certifications that expired.
 	QualificationCheckInterval time.Duration
+
+	// ReportRollupInterval is how often the background loop brings the
+	// report rollups up to date.
+	ReportRollupInterval time.Duration
 }
 
 // ComplaintDeadline is how long a complaint of one severity may wait for
@@ -343,6 +347,7 @@ func Default() Config {
 		FollowUpCloseAtOrAbove:     3,
 		RetrainingPeriod:           30 * 24 * time.Hour,
 		QualificationCheckInterval: time.Minute,
+		ReportRollupInterval:       10 * time.Second,
 	}
 }
 
@@ -385,6 +390,7 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.IntVar(&c.FollowUpCloseAtOrAbove, "follow-up-close-at-or-above", c.FollowUpCloseAtOrAbove, "survey satisfaction (1-5) at or above which a completed follow-up whose issue is resolved closes the ticket")
 	fs.DurationVar(&c.RetrainingPeriod, "retraining-period", c.RetrainingPeriod, "how long a staff member who failed an assessment has to complete retraining")
 	fs.DurationVar(&c.QualificationCheckInterval, "qualification-check-interval", c.QualificationCheckInterval, "how often the background loop looks for certifications that expired")
+	fs.DurationVar(&c.ReportRollupInterval, "report-rollup-interval", c.ReportRollupInterval, "how often the background loop brings the report rollups up to date")
 	return fs
 }
 
@@ -562,6 +568,9 @@ func (c Config) Validate() error {
 	}
 	if c.QualificationCheckInterval <= 0 {
 		bad("--qualification-check-interval must be positive, got %s", c.QualificationCheckInterval)
+	}
+	if c.ReportRollupInterval <= 0 {
+		bad("--report-rollup-interval must be positive, got %s", c.ReportRollupInterval)
 	}
 	if c.FollowUpDelay < 0 || c.FollowUpWindow <= 0 {
 		bad("--follow-up-delay must not be negative and --follow-up-window must be positive, got %s and %s", c.FollowUpDelay, c.FollowUpWindow)

@@ -171,7 +171,7 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 		"jwt-issuer", "jwt-audience", "jwt-hmac-secret", "jwt-key-file", "jwt-subject-claim",
 		"complaint-deadlines", "complaint-check-interval", "follow-up-delay", "follow-up-window",
 		"follow-up-complaint-at-or-below", "follow-up-close-at-or-above", "retraining-period",
-		"qualification-check-interval",
+		"qualification-check-interval", "report-rollup-interval",
 	}
 	var names []string
 	for _, s := range config.Settings() {

@@ -172,6 +172,12 @@ var accessRules = map[string][]accRole{
 	"/aftersales.v1.TrainingService/ListAssessments":           {accManager, accAgent, accTechnician, accTrainer, accPartner},
 	"/aftersales.v1.TrainingService/ListAccountabilityRecords": {accManager, accAgent, accTechnician, accTrainer, accPartner},
 
+	// ReportService (report.proto): managers see everything; partners
+	// their own shop's figures; staff their own scorecard; customers none.
+	"/aftersales.v1.ReportService/GetServiceMetrics":  {accManager, accPartner},
+	"/aftersales.v1.ReportService/GetStaffScorecard":  {accManager, accAgent, accTechnician, accTrainer, accPartner},
+	"/aftersales.v1.ReportService/GetFaultStatistics": {accManager, accPartner},
+
 	// AuditService (audit.proto): "Admins and managers may read it."
 	"/aftersales.v1.AuditService/ListAuditRecords": {accManager},
 }

@@ -68,6 +68,7 @@ type env struct {
 	complaints aftersalesv1.ComplaintServiceClient
 	followUps  aftersalesv1.FollowUpServiceClient
 	training   aftersalesv1.TrainingServiceClient
+	reports    aftersalesv1.ReportServiceClient
 	baseURL    string
 }
 
@@ -121,6 +122,7 @@ func startURL(t testing.TB, dbURL string, opts ...envOption) *env {
 		complaints: aftersalesv1.NewComplaintServiceClient(conn),
 		followUps:  aftersalesv1.NewFollowUpServiceClient(conn),
 		training:   aftersalesv1.NewTrainingServiceClient(conn),
+		reports:    aftersalesv1.NewReportServiceClient(conn),
 		baseURL:    "http://" + a.HTTPAddr(),
 	}
 }

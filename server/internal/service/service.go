@@ -32,6 +32,9 @@ type Deps struct {
 	// QualificationInterval is how often the certification-expiry loop
 	// runs; 0 means 1m.
 	QualificationInterval time.Duration
+	// ReportInterval is how often the report rollups are brought up to
+	// date; 0 means 10s.
+	ReportInterval time.Duration
 }
 
 // Services are the aftersales.v1 service implementations of one process.
@@ -46,6 +49,7 @@ type Services struct {
 	complaints *complaintServer
 	followUps  *followUpServer
 	training   *trainingServer
+	reports    *reportServer
 }
 
 // New builds the services.
@@ -62,6 +66,9 @@ func New(d Deps) *Services {
 	if d.QualificationInterval <= 0 {
 		d.QualificationInterval = time.Minute
 	}
+	if d.ReportInterval <= 0 {
+		d.ReportInterval = 10 * time.Second
+	}
 	if d.Rules.ComplaintDeadlines == nil {
 		d.Rules = RulesFrom(config.Default())
 	}
@@ -77,6 +84,7 @@ func New(d Deps) *Services {
 		complaints: &complaintServer{base: b},
 		followUps:  &followUpServer{base: b},
 		training:   &trainingServer{base: b},
+		reports:    &reportServer{base: b},
 	}
 }
 
@@ -91,6 +99,7 @@ func (s *Services) Register(r grpc.ServiceRegistrar) {
 	aftersalesv1.RegisterComplaintServiceServer(r, s.complaints)
 	aftersalesv1.RegisterFollowUpServiceServer(r, s.followUps)
 	aftersalesv1.RegisterTrainingServiceServer(r, s.training)
+	aftersalesv1.RegisterReportServiceServer(r, s.reports)
 }
 
 // Jobs returns the background loops the services need, by name. Each
@@ -105,6 +114,9 @@ func (s *Services) Jobs() map[string]func(ctx context.Context) error {
 		},
 		"qualification": func(ctx context.Context) error {
 			return s.training.runLeased(ctx, qualificationLease, s.deps.ReplicaID, s.deps.QualificationInterval, s.training.CheckQualifications)
+		},
+		"report-rollups": func(ctx context.Context) error {
+			return s.reports.runLeased(ctx, reportLease, s.deps.ReplicaID, s.deps.ReportInterval, s.reports.RollUpReports)
 		},
 		"idempotency-purge": func(ctx context.Context) error {
 			return s.tickets.runLeased(ctx, purgeLease, s.deps.ReplicaID, time.Hour, s.tickets.purgeIdempotencyKeys)
@@ -127,6 +139,7 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 		aftersalesv1.RegisterComplaintServiceHandler,
 		aftersalesv1.RegisterFollowUpServiceHandler,
 		aftersalesv1.RegisterTrainingServiceHandler,
+		aftersalesv1.RegisterReportServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return err

@@ -93,7 +93,7 @@ type SlaPolicy struct {
 // resolution and SLA clock are flattened into columns: they are read with
 // every ticket and some are filtered on.
 type Ticket struct {
-	ID             string `gorm:"primaryKey;size:32"`
+	ID             string `gorm:"primaryKey;size:32;index:idx_tickets_update,priority:2"`
 	CustomerID     string `gorm:"size:32;not null;index:idx_tickets_customer,priority:1"`
 	ProductID      string `gorm:"size:32;not null;index:idx_tickets_product"`
 	Type           int32  `gorm:"not null"`
@@ -134,7 +134,7 @@ type Ticket struct {
 	EscalationLevel   int32      `gorm:"not null"`
 
 	CreateTime  time.Time  `gorm:"not null;index:idx_tickets_state_assignee,priority:3;index:idx_tickets_state,priority:2;index:idx_tickets_assignee,priority:2;index:idx_tickets_partner,priority:2;index:idx_tickets_customer,priority:2;index:idx_tickets_create,priority:1"`
-	UpdateTime  time.Time  `gorm:"not null"`
+	UpdateTime  time.Time  `gorm:"not null;index:idx_tickets_update,priority:1"`
 	ResolveTime *time.Time ``
 	CloseTime   *time.Time ``
 	Version     int64      `gorm:"not null"`
@@ -203,7 +203,8 @@ func (TicketEvent) TableName() string { return "ticket_events" }
 func ResourceModels() []any {
 	return []any{&Customer{}, &Product{}, &Partner{}, &Staff{}, &SlaPolicy{}, &Ticket{}, &TicketEvent{}, &ApiKey{}, &AuditRecord{},
 		&Complaint{}, &ComplaintEvent{}, &AccountabilityRecord{}, &FollowUp{},
-		&Course{}, &Enrollment{}, &Assessment{}, &QualificationChange{}}
+		&Course{}, &Enrollment{}, &Assessment{}, &QualificationChange{},
+		&ReportFact{}, &ReportRollup{}, &ReportFault{}, &ReportWatermark{}}
 }
 
 // ApiKey is an API key's record. Only a hash of the secret is kept, so a

@@ -5,7 +5,7 @@ import "time"
 // Complaint is a customer complaint and its handling (ISO 10002 shape).
 // The resolution is flattened into columns like a ticket's.
 type Complaint struct {
-	ID                   string     `gorm:"primaryKey;size:32"`
+	ID                   string     `gorm:"primaryKey;size:32;index:idx_complaints_update,priority:2"`
 	CustomerID           string     `gorm:"size:32;not null;index:idx_complaints_customer,priority:1"`
 	TicketID             string     `gorm:"size:32;not null;index:idx_complaints_ticket"`
 	ProductID            string     `gorm:"size:32;not null"`
@@ -38,7 +38,7 @@ type Complaint struct {
 	ComplainantAccepted  bool       `gorm:"not null"`
 	CloseTime            *time.Time ``
 	CreateTime           time.Time  `gorm:"not null;index:idx_complaints_customer,priority:2;index:idx_complaints_state,priority:2;index:idx_complaints_handler,priority:2;index:idx_complaints_create,priority:1"`
-	UpdateTime           time.Time  `gorm:"not null"`
+	UpdateTime           time.Time  `gorm:"not null;index:idx_complaints_update,priority:1"`
 	Version              int64      `gorm:"not null"`
 }
 

@@ -5,7 +5,7 @@ import "time"
 // FollowUp is a follow-up visit or survey of a ticket. Attempts are kept
 // as JSON text: they are read with the follow-up and never filtered on.
 type FollowUp struct {
-	ID            string     `gorm:"primaryKey;size:32"`
+	ID            string     `gorm:"primaryKey;size:32;index:idx_follow_ups_update,priority:2"`
 	TicketID      string     `gorm:"size:32;not null;index:idx_follow_ups_ticket"`
 	CustomerID    string     `gorm:"size:32;not null;index:idx_follow_ups_customer,priority:1"`
 	Origin        int32      `gorm:"not null"`
@@ -26,7 +26,7 @@ type FollowUp struct {
 	ComplaintID   string     `gorm:"size:32;not null"`
 	EndTime       *time.Time ``
 	CreateTime    time.Time  `gorm:"not null;index:idx_follow_ups_customer,priority:2;index:idx_follow_ups_state,priority:2;index:idx_follow_ups_assignee,priority:2;index:idx_follow_ups_create,priority:1"`
-	UpdateTime    time.Time  `gorm:"not null"`
+	UpdateTime    time.Time  `gorm:"not null;index:idx_follow_ups_update,priority:1"`
 	Version       int64      `gorm:"not null"`
 }
 

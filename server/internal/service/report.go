@@ -1,0 +1,297 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+	"gorm.io/gorm"
+
+	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/pkg/apierr"
+	"github.com/aftersales/aftersales/pkg/resname"
+	"github.com/aftersales/aftersales/server/internal/principal"
+	"github.com/aftersales/aftersales/server/internal/store"
+)
+
+type reportServer struct {
+	aftersalesv1.UnimplementedReportServiceServer
+	*base
+}
+
+// maxWindowDays bounds a report window.
+const maxWindowDays = 366
+
+// window is a report window in rollup days, [start, end).
+type window struct{ start, end int32 }
+
+// parseWindow checks a window of whole UTC days.
+func parseWindow(start, end *timestamppb.Timestamp) (window, error) {
+	var vs []apierr.Violation
+	day := func(field string, ts *timestamppb.Timestamp) int32 {
+		if ts == nil {
+			vs = append(vs, apierr.Violation{Field: field, Description: "is required"})
+			return 0
+		}
+		if err := ts.CheckValid(); err != nil || ts.GetNanos() != 0 || ts.GetSeconds()%86400 != 0 {
+			vs = append(vs, apierr.Violation{Field: field, Description: "must be a UTC midnight, for example 2026-03-01T00:00:00Z"})
+			return 0
+		}
+		return dayOf(ts.AsTime())
+	}
+	w := window{start: day("start_time", start), end: day("end_time", end)}
+	if len(vs) == 0 && (w.end <= w.start || w.end-w.start > maxWindowDays) {
+		vs = append(vs, apierr.Violation{Field: "end_time", Description: fmt.Sprintf("must be after start_time and at most %d days later", maxWindowDays)})
+	}
+	if len(vs) > 0 {
+		return w, apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION, vs...)
+	}
+	return w, nil
+}
+
+// partnerScopeOf returns the rollup scope of a request: the caller's own
+// shop for partners, else the requested partner ("" for everything).
+func partnerScopeOf(caller principal.Principal, requested string) (string, error) {
+	if caller.Role == principal.RolePartner {
+		return caller.ID(), nil
+	}
+	return optionalName("partner", requested, resname.Partners)
+}
+
+func (s *reportServer) GetServiceMetrics(ctx context.Context, req *aftersalesv1.GetServiceMetricsRequest) (*aftersalesv1.ServiceMetrics, error) {
+	w, err := parseWindow(req.GetStartTime(), req.GetEndTime())
+	if err != nil {
+		return nil, err
+	}
+	caller := principal.FromContext(ctx)
+	scope, err := partnerScopeOf(caller, req.GetPartner())
+	if err != nil {
+		return nil, err
+	}
+	dim := req.GetGroupBy()
+	if dim == aftersalesv1.Dimension_DIMENSION_UNSPECIFIED {
+		dim = aftersalesv1.Dimension_NONE
+	}
+	if _, ok := aftersalesv1.Dimension_name[int32(dim)]; !ok {
+		return nil, apierr.InvalidField("group_by", "is not a known dimension")
+	}
+	team := strings.TrimSpace(req.GetTeam())
+	if team != "" && dim != aftersalesv1.Dimension_NONE && dim != aftersalesv1.Dimension_STAFF && dim != aftersalesv1.Dimension_TEAM {
+		return nil, apierr.InvalidField("team", "can only be combined with the groupings NONE, STAFF and TEAM")
+	}
+	out := &aftersalesv1.ServiceMetrics{
+		StartTime: req.GetStartTime(), EndTime: req.GetEndTime(), GroupBy: dim,
+		Partner: refName(resname.Partners, scope), Team: team,
+	}
+	db := s.db.Gorm(ctx)
+	rows, err := s.metrics(db, w, scope, dim, team)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	out.Rows = rows
+	t, err := dataTime(db)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	out.DataTime = timestamppb.New(t)
+	return out, nil
+}
+
+// metrics sums the rollups of a window into one row per group value.
+func (s *reportServer) metrics(db *gorm.DB, w window, scope string, dim aftersalesv1.Dimension, team string) ([]*aftersalesv1.MetricsRow, error) {
+	group := map[aftersalesv1.Dimension]int32{
+		aftersalesv1.Dimension_NONE: groupNone, aftersalesv1.Dimension_STAFF: groupStaff, aftersalesv1.Dimension_TEAM: groupStaff,
+		aftersalesv1.Dimension_PARTNER: groupPartner, aftersalesv1.Dimension_PRODUCT_MODEL: groupModel,
+		aftersalesv1.Dimension_CHANNEL: groupChannel, aftersalesv1.Dimension_TICKET_TYPE: groupType,
+	}[dim]
+	var members []string
+	if team != "" {
+		// A team's figures are its members' STAFF rows.
+		group = groupStaff
+		if err := db.Model(&store.Staff{}).Where("team = ?", team).Pluck("id", &members).Error; err != nil {
+			return nil, store.Translate(err)
+		}
+		if len(members) == 0 {
+			return emptyRows(dim), nil
+		}
+	}
+	sums, err := sumRollups(db, w, scope, group, members)
+	if err != nil {
+		return nil, err
+	}
+	byGroup := map[string]*counters{}
+	switch {
+	case dim == aftersalesv1.Dimension_TEAM:
+		teams, err := teamsOf(db, keysOf(sums))
+		if err != nil {
+			return nil, err
+		}
+		for id, c := range sums {
+			addTo(byGroup, teams[id], c)
+		}
+	case dim == aftersalesv1.Dimension_NONE:
+		for _, c := range sums {
+			addTo(byGroup, "", c)
+		}
+	default:
+		byGroup = sums
+	}
+	if dim == aftersalesv1.Dimension_NONE && len(byGroup) == 0 {
+		return emptyRows(dim), nil
+	}
+	var out []*aftersalesv1.MetricsRow
+	for _, g := range keysOf(byGroup) {
+		if c := byGroup[g]; !c.zero() {
+			out = append(out, metricsRow(groupName(dim, g), c))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].GetGroup() < out[j].GetGroup() })
+	return out, nil
+}
+
+// emptyRows is the answer without any event: NONE still has its row.
+func emptyRows(dim aftersalesv1.Dimension) []*aftersalesv1.MetricsRow {
+	if dim == aftersalesv1.Dimension_NONE {
+		return []*aftersalesv1.MetricsRow{metricsRow("", &counters{})}
+	}
+	return nil
+}
+
+// sumRollups reads the rollup rows of the window: at most one row per
+// day and group value, however many tickets there are.
+func sumRollups(db *gorm.DB, w window, scope string, group int32, values []string) (map[string]*counters, error) {
+	sel := make([]string, 0, numCounters+1)
+	sel = append(sel, "group_value")
+	for _, c := range rollupColumns {
+		sel = append(sel, "SUM("+c+")")
+	}
+	q := db.Model(&store.ReportRollup{}).Select(strings.Join(sel, ", ")).
+		Where("scope = ? AND group_kind = ? AND day >= ? AND day < ?", scope, group, w.start, w.end)
+	if values != nil {
+		q = q.Where("group_value IN ?", values)
+	}
+	rows, err := q.Group("group_value").Rows()
+	if err != nil {
+		return nil, store.Translate(err)
+	}
+	defer rows.Close()
+	out := map[string]*counters{}
+	for rows.Next() {
+		var value string
+		c := &counters{}
+		dest := make([]any, 0, numCounters+1)
+		dest = append(dest, &value)
+		for i := range c {
+			dest = append(dest, &c[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, store.Translate(err)
+		}
+		out[value] = c
+	}
+	return out, store.Translate(rows.Err())
+}
+
+// teamsOf returns the current team of each staff id.
+func teamsOf(db *gorm.DB, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []store.Staff
+	if err := db.Select("id", "team").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, store.Translate(err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Team
+	}
+	return out, nil
+}
+
+func addTo(m map[string]*counters, k string, c *counters) {
+	if m[k] == nil {
+		m[k] = &counters{}
+	}
+	m[k].add(c, 1)
+}
+
+func keysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// groupName is the group value as the API shows it.
+func groupName(dim aftersalesv1.Dimension, v string) string {
+	switch dim {
+	case aftersalesv1.Dimension_STAFF:
+		return refName(resname.Staff, v)
+	case aftersalesv1.Dimension_PARTNER:
+		return refName(resname.Partners, v)
+	}
+	return v
+}
+
+// metricsRow turns summed counters into the metrics of report.proto.
+func metricsRow(group string, c *counters) *aftersalesv1.MetricsRow {
+	nps := &aftersalesv1.Nps{Promoters: c[cPromoters], Detractors: c[cDetractors], Answers: c[cNPSAnswers]}
+	if nps.Answers > 0 {
+		nps.Score = float64(nps.Promoters-nps.Detractors) * 100 / float64(nps.Answers)
+	}
+	return &aftersalesv1.MetricsRow{
+		Group:                              group,
+		TicketsOpened:                      c[cOpened],
+		TicketsResolved:                    c[cResolved],
+		TimeToFirstResponse:                durationStats(c[cResponseCount], c[cResponseSeconds], c[cResponseBuckets:cResponseBuckets+numBuckets]),
+		TimeToResolution:                   durationStats(c[cResolved], c[cResolutionSeconds], c[cResolutionBuckets:cResolutionBuckets+numBuckets]),
+		SlaCompliancePercent:               ratio(c[cSLAMet], c[cResolved], 100),
+		FirstContactResolutionPercent:      ratio(c[cFirstContactResolved], c[cResolved], 100),
+		ReopenRatePercent:                  ratio(c[cReopened], c[cFirstResolved], 100),
+		CsatMean:                           ratio(c[cSatisfactionSum], c[cSurveys], 1),
+		CsatSatisfiedPercent:               ratio(c[cSatisfied], c[cSurveys], 100),
+		Nps:                                nps,
+		ComplaintsPer_100Tickets:           ratio(c[cComplaints], c[cOpened], 100),
+		ComplaintAcknowledgedOnTimePercent: ratio(c[cAckOnTime], c[cAckDecided], 100),
+		ComplaintResolvedOnTimePercent:     ratio(c[cComplaintResolvedOnTime], c[cComplaintResolutionDecided], 100),
+		FollowUpCompletionPercent:          ratio(c[cFollowUpsCompleted], c[cFollowUpsEnded], 100),
+	}
+}
+
+func ratio(num, den int64, scale float64) *aftersalesv1.Ratio {
+	r := &aftersalesv1.Ratio{Numerator: num, Denominator: den}
+	if den != 0 {
+		r.Value = float64(num) * scale / float64(den)
+	}
+	return r
+}
+
+// durationStats builds the statistics from a count, a sum of seconds and
+// the histogram; p90 is the upper edge of the bucket holding the
+// ceil(0.9 × count)-th duration.
+func durationStats(count, secs int64, buckets []int64) *aftersalesv1.DurationStats {
+	d := &aftersalesv1.DurationStats{Count: count, Total: durationpb.New(time.Duration(secs) * time.Second), BucketCounts: append([]int64(nil), buckets...)}
+	if count == 0 {
+		return d
+	}
+	d.Mean = durationpb.New(time.Duration(secs) * time.Second / time.Duration(count))
+	rank := int64(math.Ceil(0.9 * float64(count)))
+	var seen int64
+	for i, n := range buckets {
+		seen += n
+		if seen >= rank {
+			if i < len(bucketEdges) {
+				d.P90 = durationpb.New(bucketEdges[i])
+			}
+			break
+		}
+	}
+	return d
+}
