@@ -14,12 +14,6 @@ import (
 	"github.com/aftersales/aftersales/server/internal/store"
 )
 
-// The training collections, as the training service names them.
-const (
-	coursesCollection     = "courses"
-	assessmentsCollection = "assessments"
-)
-
 // scorecardHistory bounds the lists of a scorecard.
 const scorecardHistory = 50
 
@@ -102,7 +96,7 @@ func (s *reportServer) scorecard(db *gorm.DB, st *store.Staff, w window) (*after
 		return nil, store.Translate(err)
 	}
 	for i := range assessments {
-		out.Assessments = append(out.Assessments, scorecardAssessment(&assessments[i]))
+		out.Assessments = append(out.Assessments, assessmentProto(&assessments[i]))
 	}
 	var changes []store.QualificationChange
 	if err := db.Where("staff_id = ?", st.ID).Order("create_time DESC").Order("id DESC").Limit(scorecardHistory).Find(&changes).Error; err != nil {
@@ -111,7 +105,7 @@ func (s *reportServer) scorecard(db *gorm.DB, st *store.Staff, w window) (*after
 	for _, ch := range changes {
 		out.QualificationHistory = append(out.QualificationHistory, &aftersalesv1.QualificationChange{
 			FromState: aftersalesv1.Qualification_State(ch.FromState), ToState: aftersalesv1.Qualification_State(ch.ToState),
-			Reason: ch.Reason, Assessment: refName(resname.Staff, st.ID) + assessmentSuffix(ch.AssessmentID), CreateTime: ts(ch.CreateTime),
+			Reason: ch.Reason, Assessment: refAssessment(st.ID, ch.AssessmentID), CreateTime: ts(ch.CreateTime),
 		})
 	}
 	var records []store.AccountabilityRecord
@@ -131,31 +125,6 @@ func (s *reportServer) scorecard(db *gorm.DB, st *store.Staff, w window) (*after
 	}
 	out.DataTime = timestamppb.New(t)
 	return out, nil
-}
-
-// assessmentSuffix is the "/assessments/{id}" part of an assessment's
-// name, or "" without one (so the reference stays empty).
-func assessmentSuffix(id string) string {
-	if id == "" {
-		return ""
-	}
-	return "/" + assessmentsCollection + "/" + id
-}
-
-func scorecardAssessment(a *store.Assessment) *aftersalesv1.Assessment {
-	out := &aftersalesv1.Assessment{
-		Name:   resname.Format(resname.Staff, a.StaffID, assessmentsCollection, a.ID),
-		Course: resname.Format(coursesCollection, a.CourseID),
-		Scores: &aftersalesv1.DimensionScores{
-			Attitude: a.ScoreAttitude, Efficiency: a.ScoreEfficiency, Quality: a.ScoreQuality, Knowledge: a.ScoreKnowledge,
-		},
-		Total: float64(a.TotalCenti) / 100, Passed: a.Passed, PassingScore: a.PassingScore,
-		Assessor: a.Assessor, Note: a.Note, CreateTime: ts(a.CreateTime),
-	}
-	if a.ValidUntil != nil {
-		out.ValidUntil = ts(*a.ValidUntil)
-	}
-	return out
 }
 
 func (s *reportServer) GetFaultStatistics(ctx context.Context, req *aftersalesv1.GetFaultStatisticsRequest) (*aftersalesv1.FaultStatistics, error) {
