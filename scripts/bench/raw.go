@@ -46,8 +46,8 @@ import (
 // marshaled ticket's worth of bytes. What the baseline leaves out is all
 // that is not SQL: gRPC, interceptors, validation, GORM, proto and JSON.
 
-// authKeyQuery is the server's key lookup (auth.keyQuery), which GORM
-// sends as written.
+// authKeyQuery is the server's key lookup (auth.lookupKey) as GORM
+// renders it.
 const authKeyQuery = "SELECT k.*, s.role AS staff_role, s.active AS staff_active, p.active AS partner_active FROM api_keys k " +
 	"LEFT JOIN staff s ON s.id = k.staff_id LEFT JOIN partners p ON p.id = k.partner_id WHERE k.id = ?"
 

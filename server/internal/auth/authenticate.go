@@ -218,15 +218,17 @@ type boundKey struct {
 	PartnerActive *bool
 }
 
-// keyQuery reads a key and its identity in one round trip: it runs before
-// every call, and was two primary-key lookups.
-const keyQuery = "SELECT k.*, s.role AS staff_role, s.active AS staff_active, p.active AS partner_active FROM api_keys k " +
-	"LEFT JOIN staff s ON s.id = k.staff_id LEFT JOIN partners p ON p.id = k.partner_id WHERE k.id = ?"
-
 // lookupKey reads the key with id and the state of its identity.
 func (a *Authenticator) lookupKey(ctx context.Context, id string) (*boundKey, error) {
+	// One round trip for the key and its identity: this runs before every
+	// call, and was two primary-key lookups. (Built rather than Raw, so
+	// the SQL is logged with placeholders, never values.)
 	var row boundKey
-	res := a.db.Gorm(ctx).Raw(keyQuery, id).Scan(&row)
+	res := a.db.Gorm(ctx).Table("api_keys k").
+		Select("k.*, s.role AS staff_role, s.active AS staff_active, p.active AS partner_active").
+		Joins("LEFT JOIN staff s ON s.id = k.staff_id").
+		Joins("LEFT JOIN partners p ON p.id = k.partner_id").
+		Where("k.id = ?", id).Scan(&row)
 	if err := store.Translate(res.Error); err != nil {
 		return nil, err
 	}
