@@ -791,20 +791,9 @@ func (s *complaintServer) ListComplaintEvents(ctx context.Context, req *aftersal
 	if err != nil {
 		return nil, err
 	}
-	caller := principal.FromContext(ctx)
-	db := s.db.Gorm(ctx)
-	if ok, err := exists(complaintScope(db, caller), &store.Complaint{}, id); err != nil || !ok {
-		return nil, s.toStatus(ctx, orErr(err, notFound(req.GetParent())))
-	}
-	q := db.Model(&store.ComplaintEvent{}).Where("complaint_id = ?", id)
-	if !seesInternal(caller) {
-		q = q.Where("internal = ?", false)
-	}
-	rows, next, err := list[store.ComplaintEvent](q, listSpec{}, listRequest{
-		parent: req.GetParent(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
-	})
+	rows, next, err := listTimeline[store.ComplaintEvent](ctx, s.base, complaintScope, &store.Complaint{}, "complaint_id", id, req.GetParent(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
-		return nil, s.toStatus(ctx, err)
+		return nil, err
 	}
 	resp := &aftersalesv1.ListComplaintEventsResponse{NextPageToken: next}
 	for i := range rows {

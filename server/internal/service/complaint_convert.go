@@ -1,9 +1,6 @@
 package service
 
 import (
-	"encoding/json"
-	"slices"
-	"strings"
 	"time"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
@@ -95,8 +92,7 @@ func complaintFieldString(row *store.Complaint, path string) string {
 // complaintEvent is a complaint timeline entry being built.
 type complaintEvent struct {
 	store.ComplaintEvent
-	details map[string]string
-	notice  []string
+	eventExtras
 }
 
 func newComplaintEvent(row *store.Complaint, typ aftersalesv1.ComplaintEvent_Type, actor principal.Principal, now time.Time) *complaintEvent {
@@ -105,28 +101,10 @@ func newComplaintEvent(row *store.Complaint, typ aftersalesv1.ComplaintEvent_Typ
 	}}
 }
 
-func (e *complaintEvent) setDetail(k, v string) {
-	if e.details == nil {
-		e.details = map[string]string{}
-	}
-	e.details[k] = v
-}
-
-// notify adds a staff member (by id) to those told of the event.
-func (e *complaintEvent) notify(staffID string) {
-	if name := refName(resname.Staff, staffID); name != "" && !slices.Contains(e.notice, name) {
-		e.notice = append(e.notice, name)
-	}
-}
-
 // row returns the event as stored.
 func (e *complaintEvent) row() *store.ComplaintEvent {
 	r := e.ComplaintEvent
-	if len(e.details) > 0 {
-		b, _ := json.Marshal(e.details)
-		r.Details = string(b)
-	}
-	r.Notify = strings.Join(e.notice, ",")
+	r.Details, r.Notify = e.encode()
 	return &r
 }
 
@@ -141,12 +119,7 @@ func complaintEventProto(row *store.ComplaintEvent) *aftersalesv1.ComplaintEvent
 		Internal:   row.Internal,
 		CreateTime: ts(row.CreateTime),
 	}
-	if row.Details != "" {
-		_ = json.Unmarshal([]byte(row.Details), &ev.Details)
-	}
-	if row.Notify != "" {
-		ev.Notify = strings.Split(row.Notify, ",")
-	}
+	ev.Details, ev.Notify = decodeExtras(row.Details, row.Notify)
 	return ev
 }
 

@@ -600,20 +600,9 @@ func (s *ticketServer) ListTicketEvents(ctx context.Context, req *aftersalesv1.L
 	if err != nil {
 		return nil, err
 	}
-	caller := principal.FromContext(ctx)
-	db := s.db.Gorm(ctx)
-	if ok, err := exists(ticketScope(db, caller), &store.Ticket{}, id); err != nil || !ok {
-		return nil, s.toStatus(ctx, orErr(err, notFound(req.GetParent())))
-	}
-	q := db.Model(&store.TicketEvent{}).Where("ticket_id = ?", id)
-	if !seesInternal(caller) {
-		q = q.Where("internal = ?", false)
-	}
-	rows, next, err := list[store.TicketEvent](q, listSpec{}, listRequest{
-		parent: req.GetParent(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
-	})
+	rows, next, err := listTimeline[store.TicketEvent](ctx, s.base, ticketScope, &store.Ticket{}, "ticket_id", id, req.GetParent(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
-		return nil, s.toStatus(ctx, err)
+		return nil, err
 	}
 	resp := &aftersalesv1.ListTicketEventsResponse{NextPageToken: next}
 	for i := range rows {

@@ -1,11 +1,9 @@
 package service
 
 import (
-	"encoding/json"
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aftersales/aftersales/server/internal/ids"
@@ -137,11 +135,10 @@ func ticketFieldString(row *store.Ticket, path string) string {
 	return "changed"
 }
 
-// event is a timeline entry being built.
+// event is a ticket timeline entry being built.
 type event struct {
 	store.TicketEvent
-	details map[string]string
-	notice  []string
+	eventExtras
 }
 
 func newEvent(row *store.Ticket, typ aftersalesv1.TicketEvent_Type, actor principal.Principal, now time.Time) *event {
@@ -150,34 +147,10 @@ func newEvent(row *store.Ticket, typ aftersalesv1.TicketEvent_Type, actor princi
 	}}
 }
 
-func (e *event) setDetail(k, v string) {
-	if e.details == nil {
-		e.details = map[string]string{}
-	}
-	e.details[k] = v
-}
-
-// notify adds a staff member (by id) to those told of the event.
-func (e *event) notify(staffID string) {
-	if staffID != "" {
-		e.notifyName(resname.Format(resname.Staff, staffID))
-	}
-}
-
-func (e *event) notifyName(name string) {
-	if name != "" && !slices.Contains(e.notice, name) {
-		e.notice = append(e.notice, name)
-	}
-}
-
 // row returns the event as stored.
 func (e *event) row() *store.TicketEvent {
 	r := e.TicketEvent
-	if len(e.details) > 0 {
-		b, _ := json.Marshal(e.details)
-		r.Details = string(b)
-	}
-	r.Notify = strings.Join(e.notice, ",")
+	r.Details, r.Notify = e.encode()
 	return &r
 }
 
@@ -192,12 +165,7 @@ func eventProto(row *store.TicketEvent) *aftersalesv1.TicketEvent {
 		Internal:   row.Internal,
 		CreateTime: ts(row.CreateTime),
 	}
-	if row.Details != "" {
-		_ = json.Unmarshal([]byte(row.Details), &ev.Details)
-	}
-	if row.Notify != "" {
-		ev.Notify = strings.Split(row.Notify, ",")
-	}
+	ev.Details, ev.Notify = decodeExtras(row.Details, row.Notify)
 	return ev
 }
 
