@@ -116,7 +116,7 @@ func cmdRun(args []string) error {
 	var f runFlags
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	f.db.register(fs)
-	fs.StringVar(&f.scenario, "scenario", "", "raw-create, create-grpc, create-json, get-grpc, get-json, list-grpc or mixed")
+	fs.StringVar(&f.scenario, "scenario", "", "raw-create, create-grpc, create-json, get-grpc, get-json, list-grpc, mixed or metrics-grpc")
 	fs.StringVar(&f.label, "label", "", "name of the result in the table (default: the scenario)")
 	fs.IntVar(&f.conc, "c", 32, "concurrent workers (closed loop) or client connections (open loop)")
 	fs.DurationVar(&f.warmup, "warmup", 5*time.Second, "load before the measured window")

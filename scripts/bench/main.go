@@ -12,6 +12,9 @@
 //	bench run      -scenario NAME ...        run one scenario, append its result
 //	bench explain  -dsn DSN -db NAME ...     capture the server's SQL and EXPLAIN it
 //	bench report   -results FILE ...         print the table and the goals
+//	bench reports-reset   -dsn DSN -db NAME  empty the report tables (scripts/bench-reports.sh)
+//	bench reports-catchup -dsn DSN -db NAME  wait for the report rollups, record sizes and times
+//	bench reports-report  -results FILE ...  print the reports benchmark
 //
 // It lives in the module so it can use the generated API types; it does
 // not import the server's internal packages: the raw baseline spells out
@@ -25,7 +28,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench info|createdb|dropdb|dburl|seed|wait|run|explain|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench info|createdb|dropdb|dburl|seed|wait|run|explain|report|reports-reset|reports-catchup|reports-report [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
@@ -38,6 +41,10 @@ func main() {
 		"run":      cmdRun,
 		"explain":  cmdExplain,
 		"report":   cmdReport,
+
+		"reports-reset":   cmdReportsReset,
+		"reports-catchup": cmdReportsCatchUp,
+		"reports-report":  cmdReportsReport,
 	}
 	cmd, ok := cmds[os.Args[1]]
 	if !ok {

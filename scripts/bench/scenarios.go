@@ -288,6 +288,9 @@ func (e *env) scenario(name string) (*scenario, error) {
 			},
 		}, nil
 
+	case "metrics-grpc":
+		return e.metricsScenario(), nil
+
 	case "mixed":
 		if err := e.load(ctx, "customers", "tickets", "techs", "new", "progress"); err != nil {
 			return nil, err

@@ -121,6 +121,7 @@ func cmdSeed(args []string) error {
 		inProgress int
 		workers    int
 		batch      int
+		reports    bool
 	)
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	f.register(fs)
@@ -130,6 +131,7 @@ func cmdSeed(args []string) error {
 	fs.IntVar(&inProgress, "in-progress", 0, "add this many recent IN_PROGRESS tickets (work for the mixed workload's resolves)")
 	fs.IntVar(&workers, "workers", 2, "concurrent INSERT connections")
 	fs.IntVar(&batch, "batch", 1000, "rows per INSERT")
+	fs.BoolVar(&reports, "reports", false, "with the tickets added, their complaints and follow-ups (see reportRows)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -139,7 +141,7 @@ func cmdSeed(args []string) error {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	s := &seeder{db: db, workers: workers, batch: batch, now: time.Now().UTC().Truncate(time.Microsecond), assigned: map[int]int{}}
+	s := &seeder{db: db, workers: workers, batch: batch, reports: reports, now: time.Now().UTC().Truncate(time.Microsecond), assigned: map[int]int{}}
 
 	if base {
 		agents, err := s.base(ctx, customers)
@@ -180,7 +182,7 @@ func cmdSeed(args []string) error {
 	}
 	// Fresh statistics, as a production table that grew slowly would
 	// have: a bulk load can outrun InnoDB's background recalculation.
-	_, err = db.ExecContext(ctx, "ANALYZE TABLE tickets")
+	_, err = db.ExecContext(ctx, "ANALYZE TABLE tickets, follow_ups, complaints")
 	return err
 }
 
@@ -188,6 +190,8 @@ type seeder struct {
 	db      *sql.DB
 	workers int
 	batch   int
+	// reports adds complaints and follow-ups to the tickets.
+	reports bool
 	now     time.Time
 	// assigned counts the tickets of each state given an assignee so
 	// far: assignees take turns within each state, so every (state,
@@ -301,17 +305,17 @@ func loadRefs(ctx context.Context, db *sql.DB) (*seedRefs, error) {
 func (s *seeder) tickets(ctx context.Context, refs *seedRefs, n int, from, to time.Time, forceState int) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	batches := make(chan [][]any, s.workers)
+	batches := make(chan seedBatch, s.workers)
 	var wg sync.WaitGroup
 	for range s.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for rows := range batches {
+			for b := range batches {
 				if ctx.Err() != nil {
 					continue // failed: let the producer finish
 				}
-				if err := s.insert(ctx, "tickets", ticketColumns, ticketColumnCount, rows); err != nil {
+				if err := s.insertBatch(ctx, b); err != nil {
 					cancel(err)
 				}
 			}
@@ -324,7 +328,7 @@ func (s *seeder) tickets(ctx context.Context, refs *seedRefs, n int, from, to ti
 
 // produce generates the tickets of tickets in batches, and closes
 // batches.
-func (s *seeder) produce(ctx context.Context, refs *seedRefs, n int, from, to time.Time, forceState int, batches chan<- [][]any) {
+func (s *seeder) produce(ctx context.Context, refs *seedRefs, n int, from, to time.Time, forceState int, batches chan<- seedBatch) {
 	defer close(batches)
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	step := float64(to.Sub(from)) / float64(n)
@@ -337,20 +341,25 @@ func (s *seeder) produce(ctx context.Context, refs *seedRefs, n int, from, to ti
 		}
 	}
 	r.Shuffle(len(cycle), func(i, j int) { cycle[i], cycle[j] = cycle[j], cycle[i] })
-	var rows [][]any
+	var b seedBatch
 	for i := range n {
 		ct := from.Add(time.Duration((float64(i) + r.Float64()) * step)).Truncate(time.Microsecond)
 		state := forceState
 		if state == 0 {
 			state = cycle[i%len(cycle)]
 		}
-		rows = append(rows, s.ticketRow(r, refs, ct, state))
-		if len(rows) == s.batch || i == n-1 {
+		row := s.ticketRow(r, refs, ct, state)
+		b.tickets = append(b.tickets, row)
+		if s.reports {
+			fu, c := s.reportRows(r, refs, row)
+			b.followUps, b.complaints = append(b.followUps, fu...), append(b.complaints, c...)
+		}
+		if len(b.tickets) == s.batch || i == n-1 {
 			if ctx.Err() != nil {
 				return
 			}
-			batches <- rows
-			rows = nil
+			batches <- b
+			b = seedBatch{}
 		}
 	}
 }
@@ -494,6 +503,19 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// seedBatch is a batch of tickets with their follow-ups and complaints.
+type seedBatch struct{ tickets, followUps, complaints [][]any }
+
+func (s *seeder) insertBatch(ctx context.Context, b seedBatch) error {
+	if err := s.insert(ctx, "tickets", ticketColumns, ticketColumnCount, b.tickets); err != nil {
+		return err
+	}
+	if err := s.insert(ctx, "follow_ups", followUpColumns, followUpColumnCount, b.followUps); err != nil {
+		return err
+	}
+	return s.insert(ctx, "complaints", complaintColumns, complaintColumnCount, b.complaints)
 }
 
 // insert writes rows in multi-row INSERTs of up to s.batch rows.

@@ -89,22 +89,25 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // newGateway returns the JSON gateway with the handlers of register, which
 // call the gRPC server through conn. Errors use the gateway's default
 // handler (a google.rpc.Status as JSON with the HTTP status of its code),
-// through gatewayError.
+// through gatewayError; JSON also when the client asked for CSV.
 func newGateway(ctx context.Context, conn *grpc.ClientConn, register []GatewayRegisterer) (*runtime.ServeMux, error) {
+	jsonpb := &runtime.JSONPb{
+		MarshalOptions: protojson.MarshalOptions{
+			// Unset fields are left out: smaller responses, and AIP
+			// clients treat absent and default the same.
+			EmitUnpopulated: false,
+			UseProtoNames:   false,
+		},
+		UnmarshalOptions: protojson.UnmarshalOptions{
+			// A misspelt field must be an error, not silently
+			// ignored, or a client would believe it set something.
+			DiscardUnknown: false,
+		},
+	}
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions: protojson.MarshalOptions{
-				// Unset fields are left out: smaller responses, and AIP
-				// clients treat absent and default the same.
-				EmitUnpopulated: false,
-				UseProtoNames:   false,
-			},
-			UnmarshalOptions: protojson.UnmarshalOptions{
-				// A misspelt field must be an error, not silently
-				// ignored, or a client would believe it set something.
-				DiscardUnknown: false,
-			},
-		}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonpb),
+		// Accept: text/csv: the report tables as CSV (see csv.go).
+		runtime.WithMarshalerOption(mimeCSV, csvMarshaler{jsonpb}),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithErrorHandler(gatewayError),
 	)

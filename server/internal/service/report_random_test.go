@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -135,28 +136,64 @@ func TestReportRollupsMatchDirectComputation(t *testing.T) {
 			t.Logf("history: %d days, totals %+v", days, total)
 			require.True(t, total.Resolved > 0 && total.Reopened > 0 && total.Surveys > 0 && total.Complaints > 0 && total.FollowUpsEnded > 0,
 				"the random history exercises every kind of change: %+v", total)
-			for d := 0; d < days; d++ {
-				for _, by := range []aftersalesv1.Dimension{aftersalesv1.Dimension_NONE, aftersalesv1.Dimension_STAFF} {
-					got := map[string]figures{}
-					for g, row := range e.metrics(mgr, d, d+1, by) {
-						got[g] = figuresOf(row)
-					}
-					exp := map[string]figures{}
-					for k, v := range want {
-						if k.day != int32(d) || (by == aftersalesv1.Dimension_NONE) != (k.group == "*") || v == (figures{}) {
-							continue
+			check := func(when string) {
+				t.Helper()
+				for d := 0; d < days; d++ {
+					for _, by := range []aftersalesv1.Dimension{aftersalesv1.Dimension_NONE, aftersalesv1.Dimension_STAFF} {
+						got := map[string]figures{}
+						for g, row := range e.metrics(mgr, d, d+1, by) {
+							got[g] = figuresOf(row)
 						}
-						g := k.group
-						if g == "*" {
-							g = ""
+						exp := map[string]figures{}
+						for k, v := range want {
+							if k.day != int32(d) || (by == aftersalesv1.Dimension_NONE) != (k.group == "*") || v == (figures{}) {
+								continue
+							}
+							g := k.group
+							if g == "*" {
+								g = ""
+							}
+							exp[g] = v
 						}
-						exp[g] = v
+						if by == aftersalesv1.Dimension_NONE && len(exp) == 0 {
+							exp[""] = figures{}
+						}
+						require.Equal(t, exp, got, "%s: day %d by %s", when, d, by)
 					}
-					if by == aftersalesv1.Dimension_NONE && len(exp) == 0 {
-						exp[""] = figures{}
-					}
-					require.Equal(t, exp, got, "day %d by %s", d, by)
 				}
+			}
+			check("incremental")
+
+			// A rebuild recounts everything from the records: the same
+			// figures for every day and grouping, and the same faults,
+			// even after rollups and faults were lost.
+			window := func() []proto.Message {
+				var out []proto.Message
+				for by := range int32(len(aftersalesv1.Dimension_name)) {
+					m, err := e.reports.GetServiceMetrics(as(mgr), &aftersalesv1.GetServiceMetricsRequest{
+						StartTime: timestamp(day(e, 0)), EndTime: timestamp(day(e, days)), GroupBy: aftersalesv1.Dimension(by),
+					})
+					require.NoError(t, err)
+					m.DataTime = nil
+					out = append(out, m)
+				}
+				fs, err := e.reports.GetFaultStatistics(as(mgr), &aftersalesv1.GetFaultStatisticsRequest{
+					StartTime: timestamp(day(e, 0)), EndTime: timestamp(day(e, days)),
+				})
+				require.NoError(t, err)
+				fs.DataTime = nil
+				return append(out, fs)
+			}
+			before := window()
+			db := e.app.DB().Gorm(context.Background())
+			require.NoError(t, db.Exec("DELETE FROM report_rollups WHERE group_kind = 1").Error)
+			require.NoError(t, db.Exec("DELETE FROM report_faults").Error)
+			require.NoError(t, e.app.Services().RebuildReports(context.Background()))
+			e.caughtUp(mgr)
+			check("rebuilt")
+			after := window()
+			for i := range before {
+				requireProto(t, before[i], after[i], "rebuilt")
 			}
 		})
 	}

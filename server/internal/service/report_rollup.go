@@ -510,8 +510,11 @@ func replaceFaults(tx *gorm.DB, ticketIDs []string, faults []store.ReportFault) 
 
 // RebuildReports drops every fact, rollup and fault row and resets the
 // watermarks, so that the loop recounts everything from the source
-// tables: for operators after a definition change, and for tests.
-func (b *base) RebuildReports(ctx context.Context) error {
+// tables: after a definition change, or to count changes the loop missed
+// (see the watermark race above).
+func (s *Services) RebuildReports(ctx context.Context) error { return s.reports.rebuildReports(ctx) }
+
+func (b *base) rebuildReports(ctx context.Context) error {
 	return b.db.InTx(ctx, func(tx *gorm.DB) error {
 		if _, err := lockWatermarks(tx); err != nil {
 			return err

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Benchmarks the service-quality reports against MySQL (MariaDB): the
+# latency of GetServiceMetrics (last 30 days, grouped by staff) at 10k
+# tickets and at 1M, with their complaints and follow-ups, and how long
+# the server's rollup loop takes to count them. It prints the latencies
+# (p50/p95/p99), their ratio with MET or NOT MET against the goal (1M no
+# more than 2x 10k), the seeding and catch-up times and the machine's
+# load. It asserts nothing: it exits non-zero only when the benchmark
+# itself cannot run.
+#
+#   scripts/bench-reports.sh          full run, 10k then 1M tickets (~30-60 minutes on 2 CPUs)
+#   scripts/bench-reports.sh --quick  10k then 100k tickets, ~2-3 minutes
+#
+# What it does, with the pieces of scripts/bench.sh (lib-mariadb.sh and
+# the Go program scripts/bench): builds the server and scripts/bench;
+# makes MariaDB answer on 127.0.0.1:3306 (or uses
+# AFTERSALES_BENCH_MYSQL_DSN); creates its own database (dropped at the
+# end) and migrates it; seeds staff, customers and 10k tickets over two
+# years with multi-row INSERTs, with their follow-ups (80% of resolved
+# tickets) and complaints (5% of tickets) (bench seed -reports); issues a
+# MANAGER key with `aftersales keys create`; starts the server as in
+# production (authentication on) with --report-rollup-interval 1s and
+# waits until its rollup loop has counted every row (bench
+# reports-catchup: the catch-up time); measures GetServiceMetrics over
+# gRPC in a closed loop at 1 and 4 concurrent callers. Then it stops the
+# server, grows the data to 1M tickets, empties the report tables (bench
+# reports-reset, what RebuildReports does), restarts the server and does
+# the same again: the catch-up is the loop counting all 1M tickets from
+# nothing, the way a rebuild or a first deployment on an existing
+# database would.
+#
+# Environment: BENCH_PIN=0 disables CPU pinning (server on CPU 0, load
+# generator on CPU 1); BENCH_KEEP=1 keeps the server logs and binaries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+for arg in "$@"; do
+  case $arg in
+  --quick) quick=1 ;;
+  -h | --help)
+    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+    exit 0
+    ;;
+  *)
+    echo "bench-reports.sh: unknown argument $arg (want --quick)" >&2
+    exit 2
+    ;;
+  esac
+done
+
+# shellcheck source=scripts/lib-mariadb.sh
+source scripts/lib-mariadb.sh
+log() { printf 'bench-reports.sh: %s\n' "$*" >&2; }
+
+if [ "$quick" = 1 ]; then
+  mode="quick" warmup=2s duration=8s quiesce=5s
+  small=10000 small_name=10k large=100000 large_name=100k customers=2000
+else
+  mode="full" warmup=5s duration=30s quiesce=30s
+  small=10000 small_name=10k large=1000000 large_name=1M customers=20000
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/aftersales-bench-reports.XXXXXX")
+db="aftersales_benchrep_$$_$RANDOM"
+server_pid="" db_created=0 dsn=""
+
+stop_process() { # pid: stop a process this script started, and reap it
+  [ -n "$1" ] || return 0
+  kill "$1" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  stop_process "$server_pid"
+  if [ "$db_created" = 1 ]; then
+    "$tmp/bench" dropdb -dsn "$dsn" -db "$db" || log "could not drop database $db"
+  fi
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then
+    rm -f "$tmp/aftersales" "$tmp/bench"
+  fi
+  if [ $rc -ne 0 ]; then
+    log "FAILED (exit $rc); logs in $tmp"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "building the server and the load generator"
+go build -o "$tmp/aftersales" ./server
+go build -o "$tmp/bench" ./scripts/bench
+bench="$tmp/bench"
+server="$tmp/aftersales"
+
+if [ -n "${AFTERSALES_BENCH_MYSQL_DSN:-}" ]; then
+  dsn=$AFTERSALES_BENCH_MYSQL_DSN
+else
+  ensure_mariadb
+  dsn=$MARIADB_DSN
+fi
+mysql_version="" mysql_flush_log_at_trx_commit="" mysql_settings="" mysqld_pid=0
+eval "$("$bench" info -dsn "$dsn")"
+"$bench" createdb -dsn "$dsn" -db "$db"
+db_created=1
+url=$("$bench" dburl -dsn "$dsn" -db "$db")
+dbargs=(-dsn "$dsn" -db "$db")
+
+pin_server=() pin_gen=()
+if [ "${BENCH_PIN:-1}" != 0 ] && command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+  pin_server=(taskset -c 0)
+  pin_gen=(taskset -c 1)
+  pinning="server on CPU 0 (GOMAXPROCS=1), load generator on CPU 1, mysqld unpinned"
+else
+  pinning="none: server, generator and mysqld share all $(nproc) CPUs"
+fi
+
+log "database $db: migrating, seeding $customers customers and staff, issuing a MANAGER key"
+"$server" migrate --database-url "$url" 2>"$tmp/migrate.log"
+"$bench" seed "${dbargs[@]}" -base -customers "$customers" >/dev/null
+"$server" keys create --role MANAGER --name "reports benchmark" --database-url "$url" >"$tmp/keys.txt" 2>>"$tmp/keys.log"
+
+server_flags=(--report-rollup-interval 1s)
+if "$server" -h 2>/dev/null | grep -q -- '--rate-limit'; then
+  server_flags+=(--rate-limit 1000000 --rate-burst 1000000)
+fi
+start_server() { # log-file
+  "${pin_server[@]}" "$server" --database-url "$url" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
+    "${server_flags[@]}" 2>"$1" &
+  server_pid=$!
+  grpc_addr="" http_addr=""
+  eval "$("$bench" wait -log "$1" -pid "$server_pid")"
+}
+
+results="$tmp/results.jsonl" sizes="$tmp/sizes.jsonl"
+: >"$results"
+: >"$sizes"
+# size tickets name: seed up to tickets, count them with the server's
+# loop from empty report tables, measure.
+size() {
+  log "seeding up to $1 tickets with complaints and follow-ups"
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$bench" seed "${dbargs[@]}" -tickets "$1" -reports
+  t1=$(date +%s.%N)
+  "$bench" reports-reset "${dbargs[@]}"
+  start_server "$tmp/server-$2.log"
+  log "server pid $server_pid (gRPC $grpc_addr): waiting for the rollup loop to count $1 tickets"
+  "$bench" reports-catchup "${dbargs[@]}" -label "$2" -seed-s "$(awk "BEGIN { print $t1 - $t0 }")" -out "$sizes"
+  for c in 1 4; do
+    "${pin_gen[@]}" "$bench" run "${dbargs[@]}" -grpc "$grpc_addr" -http "$http_addr" -keys "$tmp/keys.txt" \
+      -server-pid "$server_pid" -mysqld-pid "$mysqld_pid" -results "$results" \
+      -quiesce "$quiesce" -warmup "$warmup" -duration "$duration" -scenario metrics-grpc -label "$2 c=$c" -c "$c"
+  done
+  stop_process "$server_pid"
+  server_pid=""
+}
+size "$small" "$small_name"
+size "$large" "$large_name"
+
+mysqld_text="mysqld pid $mysqld_pid"
+[ "$mysqld_pid" != 0 ] || mysqld_text="mysqld not found on this machine (its CPU is not measured)"
+{
+  echo
+  echo "== aftersales reports benchmark ($mode) =="
+  echo "MySQL: $mysql_version, innodb_flush_log_at_trx_commit=$mysql_flush_log_at_trx_commit"
+  echo "       $mysql_settings; $mysqld_text"
+  echo "Machine: $(nproc) CPUs, load average now $(cut -d' ' -f1-3 /proc/loadavg); pinning: $pinning"
+  echo "Server: authentication on (a MANAGER API key), --report-rollup-interval 1s, rate limiter never reached"
+  echo "Data: $customers customers with a product each, 8 agents, 10 technicians; tickets over 2 years; 80% of resolved"
+  echo "      tickets followed up by an agent, 5% of tickets with a complaint about their assignee"
+  echo "Load: closed loop, $warmup warm-up then $duration measured; 'other CPUs busy' = CPU used by other work on the machine"
+  echo
+  "$bench" reports-report -results "$results" -sizes "$sizes"
+  echo
+  echo "Results and logs: $tmp"
+} | tee "$tmp/report.txt"
