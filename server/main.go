@@ -5,7 +5,8 @@
 // Run "aftersales -h" for the settings and commands: "aftersales migrate"
 // applies the database migrations and exits; "aftersales keys" creates,
 // lists and revokes API keys and "aftersales dev-token" prints a customer
-// token for development, both working on the database directly.
+// token for development, both working on the database directly;
+// "aftersales rebuild-reports" has the servers recount the report rollups.
 package main
 
 import (
@@ -73,6 +74,8 @@ func run() error {
 		return runKeys(ctx, cfg, logger, os.Stdout, os.Stderr)
 	case config.CommandDevToken:
 		return runDevToken(ctx, cfg, logger, os.Stdout, os.Stderr)
+	case config.CommandRebuildReports:
+		return app.RebuildReports(ctx, cfg, logger)
 	}
 
 	var opts []app.Option

@@ -261,6 +261,22 @@ func Migrate(ctx context.Context, cfg config.Config, logger *slog.Logger) error 
 	return db.Close()
 }
 
+// RebuildReports is the rebuild-reports command: it empties the report
+// facts and rollups and resets the rollup loop's watermarks in one
+// transaction; the running servers' loop then recounts everything.
+func RebuildReports(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	db, err := openStore(ctx, cfg, logger, time.Now)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := service.New(service.Deps{DB: db, Logger: logger, Rules: service.RulesFrom(cfg)}).RebuildReports(ctx); err != nil {
+		return fmt.Errorf("rebuild reports: %w", err)
+	}
+	logger.InfoContext(ctx, "report rollups emptied; the servers' rollup loop recounts them")
+	return nil
+}
+
 // BootstrapKey returns the admin API key issued at start-up because the
 // database had no keys, or "". It exists only in memory: print it once.
 func (a *App) BootstrapKey() string { return a.bootstrapKey }

@@ -32,6 +32,7 @@ import (
 	"github.com/aftersales/aftersales/server/internal/config"
 	"github.com/aftersales/aftersales/server/internal/principal"
 	"github.com/aftersales/aftersales/server/internal/service"
+	"github.com/aftersales/aftersales/server/internal/store"
 )
 
 // testService exists only in this test: a gRPC service with a JSON route,
@@ -650,6 +651,39 @@ func TestMigrate(t *testing.T) {
 	require.NoError(t, app.Migrate(context.Background(), cfg, logger))
 	// Applying them again is a no-op.
 	require.NoError(t, app.Migrate(context.Background(), cfg, logger))
+}
+
+// TestRebuildReports runs the rebuild-reports command beside a running
+// server on the same database: the counted facts, rollups and faults are
+// gone and the loop's watermarks are back at the epoch, so the loop
+// recounts everything.
+func TestRebuildReports(t *testing.T) {
+	var cfg config.Config
+	ta := start(t, func(c *config.Config) {
+		c.ReportRollupInterval = time.Hour // the test's rows stay as written
+		cfg = *c
+	})
+	db := ta.DB().Gorm(context.Background())
+	now := time.Now().UTC()
+	require.NoError(t, db.Create(&store.ReportFact{Kind: "ticket", ID: "t1", Data: "{}"}).Error)
+	require.NoError(t, db.Create(&store.ReportRollup{Scope: "", GroupKind: 0, Day: 20000, TicketsOpened: 3}).Error)
+	require.NoError(t, db.Create(&store.ReportFault{TicketID: "t1", Day: 20000, ProductModel: "WM-1", FaultCode: "E21"}).Error)
+	require.NoError(t, db.Create(&store.ReportWatermark{Source: "tickets", UpdateTime: now, LastID: "t1"}).Error)
+
+	require.NoError(t, app.RebuildReports(context.Background(), cfg, slog.New(slog.DiscardHandler)))
+
+	for _, m := range []any{&store.ReportFact{}, &store.ReportRollup{}, &store.ReportFault{}} {
+		var n int64
+		require.NoError(t, db.Model(m).Count(&n).Error)
+		require.Zero(t, n, "%T rows left", m)
+	}
+	var marks []store.ReportWatermark
+	require.NoError(t, db.Find(&marks).Error)
+	require.NotEmpty(t, marks)
+	for _, m := range marks {
+		require.True(t, m.UpdateTime.Equal(time.Unix(0, 0)), "%s watermark at %v", m.Source, m.UpdateTime)
+		require.Empty(t, m.LastID)
+	}
 }
 
 func TestNewFailsOnBusyPort(t *testing.T) {

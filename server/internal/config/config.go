@@ -46,6 +46,9 @@ const (
 	// CommandDevToken prints a customer token for development: see
 	// DevTokenCommand.
 	CommandDevToken = "dev-token"
+	// CommandRebuildReports empties the report rollups so that the
+	// servers' rollup loop recounts them from the source tables.
+	CommandRebuildReports = "rebuild-reports"
 )
 
 // The subcommands of CommandKeys.
@@ -59,7 +62,7 @@ const (
 )
 
 // commands are the commands Load accepts, in the order Usage lists them.
-var commands = []string{CommandServe, CommandMigrate, CommandKeys, CommandDevToken}
+var commands = []string{CommandServe, CommandMigrate, CommandKeys, CommandDevToken, CommandRebuildReports}
 
 // The log formats.
 const (
@@ -70,8 +73,8 @@ const (
 // Config is the server's configuration. Load fills it; tests may also build
 // one by hand, starting from Default.
 type Config struct {
-	// Command is CommandServe, CommandMigrate, CommandKeys or
-	// CommandDevToken.
+	// Command is CommandServe, CommandMigrate, CommandKeys,
+	// CommandDevToken or CommandRebuildReports.
 	Command string
 	// Keys are the options of CommandKeys.
 	Keys KeysCommand
@@ -531,7 +534,7 @@ func (c Config) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	switch c.Command {
-	case CommandServe, CommandMigrate:
+	case CommandServe, CommandMigrate, CommandRebuildReports:
 	case CommandKeys:
 		errs = append(errs, c.Keys.validate())
 	case CommandDevToken:

@@ -101,6 +101,14 @@ func TestLoadPrecedence(t *testing.T) {
 			},
 		},
 		{
+			name: "rebuild-reports",
+			args: []string{"rebuild-reports", "--database-url", "mysql://root@127.0.0.1:3306/aftersales"},
+			check: func(t *testing.T, c config.Config) {
+				require.Equal(t, config.CommandRebuildReports, c.Command)
+				require.Equal(t, "mysql://root@127.0.0.1:3306/aftersales", c.DatabaseURL)
+			},
+		},
+		{
 			name: "command after flags",
 			args: []string{"--data-dir", "d", "migrate", "--log-level=warn"},
 			check: func(t *testing.T, c config.Config) {

@@ -54,6 +54,8 @@ var commandUsage = []struct{ command, synopsis, summary string }{
 	{CommandKeys, "keys revoke apiKeys/ID", "revoke an API key, at once and for good"},
 	{CommandDevToken, "dev-token --customer customers/ID [--ttl 1h]",
 		"print a customer token signed with --jwt-hmac-secret, for trying the customer flow locally; gives the customer an external id (its id) if it has none"},
+	{CommandRebuildReports, "rebuild-reports",
+		"empty the report rollups so that the servers recount them from the tickets, follow-ups and complaints (after a change of a metric's definition); reports show the recount's progress in data_time"},
 }
 
 // Usage writes the command-line help to w.

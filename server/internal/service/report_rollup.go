@@ -154,8 +154,10 @@ func (b *base) RollUpReports(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// rollupSources are the tables the loop follows.
-var rollupSources = []string{"tickets", "follow_ups", "complaints"}
+// rollupSources are the tables the loop follows. A product counts in
+// the facts of its tickets and complaints (model, serial number, purchase
+// month), so a corrected product is recounted through them.
+var rollupSources = []string{"tickets", "follow_ups", "complaints", "products"}
 
 // changedRow is a changed source row and the ticket it belongs to.
 type changedRow struct {
@@ -173,17 +175,24 @@ func (b *base) rollupBatch(ctx context.Context) (n int, more bool, err error) {
 		if err != nil {
 			return err
 		}
-		tickets, complaints := map[string]bool{}, map[string]bool{}
+		tickets, complaints, products := map[string]bool{}, map[string]bool{}, map[string]bool{}
 		for _, src := range rollupSources {
 			wm := marks[src]
-			cols := "id, update_time, ticket_id"
-			if src == "tickets" {
-				cols = "id, update_time, id AS ticket_id"
+			q := tx.Table(src).
+				Where("update_time < ? AND (update_time > ? OR (update_time = ? AND id > ?))", horizon, wm.UpdateTime, wm.UpdateTime, wm.LastID)
+			switch src {
+			case "tickets":
+				q = q.Select("id, update_time, id AS ticket_id")
+			case "products":
+				// A product never changed since it was created was
+				// already counted as it is by every ticket and complaint
+				// about it, which came later.
+				q = q.Select("id, update_time").Where("update_time > create_time")
+			default:
+				q = q.Select("id, update_time, ticket_id")
 			}
 			var rows []changedRow
-			if err := tx.Table(src).Select(cols).
-				Where("update_time < ? AND (update_time > ? OR (update_time = ? AND id > ?))", horizon, wm.UpdateTime, wm.UpdateTime, wm.LastID).
-				Order("update_time").Order("id").Limit(rollupBatch).Scan(&rows).Error; err != nil {
+			if err := q.Order("update_time").Order("id").Limit(rollupBatch).Scan(&rows).Error; err != nil {
 				return store.Translate(err)
 			}
 			n += len(rows)
@@ -193,6 +202,8 @@ func (b *base) rollupBatch(ctx context.Context) (n int, more bool, err error) {
 					tickets[r.TicketID] = true
 				case src == "complaints":
 					complaints[r.ID] = true
+				case src == "products":
+					products[r.ID] = true
 				}
 			}
 			if len(rows) == rollupBatch {
@@ -203,6 +214,9 @@ func (b *base) rollupBatch(ctx context.Context) (n int, more bool, err error) {
 				// Caught up: everything stamped before the horizon is in.
 				wm.UpdateTime, wm.LastID = horizon, ""
 			}
+		}
+		if err := unitsOf(tx, keys(products), tickets, complaints); err != nil {
+			return err
 		}
 		if err := b.refresh(tx, keys(tickets), keys(complaints)); err != nil {
 			return err
@@ -215,6 +229,35 @@ func (b *base) rollupBatch(ctx context.Context) (n int, more bool, err error) {
 		return nil
 	})
 	return n, more, err
+}
+
+// unitsOf adds what counts the products to tickets and complaints: the
+// tickets about them, and the complaints about them (through their
+// ticket, when they have one).
+func unitsOf(tx *gorm.DB, productIDs []string, tickets, complaints map[string]bool) error {
+	if len(productIDs) == 0 {
+		return nil
+	}
+	var ids []string
+	if err := tx.Model(&store.Ticket{}).Where("product_id IN ?", productIDs).Pluck("id", &ids).Error; err != nil {
+		return store.Translate(err)
+	}
+	for _, id := range ids {
+		tickets[id] = true
+	}
+	// A complaint is counted with its ticket, when it has one.
+	var rows []struct{ ID, TicketID string }
+	if err := tx.Model(&store.Complaint{}).Select("id", "ticket_id").Where("product_id IN ?", productIDs).Scan(&rows).Error; err != nil {
+		return store.Translate(err)
+	}
+	for _, r := range rows {
+		if r.TicketID != "" {
+			tickets[r.TicketID] = true
+		} else {
+			complaints[r.ID] = true
+		}
+	}
+	return nil
 }
 
 // lockWatermarks reads the watermarks under a lock, creating them at the

@@ -254,6 +254,56 @@ func TestReportDefinitions(t *testing.T) {
 	}
 }
 
+// TestReportProductCorrection checks that correcting a product's model
+// after its tickets were counted moves their figures and their faults to
+// the corrected model, without any change to the tickets themselves.
+func TestReportProductCorrection(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			e := start(t, dialect, fastReports)
+			f := e.seed()
+			mgr := f.manager.GetName()
+			tk := e.newTicket(f, f.inWarranty)
+			_, err := e.tickets.AssignTicket(as(f.agent.GetName()), &aftersalesv1.AssignTicketRequest{Name: tk.GetName(), Assignee: f.technician.GetName()})
+			require.NoError(t, err)
+			tech := as(f.technician.GetName())
+			_, err = e.tickets.AcceptTicket(tech, &aftersalesv1.AcceptTicketRequest{Name: tk.GetName()})
+			require.NoError(t, err)
+			_, err = e.tickets.StartTicket(tech, &aftersalesv1.StartTicketRequest{Name: tk.GetName()})
+			require.NoError(t, err)
+			_, err = e.tickets.ResolveTicket(tech, &aftersalesv1.ResolveTicketRequest{Name: tk.GetName(), Resolution: &aftersalesv1.Resolution{
+				FaultCategory: "ELECTRICAL", FaultCode: "E21", Summary: "fixed"}})
+			require.NoError(t, err)
+			e.caughtUp(mgr)
+			faultModels := func() []string {
+				faults, err := e.reports.GetFaultStatistics(as(mgr), &aftersalesv1.GetFaultStatisticsRequest{
+					StartTime: timestamp(day(e, 0)), EndTime: timestamp(day(e, 1)),
+				})
+				require.NoError(t, err)
+				var models []string
+				for _, r := range faults.GetRows() {
+					models = append(models, r.GetProductModel())
+				}
+				return models
+			}
+			byModel := e.metrics(mgr, 0, 1, aftersalesv1.Dimension_PRODUCT_MODEL)
+			require.EqualValues(t, 1, byModel["WM-8000"].GetTicketsOpened())
+			require.Equal(t, []string{"WM-8000"}, faultModels())
+
+			_, err = e.customers.UpdateProduct(e.admin(), &aftersalesv1.UpdateProductRequest{
+				Product: &aftersalesv1.Product{Name: f.inWarranty.GetName(), Model: "WM-8100"}, UpdateMask: mask("model"),
+			})
+			require.NoError(t, err)
+			e.caughtUp(mgr)
+			byModel = e.metrics(mgr, 0, 1, aftersalesv1.Dimension_PRODUCT_MODEL)
+			require.Nil(t, byModel["WM-8000"], "nothing is left under the old model")
+			require.EqualValues(t, 1, byModel["WM-8100"].GetTicketsOpened())
+			require.EqualValues(t, 1, byModel["WM-8100"].GetTicketsResolved())
+			require.Equal(t, []string{"WM-8100"}, faultModels())
+		})
+	}
+}
+
 func requireProto(t *testing.T, want, got proto.Message, msgAndArgs ...any) {
 	t.Helper()
 	if !proto.Equal(want, got) {

@@ -60,9 +60,17 @@ func (l gormLogger) Trace(ctx context.Context, begin time.Time, fc func() (strin
 
 // ParamsFilter keeps values out of logged SQL (GORM calls it when
 // rendering the statement passed to Trace).
-func (gormLogger) ParamsFilter(_ context.Context, sql string, _ ...any) (string, []any) {
-	return sql, nil
+func (gormLogger) ParamsFilter(ctx context.Context, sql string, params ...any) (string, []any) {
+	return withoutValues(ctx, sql, params...)
 }
+
+func withoutValues(_ context.Context, sql string, _ ...any) (string, []any) { return sql, nil }
+
+// GORM's Scan and Row traces go through its own recorder, which renders
+// the statement with logger.RecorderParamsFilter instead of ours, and
+// renders it on every call, logged or not: keep values out there too, and
+// the rendering cheap.
+func init() { logger.RecorderParamsFilter = withoutValues }
 
 // mysqlLogger routes go-sql-driver's rare critical messages (broken
 // connections, protocol errors) to slog instead of stderr.

@@ -27,7 +27,7 @@ type Customer struct {
 
 // Product is a sold unit owned by a customer.
 type Product struct {
-	ID              string     `gorm:"primaryKey;size:32"`
+	ID              string     `gorm:"primaryKey;size:32;index:idx_products_update,priority:2"`
 	CustomerID      string     `gorm:"size:32;not null;index:idx_products_customer_create,priority:1"`
 	Model           string     `gorm:"size:100;not null;index:idx_products_model"`
 	SerialNumber    string     `gorm:"size:64;not null;uniqueIndex:idx_products_serial"`
@@ -36,7 +36,7 @@ type Product struct {
 	Retailer        string     `gorm:"size:200;not null"`
 	InstallAddress  string     `gorm:"type:text;not null"`
 	CreateTime      time.Time  `gorm:"not null;index:idx_products_customer_create,priority:2;index:idx_products_create,priority:1"`
-	UpdateTime      time.Time  `gorm:"not null"`
+	UpdateTime      time.Time  `gorm:"not null;index:idx_products_update,priority:1"`
 	Version         int64      `gorm:"not null"`
 }
 

@@ -8,7 +8,7 @@ type Complaint struct {
 	ID                   string     `gorm:"primaryKey;size:32;index:idx_complaints_update,priority:2"`
 	CustomerID           string     `gorm:"size:32;not null;index:idx_complaints_customer,priority:1"`
 	TicketID             string     `gorm:"size:32;not null;index:idx_complaints_ticket"`
-	ProductID            string     `gorm:"size:32;not null"`
+	ProductID            string     `gorm:"size:32;not null;index:idx_complaints_product"`
 	FollowUpID           string     `gorm:"size:32;not null"`
 	Channel              int32      `gorm:"not null"`
 	Category             int32      `gorm:"not null"`

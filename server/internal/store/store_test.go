@@ -1,9 +1,12 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,4 +183,32 @@ func TestSQLiteTransactionsQueueWithinDeadline(t *testing.T) {
 	close(release)
 	require.NoError(t, <-done)
 	require.NoError(t, db.InTx(t.Context(), func(*gorm.DB) error { return nil }))
+}
+
+// TestLoggedSQLHasNoValues checks that the debug log of statements shows
+// placeholders and never the values, which may be customer data or key
+// ids, for every way the services query: model queries, Scan and Pluck.
+func TestLoggedSQLHasNoValues(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			var logs bytes.Buffer
+			db := storetest.OpenOptions(t, store.Options{
+				URL:    storetest.URL(t, dialect),
+				Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			})
+			logs.Reset() // the migrations' statements
+			g := db.Gorm(t.Context())
+			const secret = "secret-value-7f3a"
+			var c store.Customer
+			require.ErrorIs(t, store.Translate(g.Where("id = ?", secret).Take(&c).Error), store.ErrNotFound)
+			var row struct{ ID string }
+			require.NoError(t, g.Table("customers c").Select("c.id").Where("c.id = ?", secret).Scan(&row).Error)
+			var ids []string
+			require.NoError(t, g.Model(&store.Customer{}).Where("display_name = ?", secret).Pluck("id", &ids).Error)
+
+			out := logs.String()
+			require.Equal(t, 3, strings.Count(out, "id = ?")+strings.Count(out, "display_name = ?"), "each statement is logged with its placeholder:\n%s", out)
+			require.NotContains(t, out, secret)
+		})
+	}
 }
