@@ -74,7 +74,7 @@ func (e *env) metricsScenario() *scenario {
 }
 
 // reportSources are the tables the rollup loop follows.
-var reportSources = []string{"tickets", "follow_ups", "complaints"}
+var reportSources = []string{"tickets", "follow_ups", "complaints", "products"}
 
 // cmdReportsReset empties the report tables and resets the loop's
 // watermarks, as service.RebuildReports does (this program does not
