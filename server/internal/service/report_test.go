@@ -255,24 +255,21 @@ func TestReportDefinitions(t *testing.T) {
 }
 
 // TestReportProductCorrection checks that correcting a product's model
-// after its tickets were counted moves their figures and their faults to
-// the corrected model, without any change to the tickets themselves.
+// after its tickets and complaints were counted moves their figures and
+// their faults to the corrected model, without any change to the tickets
+// or complaints themselves.
 func TestReportProductCorrection(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
 			e := start(t, dialect, fastReports)
 			f := e.seed()
 			mgr := f.manager.GetName()
-			tk := e.newTicket(f, f.inWarranty)
-			_, err := e.tickets.AssignTicket(as(f.agent.GetName()), &aftersalesv1.AssignTicketRequest{Name: tk.GetName(), Assignee: f.technician.GetName()})
-			require.NoError(t, err)
-			tech := as(f.technician.GetName())
-			_, err = e.tickets.AcceptTicket(tech, &aftersalesv1.AcceptTicketRequest{Name: tk.GetName()})
-			require.NoError(t, err)
-			_, err = e.tickets.StartTicket(tech, &aftersalesv1.StartTicketRequest{Name: tk.GetName()})
-			require.NoError(t, err)
-			_, err = e.tickets.ResolveTicket(tech, &aftersalesv1.ResolveTicketRequest{Name: tk.GetName(), Resolution: &aftersalesv1.Resolution{
-				FaultCategory: "ELECTRICAL", FaultCode: "E21", Summary: "fixed"}})
+			e.resolved(f) // with fault code P1
+			// A complaint about the unit, on no ticket.
+			_, err := e.complaints.CreateComplaint(as(f.agent.GetName()), &aftersalesv1.CreateComplaintRequest{Complaint: &aftersalesv1.Complaint{
+				Customer: f.customer.GetName(), Product: f.inWarranty.GetName(), Category: aftersalesv1.Complaint_PRODUCT_QUALITY,
+				Title: "It broke again",
+			}})
 			require.NoError(t, err)
 			e.caughtUp(mgr)
 			faultModels := func() []string {
@@ -288,6 +285,7 @@ func TestReportProductCorrection(t *testing.T) {
 			}
 			byModel := e.metrics(mgr, 0, 1, aftersalesv1.Dimension_PRODUCT_MODEL)
 			require.EqualValues(t, 1, byModel["WM-8000"].GetTicketsOpened())
+			require.EqualValues(t, 1, byModel["WM-8000"].GetComplaintsPer_100Tickets().GetNumerator())
 			require.Equal(t, []string{"WM-8000"}, faultModels())
 
 			_, err = e.customers.UpdateProduct(e.admin(), &aftersalesv1.UpdateProductRequest{
@@ -299,6 +297,7 @@ func TestReportProductCorrection(t *testing.T) {
 			require.Nil(t, byModel["WM-8000"], "nothing is left under the old model")
 			require.EqualValues(t, 1, byModel["WM-8100"].GetTicketsOpened())
 			require.EqualValues(t, 1, byModel["WM-8100"].GetTicketsResolved())
+			require.EqualValues(t, 1, byModel["WM-8100"].GetComplaintsPer_100Tickets().GetNumerator())
 			require.Equal(t, []string{"WM-8100"}, faultModels())
 		})
 	}
