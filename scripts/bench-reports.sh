@@ -11,9 +11,9 @@
 #   scripts/bench-reports.sh          full run, 10k then 1M tickets (~30-60 minutes on 2 CPUs)
 #   scripts/bench-reports.sh --quick  10k then 100k tickets, ~2-3 minutes
 #
-# What it does, with the pieces of scripts/bench.sh (lib-mariadb.sh and
-# the Go program scripts/bench): builds the server and scripts/bench;
-# makes MariaDB answer on 127.0.0.1:3306 (or uses
+# What it does, with the pieces of scripts/bench.sh (lib-mariadb.sh,
+# lib-bench.sh and the Go program scripts/bench): builds the server and
+# scripts/bench; makes MariaDB answer on 127.0.0.1:3306 (or uses
 # AFTERSALES_BENCH_MYSQL_DSN); creates its own database (dropped at the
 # end) and migrates it; seeds staff, customers and 10k tickets over two
 # years with multi-row INSERTs, with their follow-ups (80% of resolved
@@ -51,6 +51,8 @@ done
 
 # shellcheck source=scripts/lib-mariadb.sh
 source scripts/lib-mariadb.sh
+# shellcheck source=scripts/lib-bench.sh
+source scripts/lib-bench.sh
 log() { printf 'bench-reports.sh: %s\n' "$*" >&2; }
 
 if [ "$quick" = 1 ]; then
@@ -64,17 +66,6 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aftersales-bench-reports.XXXXXX")
 db="aftersales_benchrep_$$_$RANDOM"
 server_pid="" db_created=0 dsn=""
-
-stop_process() { # pid: stop a process this script started, and reap it
-  [ -n "$1" ] || return 0
-  kill "$1" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$1" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -9 "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
 
 cleanup() {
   local rc=$?
@@ -93,33 +84,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "building the server and the load generator"
-go build -o "$tmp/aftersales" ./server
-go build -o "$tmp/bench" ./scripts/bench
-bench="$tmp/bench"
-server="$tmp/aftersales"
-
-if [ -n "${AFTERSALES_BENCH_MYSQL_DSN:-}" ]; then
-  dsn=$AFTERSALES_BENCH_MYSQL_DSN
-else
-  ensure_mariadb
-  dsn=$MARIADB_DSN
-fi
-mysql_version="" mysql_flush_log_at_trx_commit="" mysql_settings="" mysqld_pid=0
-eval "$("$bench" info -dsn "$dsn")"
-"$bench" createdb -dsn "$dsn" -db "$db"
-db_created=1
-url=$("$bench" dburl -dsn "$dsn" -db "$db")
-dbargs=(-dsn "$dsn" -db "$db")
-
-pin_server=() pin_gen=()
-if [ "${BENCH_PIN:-1}" != 0 ] && command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
-  pin_server=(taskset -c 0)
-  pin_gen=(taskset -c 1)
-  pinning="server on CPU 0 (GOMAXPROCS=1), load generator on CPU 1, mysqld unpinned"
-else
-  pinning="none: server, generator and mysqld share all $(nproc) CPUs"
-fi
+bench_build
+bench_database "$db"
+bench_pin "server"
 
 log "database $db: migrating, seeding $customers customers and staff, issuing a MANAGER key"
 "$server" migrate --database-url "$url" 2>"$tmp/migrate.log"

@@ -10,7 +10,8 @@
 #   scripts/bench.sh          full run, ~10-15 minutes (ListTickets at 1M)
 #   scripts/bench.sh --quick  ~1-2 minutes (ListTickets at 100k instead of 1M)
 #
-# What it does: builds the server and the load generator
+# What it does (set-up shared with bench-reports.sh in
+# scripts/lib-bench.sh): builds the server and the load generator
 # (scripts/bench); makes MariaDB answer on 127.0.0.1:3306 as
 # scripts/test.sh does (scripts/lib-mariadb.sh; set
 # AFTERSALES_BENCH_MYSQL_DSN, go-sql-driver form "user:pass@tcp(host:3306)/",
@@ -52,6 +53,8 @@ done
 
 # shellcheck source=scripts/lib-mariadb.sh
 source scripts/lib-mariadb.sh
+# shellcheck source=scripts/lib-bench.sh
+source scripts/lib-bench.sh
 log() { printf 'bench.sh: %s\n' "$*" >&2; }
 
 if [ "$quick" = 1 ]; then
@@ -70,17 +73,6 @@ log_level=${BENCH_LOG_LEVEL:-info}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aftersales-bench.XXXXXX")
 db="aftersales_bench_$$_$RANDOM"
 server_pid="" debug_pid="" db_created=0 dsn=""
-
-stop_process() { # pid: stop a process this script started, and reap it
-  [ -n "$1" ] || return 0
-  kill "$1" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$1" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -9 "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
 
 cleanup() {
   local rc=$?
@@ -104,42 +96,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# --- build ---------------------------------------------------------------
-log "building the server and the load generator"
-go build -o "$tmp/aftersales" ./server
-go build -o "$tmp/bench" ./scripts/bench
-bench="$tmp/bench"
-server="$tmp/aftersales"
-
-# --- MySQL -----------------------------------------------------------------
-if [ -n "${AFTERSALES_BENCH_MYSQL_DSN:-}" ]; then
-  dsn=$AFTERSALES_BENCH_MYSQL_DSN
-else
-  ensure_mariadb
-  dsn=$MARIADB_DSN
-fi
-mysql_version="" mysql_flush_log_at_trx_commit="" mysql_settings="" mysqld_pid=0
-eval "$("$bench" info -dsn "$dsn")"
-"$bench" createdb -dsn "$dsn" -db "$db"
-db_created=1
-url=$("$bench" dburl -dsn "$dsn" -db "$db")
-dbargs=(-dsn "$dsn" -db "$db")
-
-# --- CPU pinning -----------------------------------------------------------
-# The server (and the raw baseline standing in for it) on CPU 0, the load
-# generator on CPU 1, mysqld wherever the kernel puts it (it is not ours to
-# pin). Go sizes GOMAXPROCS to the affinity mask, so the server runs with
-# GOMAXPROCS=1.
-pin_server=() pin_gen=()
-if [ "${BENCH_PIN:-1}" != 0 ] && command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
-  pin_server=(taskset -c 0)
-  pin_gen=(taskset -c 1)
-  pinning="server and raw baseline on CPU 0 (GOMAXPROCS=1), load generator on CPU 1, mysqld unpinned (taskset)"
-elif [ "${BENCH_PIN:-1}" = 0 ]; then
-  pinning="none (BENCH_PIN=0): server, generator and mysqld share all $(nproc) CPUs"
-else
-  pinning="none (taskset missing or fewer than 2 CPUs): server, generator and mysqld share all $(nproc) CPUs"
-fi
+bench_build
+bench_database "$db"
+bench_pin "server and raw baseline"
 
 # --- schema, seed, keys ----------------------------------------------------
 log "database $db: migrating and seeding $customers customers, $small tickets"

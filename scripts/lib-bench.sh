@@ -1,0 +1,66 @@
+# shellcheck shell=bash
+# Set-up shared by scripts/bench.sh and scripts/bench-reports.sh; source
+# it after scripts/lib-mariadb.sh, with $tmp set and a log function.
+#
+#   bench_build         builds the server and scripts/bench into $tmp:
+#                       sets server and bench
+#   bench_database NAME makes MariaDB answer (or uses
+#                       AFTERSALES_BENCH_MYSQL_DSN), reads its version and
+#                       settings, and creates database NAME: sets dsn, url,
+#                       dbargs, db_created=1 and the mysql_* variables
+#   bench_pin WHAT      pins WHAT (the server side) on CPU 0 and the load
+#                       generator on CPU 1 unless BENCH_PIN=0: sets
+#                       pin_server, pin_gen and pinning (a description)
+#   stop_process PID    stops a process the script started, and reaps it
+
+# shellcheck disable=SC2034 # the variables are for the sourcing script
+
+stop_process() {
+  [ -n "$1" ] || return 0
+  kill "$1" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+bench_build() {
+  log "building the server and the load generator"
+  go build -o "$tmp/aftersales" ./server
+  go build -o "$tmp/bench" ./scripts/bench
+  bench="$tmp/bench"
+  server="$tmp/aftersales"
+}
+
+bench_database() {
+  if [ -n "${AFTERSALES_BENCH_MYSQL_DSN:-}" ]; then
+    dsn=$AFTERSALES_BENCH_MYSQL_DSN
+  else
+    ensure_mariadb
+    dsn=$MARIADB_DSN
+  fi
+  mysql_version="" mysql_flush_log_at_trx_commit="" mysql_settings="" mysqld_pid=0
+  eval "$("$bench" info -dsn "$dsn")"
+  "$bench" createdb -dsn "$dsn" -db "$1"
+  db_created=1
+  url=$("$bench" dburl -dsn "$dsn" -db "$1")
+  dbargs=(-dsn "$dsn" -db "$1")
+}
+
+# The server side on CPU 0, the load generator on CPU 1, mysqld wherever
+# the kernel puts it (it is not ours to pin). Go sizes GOMAXPROCS to the
+# affinity mask, so the server runs with GOMAXPROCS=1.
+bench_pin() {
+  pin_server=() pin_gen=()
+  if [ "${BENCH_PIN:-1}" != 0 ] && command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+    pin_server=(taskset -c 0)
+    pin_gen=(taskset -c 1)
+    pinning="$1 on CPU 0 (GOMAXPROCS=1), load generator on CPU 1, mysqld unpinned (taskset)"
+  elif [ "${BENCH_PIN:-1}" = 0 ]; then
+    pinning="none (BENCH_PIN=0): server, generator and mysqld share all $(nproc) CPUs"
+  else
+    pinning="none (taskset missing or fewer than 2 CPUs): server, generator and mysqld share all $(nproc) CPUs"
+  fi
+}
