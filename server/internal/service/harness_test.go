@@ -188,13 +188,20 @@ func (e *env) login(c *aftersalesv1.Customer) {
 
 // httpResult is a JSON gateway response.
 type httpResult struct {
-	status int
-	body   map[string]any
-	raw    []byte
+	status      int
+	contentType string
+	body        map[string]any
+	raw         []byte
 }
 
 // do sends a JSON request to the gateway, acting as actor.
 func (e *env) do(method, path, actor string, body any) httpResult {
+	e.t.Helper()
+	return e.doWith(method, path, actor, body, nil)
+}
+
+// doWith is do with extra request headers.
+func (e *env) doWith(method, path, actor string, body any, header http.Header) httpResult {
 	e.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -210,6 +217,9 @@ func (e *env) do(method, path, actor string, body any) httpResult {
 	req, err := http.NewRequest(method, e.baseURL+path, rd)
 	require.NoError(e.t, err)
 	req.Header.Set("Content-Type", "application/json")
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
 	if actor != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer(actor))
 	}
@@ -218,7 +228,7 @@ func (e *env) do(method, path, actor string, body any) httpResult {
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(e.t, err)
-	r := httpResult{status: resp.StatusCode, raw: raw}
+	r := httpResult{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), raw: raw}
 	if len(raw) > 0 && raw[0] == '{' {
 		require.NoError(e.t, json.Unmarshal(raw, &r.body), string(raw))
 	}

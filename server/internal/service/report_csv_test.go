@@ -3,7 +3,6 @@ package service_test
 import (
 	"encoding/csv"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,16 +20,8 @@ import (
 // actor, and returns the status, the Content-Type and the body.
 func (e *env) getAs(path, actor, accept string) (int, string, []byte) {
 	e.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, e.baseURL+path, nil)
-	require.NoError(e.t, err)
-	req.Header.Set("Accept", accept)
-	req.Header.Set("Authorization", "Bearer "+bearer(actor))
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(e.t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(e.t, err)
-	return resp.StatusCode, resp.Header.Get("Content-Type"), raw
+	r := e.doWith(http.MethodGet, path, actor, nil, http.Header{"Accept": {accept}})
+	return r.status, r.contentType, r.raw
 }
 
 // csvTable parses a CSV answer into its header and rows keyed by column.
