@@ -88,6 +88,13 @@ const (
 	// FAILED_PRECONDITION: the ticket's survey was already submitted with
 	// different answers.
 	ErrorReason_SURVEY_ALREADY_SUBMITTED ErrorReason = 36
+	// FAILED_PRECONDITION: the change-feed position (`after_id`) is older than
+	// the events kept (retention). ErrorInfo metadata "oldest_after_id" is
+	// the earliest position from which the feed continues without a gap.
+	ErrorReason_EVENT_CURSOR_EXPIRED ErrorReason = 37
+	// INVALID_ARGUMENT: a webhook URL is not an https URL, or it resolves to
+	// a loopback, private or link-local address the server does not call.
+	ErrorReason_WEBHOOK_URL_REFUSED ErrorReason = 8
 	// UNAVAILABLE: the database cannot be reached. Safe to retry with the same
 	// request_id.
 	ErrorReason_STORAGE_UNAVAILABLE ErrorReason = 40
@@ -127,6 +134,8 @@ var (
 		34: "REMEDY_REQUIRED",
 		35: "NOT_INDEPENDENT",
 		36: "SURVEY_ALREADY_SUBMITTED",
+		37: "EVENT_CURSOR_EXPIRED",
+		8:  "WEBHOOK_URL_REFUSED",
 		40: "STORAGE_UNAVAILABLE",
 		41: "INTERNAL_ERROR",
 		42: "RATE_LIMITED",
@@ -153,6 +162,8 @@ var (
 		"REMEDY_REQUIRED":          34,
 		"NOT_INDEPENDENT":          35,
 		"SURVEY_ALREADY_SUBMITTED": 36,
+		"EVENT_CURSOR_EXPIRED":     37,
+		"WEBHOOK_URL_REFUSED":      8,
 		"STORAGE_UNAVAILABLE":      40,
 		"INTERNAL_ERROR":           41,
 		"RATE_LIMITED":             42,
@@ -192,7 +203,7 @@ var File_aftersales_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	" aftersales/v1/error_reason.proto\x12\raftersales.v1*\xc8\x04\n" +
+	" aftersales/v1/error_reason.proto\x12\raftersales.v1*\xfb\x04\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fFIELD_VIOLATION\x10\x01\x12\x12\n" +
@@ -213,7 +224,9 @@ const file_aftersales_v1_error_reason_proto_rawDesc = "" +
 	"\x13STAFF_NOT_QUALIFIED\x10!\x12\x13\n" +
 	"\x0fREMEDY_REQUIRED\x10\"\x12\x13\n" +
 	"\x0fNOT_INDEPENDENT\x10#\x12\x1c\n" +
-	"\x18SURVEY_ALREADY_SUBMITTED\x10$\x12\x17\n" +
+	"\x18SURVEY_ALREADY_SUBMITTED\x10$\x12\x18\n" +
+	"\x14EVENT_CURSOR_EXPIRED\x10%\x12\x17\n" +
+	"\x13WEBHOOK_URL_REFUSED\x10\b\x12\x17\n" +
 	"\x13STORAGE_UNAVAILABLE\x10(\x12\x12\n" +
 	"\x0eINTERNAL_ERROR\x10)\x12\x10\n" +
 	"\fRATE_LIMITED\x10*\x12\x17\n" +
