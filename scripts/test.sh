@@ -6,6 +6,11 @@
 # AFTERSALES_TEST_MYSQL_DSN (go-sql-driver form, e.g.
 # "user:pass@tcp(host:3306)/") to use another server instead.
 #
+# The natspub tests need a NATS server with JetStream: one already
+# listening on 127.0.0.1:4222 is reused, otherwise Debian's nats-server is
+# installed (needs root) and started. Set AFTERSALES_TEST_NATS_URL (e.g.
+# "nats://host:4222") to use another server instead.
+#
 # Extra arguments go to `go test`, e.g. scripts/test.sh -run TestTicket.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +20,9 @@ cd "$(dirname "$0")/.."
 # tests create and drop their own databases.
 # shellcheck source=scripts/lib-mariadb.sh
 source scripts/lib-mariadb.sh
+# The NATS bootstrap: exports AFTERSALES_TEST_NATS_URL.
+# shellcheck source=scripts/lib-nats.sh
+source scripts/lib-nats.sh
 
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
@@ -22,6 +30,8 @@ if [ -z "${AFTERSALES_TEST_MYSQL_DSN:-}" ]; then
   ensure_mariadb
   export AFTERSALES_TEST_MYSQL_DSN="$MARIADB_DSN"
 fi
+ensure_nats
 mysql_version=$(mariadb_version)
-log "MySQL: $mysql_version; SQLite: embedded"
+nats_ver=$(nats_version)
+log "MySQL: $mysql_version; SQLite: embedded; NATS: $nats_ver"
 exec go test -race -count=1 -timeout 30m "$@" ./...

@@ -20,6 +20,7 @@ const (
 	Courses               = "courses"
 	Enrollments           = "enrollments"
 	Assessments           = "assessments"
+	Webhooks              = "webhooks"
 )
 
 // Wildcard is the AIP-159 "any parent" id, as in "customers/-".

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/health"
 
 	"github.com/aftersales/aftersales/server/internal/config"
+	"github.com/aftersales/aftersales/server/internal/natspub"
 	"github.com/aftersales/aftersales/server/internal/service"
 	"github.com/aftersales/aftersales/server/internal/store"
 )
@@ -106,6 +107,8 @@ type App struct {
 	// bootstrapKey is the admin key issued because the database had none;
 	// empty otherwise.
 	bootstrapKey string
+	// closers release what the services use, after the jobs stopped.
+	closers []func()
 	// stopping is set when shutdown starts, so /readyz turns away traffic
 	// while in-flight calls finish.
 	stopping atomic.Bool
@@ -160,6 +163,24 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		ComplaintInterval:     cfg.ComplaintCheckInterval,
 		QualificationInterval: cfg.QualificationCheckInterval,
 		ReportInterval:        cfg.ReportRollupInterval,
+		Feed: service.Feed{
+			Retention:          cfg.EventRetention,
+			SequenceInterval:   cfg.EventSequenceInterval,
+			WebhookTimeout:     cfg.WebhookTimeout,
+			WebhookRetryWindow: cfg.WebhookRetryWindow,
+			AllowPrivate:       cfg.WebhookAllowPrivate,
+		},
+	}
+	if cfg.EventsNATSURL != "" {
+		pub, err := natspub.Connect(ctx, cfg.EventsNATSURL, natspub.Options{
+			Stream: cfg.EventsNATSStream, SubjectPrefix: cfg.EventsNATSSubjectPrefix, Name: "aftersales " + deps.ReplicaID,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("events publisher: %w", err)
+		}
+		cleanup = append(cleanup, pub.Close)
+		a.closers = append(a.closers, pub.Close)
+		deps.Publisher = pub
 	}
 	for _, f := range o.deps {
 		f(&deps)
@@ -370,6 +391,9 @@ func (a *App) shutdown(ctx context.Context, stopJobs context.CancelFunc, jobsDon
 		a.grpcServer.Stop()
 	}
 
+	for _, c := range a.closers {
+		c()
+	}
 	if err := a.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close database: %w", err))
 	}

@@ -132,6 +132,20 @@ var policy = map[string][]principal.Role{
 	// The audit trail is for those who answer for the work.
 	aftersalesv1.AuditService_ListAuditRecords_FullMethodName: {manager},
 
+	// The change feed: everyone reads the events of what they may Get
+	// (scoped by the events' own scope columns).
+	aftersalesv1.EventService_ListEvents_FullMethodName:  everyone,
+	aftersalesv1.EventService_WatchEvents_FullMethodName: everyone,
+
+	// Webhooks: admins subscribe for the company, a shop for itself.
+	aftersalesv1.WebhookService_CreateWebhook_FullMethodName:         {partner},
+	aftersalesv1.WebhookService_GetWebhook_FullMethodName:            {partner},
+	aftersalesv1.WebhookService_ListWebhooks_FullMethodName:          {partner},
+	aftersalesv1.WebhookService_UpdateWebhook_FullMethodName:         {partner},
+	aftersalesv1.WebhookService_DeleteWebhook_FullMethodName:         {partner},
+	aftersalesv1.WebhookService_ListWebhookDeliveries_FullMethodName: {partner},
+	aftersalesv1.WebhookService_RedeliverEvent_FullMethodName:        {partner},
+
 	// Keys are for admins only.
 	aftersalesv1.ApiKeyService_CreateApiKey_FullMethodName: {},
 	aftersalesv1.ApiKeyService_GetApiKey_FullMethodName:    {},

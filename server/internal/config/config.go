@@ -185,6 +185,26 @@ type Config struct {
 	// ReportRollupInterval is how often the background loop brings the
 	// report rollups up to date.
 	ReportRollupInterval time.Duration
+
+	// EventRetention is how long the change feed keeps events.
+	EventRetention time.Duration
+	// EventSequenceInterval is how often committed events are given their
+	// feed positions; it bounds the feed's and the webhooks' latency.
+	EventSequenceInterval time.Duration
+	// EventsNATSURL, when set, publishes every event to NATS JetStream.
+	EventsNATSURL string
+	// EventsNATSStream and EventsNATSSubjectPrefix name the JetStream
+	// stream and the subjects events are published on.
+	EventsNATSStream        string
+	EventsNATSSubjectPrefix string
+	// WebhookTimeout bounds one webhook delivery.
+	WebhookTimeout time.Duration
+	// WebhookRetryWindow is how long a failing webhook is retried before
+	// it is disabled.
+	WebhookRetryWindow time.Duration
+	// WebhookAllowPrivate lets webhooks call loopback, private and
+	// link-local addresses and plain http URLs.
+	WebhookAllowPrivate bool
 }
 
 // ComplaintDeadline is how long a complaint of one severity may wait for
@@ -351,6 +371,12 @@ func Default() Config {
 		RetrainingPeriod:           30 * 24 * time.Hour,
 		QualificationCheckInterval: time.Minute,
 		ReportRollupInterval:       10 * time.Second,
+		EventRetention:             7 * 24 * time.Hour,
+		EventSequenceInterval:      100 * time.Millisecond,
+		WebhookTimeout:             10 * time.Second,
+		WebhookRetryWindow:         24 * time.Hour,
+		EventsNATSStream:           "AFTERSALES_EVENTS",
+		EventsNATSSubjectPrefix:    "aftersales.events",
 	}
 }
 
@@ -394,6 +420,14 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.RetrainingPeriod, "retraining-period", c.RetrainingPeriod, "how long a staff member who failed an assessment has to complete retraining")
 	fs.DurationVar(&c.QualificationCheckInterval, "qualification-check-interval", c.QualificationCheckInterval, "how often the background loop looks for certifications that expired")
 	fs.DurationVar(&c.ReportRollupInterval, "report-rollup-interval", c.ReportRollupInterval, "how often the background loop brings the report rollups up to date")
+	fs.DurationVar(&c.EventRetention, "event-retention", c.EventRetention, "how long the change feed keeps events; a reader further behind is told where the feed continues")
+	fs.DurationVar(&c.EventSequenceInterval, "event-sequence-interval", c.EventSequenceInterval, "how often committed events get their feed positions (bounds feed and webhook latency)")
+	fs.StringVar(&c.EventsNATSURL, "events-nats-url", c.EventsNATSURL, "publish every change-feed event to NATS JetStream at this URL (nats://host:4222); empty: off")
+	fs.StringVar(&c.EventsNATSStream, "events-nats-stream", c.EventsNATSStream, "the JetStream stream events are published to (created when missing)")
+	fs.StringVar(&c.EventsNATSSubjectPrefix, "events-nats-subject-prefix", c.EventsNATSSubjectPrefix, "events are published on <prefix>.<event type>, e.g. aftersales.events.ticket.assigned")
+	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", c.WebhookTimeout, "how long one webhook delivery may take")
+	fs.DurationVar(&c.WebhookRetryWindow, "webhook-retry-window", c.WebhookRetryWindow, "how long a failing webhook is retried (exponential backoff with jitter) before it is disabled")
+	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", c.WebhookAllowPrivate, "let webhooks call loopback, private and link-local addresses and plain http URLs (tests, closed networks)")
 	return fs
 }
 
@@ -574,6 +608,15 @@ func (c Config) Validate() error {
 	}
 	if c.ReportRollupInterval <= 0 {
 		bad("--report-rollup-interval must be positive, got %s", c.ReportRollupInterval)
+	}
+	if c.EventRetention < time.Hour {
+		bad("--event-retention must be at least 1h, got %s", c.EventRetention)
+	}
+	if c.EventSequenceInterval <= 0 || c.WebhookTimeout <= 0 {
+		bad("--event-sequence-interval and --webhook-timeout must be positive, got %s and %s", c.EventSequenceInterval, c.WebhookTimeout)
+	}
+	if c.WebhookRetryWindow < time.Minute {
+		bad("--webhook-retry-window must be at least 1m, got %s", c.WebhookRetryWindow)
 	}
 	if c.FollowUpDelay < 0 || c.FollowUpWindow <= 0 {
 		bad("--follow-up-delay must not be negative and --follow-up-window must be positive, got %s and %s", c.FollowUpDelay, c.FollowUpWindow)

@@ -180,6 +180,8 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 		"complaint-deadlines", "complaint-check-interval", "follow-up-delay", "follow-up-window",
 		"follow-up-complaint-at-or-below", "follow-up-close-at-or-above", "retraining-period",
 		"qualification-check-interval", "report-rollup-interval",
+		"event-retention", "event-sequence-interval", "events-nats-url", "events-nats-stream", "events-nats-subject-prefix",
+		"webhook-timeout", "webhook-retry-window", "webhook-allow-private",
 	}
 	var names []string
 	for _, s := range config.Settings() {

@@ -13,6 +13,7 @@ import (
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/pkg/filter"
 	"github.com/aftersales/aftersales/pkg/resname"
+	"github.com/aftersales/aftersales/server/internal/changefeed"
 	"github.com/aftersales/aftersales/server/internal/ids"
 	"github.com/aftersales/aftersales/server/internal/principal"
 	"github.com/aftersales/aftersales/server/internal/store"
@@ -27,6 +28,14 @@ var unaudited = []string{"etag", "updateTime", "secret"}
 // nil for a creation. Each field whose JSON value differs is recorded
 // with its old and new value.
 func (b *base) audit(ctx context.Context, tx *gorm.DB, resource string, before, after proto.Message) error {
+	return b.auditAs(ctx, tx, resource, before, after, "")
+}
+
+// auditAs is audit with the change feed's verb for the change set by
+// the caller (changefeed.Disabled) rather than derived from the fields
+// it changed. Each audited change emits one event (outbox.go); a deletion
+// (after nil) carries the resource's last state.
+func (b *base) auditAs(ctx context.Context, tx *gorm.DB, resource string, before, after proto.Message, verb string) error {
 	changes, err := diff(before, after)
 	if err != nil {
 		return err
@@ -43,10 +52,26 @@ func (b *base) audit(ctx context.Context, tx *gorm.DB, resource string, before, 
 	if !ok {
 		method = p.String() // a background job: its principal names it
 	}
-	return store.Translate(tx.Create(&store.AuditRecord{
+	if err := store.Translate(tx.Create(&store.AuditRecord{
 		ID: ids.New(), Principal: p.String(), Via: p.Via, Method: method, Resource: resource,
 		Changes: string(raw), CreateTime: b.now(),
-	}).Error)
+	}).Error); err != nil {
+		return err
+	}
+	rt := changefeed.ResourceType(resource)
+	typ := rt + "." + verb
+	if verb == "" {
+		fields := make([]string, len(changes))
+		for i, c := range changes {
+			fields[i] = c.Field
+		}
+		typ = changefeed.Type(rt, before == nil, after == nil, fields)
+	}
+	state := after
+	if state == nil {
+		state = before
+	}
+	return b.emit(ctx, tx, resource, typ, state)
 }
 
 // fieldChange is a FieldChange as stored, in the trail's JSON column.

@@ -28,6 +28,10 @@ type base struct {
 	db    *store.DB
 	log   *slog.Logger
 	rules Rules
+	feed  Feed
+	// events fires when this replica's sequencer gave new events their
+	// positions, to wake the feed's readers at once.
+	events *signal
 }
 
 // now is the store's clock: UTC, truncated to what DATETIME(6) keeps, so

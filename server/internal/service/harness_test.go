@@ -69,7 +69,12 @@ type env struct {
 	followUps  aftersalesv1.FollowUpServiceClient
 	training   aftersalesv1.TrainingServiceClient
 	reports    aftersalesv1.ReportServiceClient
+	events     aftersalesv1.EventServiceClient
+	webhooks   aftersalesv1.WebhookServiceClient
 	baseURL    string
+	// stop shuts the server down gracefully, as SIGTERM does; the test's
+	// end calls it too.
+	stop func()
 }
 
 type envOption func(*config.Config)
@@ -104,10 +109,14 @@ func startURL(t testing.TB, dbURL string, opts ...envOption) *env {
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
+	t.Cleanup(stop)
 
 	conn, err := grpc.NewClient(a.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
@@ -123,7 +132,10 @@ func startURL(t testing.TB, dbURL string, opts ...envOption) *env {
 		followUps:  aftersalesv1.NewFollowUpServiceClient(conn),
 		training:   aftersalesv1.NewTrainingServiceClient(conn),
 		reports:    aftersalesv1.NewReportServiceClient(conn),
+		events:     aftersalesv1.NewEventServiceClient(conn),
+		webhooks:   aftersalesv1.NewWebhookServiceClient(conn),
 		baseURL:    "http://" + a.HTTPAddr(),
+		stop:       stop,
 	}
 }
 

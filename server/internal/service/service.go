@@ -14,6 +14,7 @@ import (
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/server/internal/config"
 	"github.com/aftersales/aftersales/server/internal/store"
+	"github.com/aftersales/aftersales/server/internal/webhook"
 )
 
 // Deps are what the services need from the process.
@@ -35,6 +36,58 @@ type Deps struct {
 	// ReportInterval is how often the report rollups are brought up to
 	// date; 0 means 10s.
 	ReportInterval time.Duration
+	// Feed configures the change feed and webhooks.
+	Feed Feed
+	// Publisher, when set, receives every event of the feed, in order
+	// (the NATS JetStream publisher).
+	Publisher Publisher
+}
+
+// Feed configures the change feed and its webhooks.
+type Feed struct {
+	// Retention is how long events are kept; 0 means 7 days.
+	Retention time.Duration
+	// SequenceInterval is how often committed events get their feed
+	// positions; 0 means 100ms. It bounds the feed's latency.
+	SequenceInterval time.Duration
+	// WatchPoll is how often WatchEvents looks for events another replica
+	// sequenced; 0 means 1s.
+	WatchPoll time.Duration
+	// WebhookInterval is how often the webhook dispatcher looks for work
+	// besides being woken by new events; 0 means 1s.
+	WebhookInterval time.Duration
+	// WebhookTimeout bounds one delivery; 0 means 10s.
+	WebhookTimeout time.Duration
+	// WebhookRetryWindow is how long a failing subscription is retried
+	// before it is disabled; 0 means 24h.
+	WebhookRetryWindow time.Duration
+	// AllowPrivate lets webhooks call loopback, private and link-local
+	// addresses, and plain http (tests, closed networks).
+	AllowPrivate bool
+}
+
+// Publisher publishes feed events to a broker. Publish must be
+// idempotent by id: after a crash the same event is published again.
+type Publisher interface {
+	Publish(ctx context.Context, id int64, eventType string, body []byte) error
+}
+
+func (f *Feed) defaults() {
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&f.Retention, 7 * 24 * time.Hour},
+		{&f.SequenceInterval, 100 * time.Millisecond},
+		{&f.WatchPoll, time.Second},
+		{&f.WebhookInterval, time.Second},
+		{&f.WebhookTimeout, 10 * time.Second},
+		{&f.WebhookRetryWindow, 24 * time.Hour},
+	} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
 }
 
 // Services are the aftersales.v1 service implementations of one process.
@@ -50,6 +103,9 @@ type Services struct {
 	followUps  *followUpServer
 	training   *trainingServer
 	reports    *reportServer
+	events     *eventServer
+	webhooks   *webhookServer
+	dispatcher *dispatcher
 }
 
 // New builds the services.
@@ -72,7 +128,9 @@ func New(d Deps) *Services {
 	if d.Rules.ComplaintDeadlines == nil {
 		d.Rules = RulesFrom(config.Default())
 	}
-	b := &base{db: d.DB, log: d.Logger, rules: d.Rules}
+	d.Feed.defaults()
+	b := &base{db: d.DB, log: d.Logger, rules: d.Rules, feed: d.Feed, events: newSignal()}
+	webhooks := &webhookServer{base: b, sender: webhook.NewSender(webhook.SenderOptions{AllowPrivate: d.Feed.AllowPrivate, Timeout: d.Feed.WebhookTimeout})}
 	return &Services{
 		deps:       d,
 		customers:  &customerServer{base: b},
@@ -85,6 +143,9 @@ func New(d Deps) *Services {
 		followUps:  &followUpServer{base: b},
 		training:   &trainingServer{base: b},
 		reports:    &reportServer{base: b},
+		events:     &eventServer{base: b, poll: d.Feed.WatchPoll},
+		webhooks:   webhooks,
+		dispatcher: &dispatcher{s: webhooks, holder: d.ReplicaID},
 	}
 }
 
@@ -100,12 +161,14 @@ func (s *Services) Register(r grpc.ServiceRegistrar) {
 	aftersalesv1.RegisterFollowUpServiceServer(r, s.followUps)
 	aftersalesv1.RegisterTrainingServiceServer(r, s.training)
 	aftersalesv1.RegisterReportServiceServer(r, s.reports)
+	aftersalesv1.RegisterEventServiceServer(r, s.events)
+	aftersalesv1.RegisterWebhookServiceServer(r, s.webhooks)
 }
 
 // Jobs returns the background loops the services need, by name. Each
 // runs until its context ends and is safe to run on every replica at once.
 func (s *Services) Jobs() map[string]func(ctx context.Context) error {
-	return map[string]func(ctx context.Context) error{
+	jobs := map[string]func(ctx context.Context) error{
 		"sla": func(ctx context.Context) error {
 			return s.tickets.runLeased(ctx, slaLease, s.deps.ReplicaID, s.deps.SLAInterval, s.tickets.CheckSLA)
 		},
@@ -121,7 +184,23 @@ func (s *Services) Jobs() map[string]func(ctx context.Context) error {
 		"idempotency-purge": func(ctx context.Context) error {
 			return s.tickets.runLeased(ctx, purgeLease, s.deps.ReplicaID, time.Hour, s.tickets.purgeIdempotencyKeys)
 		},
+		"event-sequencer": func(ctx context.Context) error {
+			return s.events.runLeased(ctx, sequencerLease, s.deps.ReplicaID, s.deps.Feed.SequenceInterval, s.events.sequence)
+		},
+		"event-retention": func(ctx context.Context) error {
+			return s.events.runLeased(ctx, retentionLease, s.deps.ReplicaID, min(time.Hour, s.deps.Feed.Retention/10), s.events.purgeEvents)
+		},
+		"followup-due": func(ctx context.Context) error {
+			return s.events.runLeased(ctx, followUpDueLease, s.deps.ReplicaID, s.deps.ComplaintInterval, s.events.emitFollowUpsDue)
+		},
+		"webhooks": s.dispatcher.run,
 	}
+	if s.deps.Publisher != nil {
+		jobs["event-publisher"] = func(ctx context.Context) error {
+			return s.events.runLeased(ctx, publisherLease, s.deps.ReplicaID, s.deps.Feed.SequenceInterval, s.publish)
+		}
+	}
+	return jobs
 }
 
 // RegisterGateway registers the JSON gateway handlers of every service on
@@ -140,6 +219,8 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 		aftersalesv1.RegisterFollowUpServiceHandler,
 		aftersalesv1.RegisterTrainingServiceHandler,
 		aftersalesv1.RegisterReportServiceHandler,
+		aftersalesv1.RegisterEventServiceHandler,
+		aftersalesv1.RegisterWebhookServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return err
@@ -147,3 +228,18 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 	}
 	return nil
 }
+
+// SequenceEvents gives committed events their feed positions now, for
+// tests and tools that do not wait for the sequencer loop.
+func (s *Services) SequenceEvents(ctx context.Context) (int, error) { return s.events.sequence(ctx) }
+
+// PurgeEvents applies the feed's retention now.
+func (s *Services) PurgeEvents(ctx context.Context) (int, error) { return s.events.purgeEvents(ctx) }
+
+// EmitFollowUpsDue emits followup.due for follow-ups that fell due.
+func (s *Services) EmitFollowUpsDue(ctx context.Context) (int, error) {
+	return s.events.emitFollowUpsDue(ctx)
+}
+
+// DispatchWebhooks starts deliveries that are due now.
+func (s *Services) DispatchWebhooks(ctx context.Context) error { return s.dispatcher.dispatch(ctx) }

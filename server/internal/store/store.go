@@ -244,6 +244,16 @@ func (d *DB) Gorm(ctx context.Context) *gorm.DB { return d.gorm.WithContext(ctx)
 // (SQLite runs one transaction at a time, MySQL waits on row locks);
 // ErrConflict means a retry of the whole InTx may succeed.
 func (d *DB) InTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return d.inTx(ctx, nil, fn)
+}
+
+// inTx is InTx with transaction options, which apply to MySQL only: a
+// SQLite write transaction is serializable whatever is asked.
+func (d *DB) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *gorm.DB) error) error {
+	var txOpts []*sql.TxOptions
+	if opts != nil && d.dialect == DialectMySQL {
+		txOpts = append(txOpts, opts)
+	}
 	if d.writeSlot != nil {
 		// SQLite transactions are BEGIN IMMEDIATE, so they run one at a
 		// time anyway. Queueing them here, in order, beats having them
@@ -267,7 +277,7 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	err := d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		fnErr = fn(tx)
 		return fnErr
-	})
+	}, txOpts...)
 	if fnErr != nil {
 		return translateFromTx(fnErr)
 	}

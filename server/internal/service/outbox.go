@@ -1,0 +1,157 @@
+package service
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"gorm.io/gorm"
+
+	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/pkg/resname"
+	"github.com/aftersales/aftersales/server/internal/changefeed"
+	"github.com/aftersales/aftersales/server/internal/principal"
+	"github.com/aftersales/aftersales/server/internal/store"
+)
+
+// The transactional outbox: audit (every change's one record) calls emit
+// in the change's own transaction, so a failed call emits nothing and a
+// committed one always emits one event per resource it changed. The
+// sequencer (event.go) later gives committed events their feed position.
+
+// emit writes the event of a change of resource, whose state is now msg
+// (its state before, for a deletion), inside tx.
+func (b *base) emit(ctx context.Context, tx *gorm.DB, resource, typ string, msg proto.Message) error {
+	msg = withoutSecret(msg)
+	data, err := anypb.New(msg)
+	if err != nil {
+		return err
+	}
+	raw, err := proto.Marshal(data)
+	if err != nil {
+		return err
+	}
+	ev := &store.Event{
+		Type: typ, Resource: resource, ResourceType: changefeed.ResourceType(resource),
+		Principal: principal.FromContext(ctx).String(), Data: raw, CreateTime: b.now(),
+	}
+	if err := scopeEvent(tx, ev, msg); err != nil {
+		return err
+	}
+	return store.Translate(tx.Create(ev).Error)
+}
+
+// scopeEvent copies onto ev who may read it, from the resource as it is
+// after the change (see eventScope): the customer it belongs to, the
+// shop and the staff member working it.
+func scopeEvent(tx *gorm.DB, ev *store.Event, msg proto.Message) error {
+	id := func(name, collection string) string {
+		v, _ := resname.ID(name, collection)
+		return v
+	}
+	switch m := msg.(type) {
+	case *aftersalesv1.Ticket:
+		ev.CustomerID = id(m.GetCustomer(), resname.Customers)
+		ev.PartnerID = id(m.GetPartner(), resname.Partners)
+		ev.AssigneeID = id(m.GetAssignee(), resname.Staff)
+		ev.FirstContactID = id(m.GetFirstContact(), resname.Staff)
+	case *aftersalesv1.TicketEvent:
+		// A timeline entry is seen by those who see its ticket.
+		ticketID := parentID(m.GetName(), resname.Tickets)
+		var t store.Ticket
+		if err := tx.Select("customer_id", "partner_id", "assignee_id", "first_contact_id").Where("id = ?", ticketID).Take(&t).Error; err != nil {
+			return store.Translate(err)
+		}
+		ev.CustomerID, ev.PartnerID, ev.AssigneeID, ev.FirstContactID = t.CustomerID, t.PartnerID, t.AssigneeID, t.FirstContactID
+		ev.Internal = m.GetInternal()
+	case *aftersalesv1.Complaint:
+		ev.CustomerID = id(m.GetCustomer(), resname.Customers)
+	case *aftersalesv1.ComplaintEvent:
+		complaintID := parentID(m.GetName(), resname.Complaints)
+		var c store.Complaint
+		if err := tx.Select("customer_id").Where("id = ?", complaintID).Take(&c).Error; err != nil {
+			return store.Translate(err)
+		}
+		ev.CustomerID = c.CustomerID
+		ev.Internal = m.GetInternal()
+	case *aftersalesv1.Customer:
+		ev.CustomerID = id(m.GetName(), resname.Customers)
+	case *aftersalesv1.Product:
+		ev.CustomerID = parentID(m.GetName(), resname.Customers)
+	case *aftersalesv1.Staff:
+		// A shop follows its own technicians (their qualification above
+		// all); a staff member their own record.
+		ev.PartnerID = id(m.GetPartner(), resname.Partners)
+		ev.AssigneeID = id(m.GetName(), resname.Staff)
+	case *aftersalesv1.Enrollment, *aftersalesv1.Assessment, *aftersalesv1.AccountabilityRecord:
+		ev.AssigneeID = parentID(resourceName(m), resname.Staff)
+	case *aftersalesv1.Webhook:
+		ev.PartnerID = id(m.GetPartner(), resname.Partners)
+	}
+	return nil
+}
+
+// staffOnlyTypes are resource types only admins follow: credentials and
+// subscriptions (a shop follows its own subscriptions through
+// partner_id).
+var staffOnlyTypes = []string{"api_key", "webhook"}
+
+// customerTypes are the resource types a customer may Get.
+var customerTypes = []string{"ticket", "ticket_event", "complaint", "complaint_event", "customer", "product"}
+
+// eventScope limits an events query to what the caller may Get, from the
+// scope columns emit wrote (see scopeEvent).
+func eventScope(q *gorm.DB, p principal.Principal) *gorm.DB {
+	switch p.Role {
+	case principal.RoleAdmin:
+		return q
+	case principal.RoleManager, principal.RoleAgent, principal.RoleTrainer:
+		return q.Where("resource_type NOT IN ?", staffOnlyTypes)
+	case principal.RolePartner:
+		return q.Where("partner_id = ? AND internal = ?", p.ID(), false)
+	case principal.RoleTechnician:
+		return q.Where("(assignee_id = ? OR first_contact_id = ?) AND resource_type NOT IN ?", p.ID(), p.ID(), staffOnlyTypes)
+	case principal.RoleCustomer:
+		return q.Where("customer_id = ? AND internal = ? AND resource_type IN ?", p.ID(), false, customerTypes)
+	}
+	return q.Where(nothing)
+}
+
+// eventFor converts a stored event to the API message, with the
+// resource's fields hidden from p as its Get hides them.
+func eventFor(row *store.Event, p principal.Principal) (*aftersalesv1.Event, error) {
+	data := &anypb.Any{}
+	if err := proto.Unmarshal(row.Data, data); err != nil {
+		return nil, err
+	}
+	msg, err := data.UnmarshalNew()
+	if err != nil {
+		return nil, err
+	}
+	switch m := msg.(type) {
+	case *aftersalesv1.Complaint:
+		msg = complaintFor(m, p)
+	case *aftersalesv1.Customer:
+		msg = contactOnly(m, p)
+	}
+	if data, err = anypb.New(msg); err != nil {
+		return nil, err
+	}
+	return &aftersalesv1.Event{
+		Name: resname.Format(resname.Events, strconv.FormatInt(*row.Seq, 10)), Id: *row.Seq, Type: row.Type,
+		Resource: row.Resource, ResourceType: row.ResourceType, Data: data,
+		Principal: row.Principal, CreateTime: ts(row.CreateTime),
+	}, nil
+}
+
+// parentID returns the id of the first collection of name when it is
+// collection: "a" for ("tickets/a/events/b", "tickets").
+func parentID(name, collection string) string {
+	segs := strings.SplitN(name, "/", 3)
+	if len(segs) >= 2 && segs[0] == collection {
+		return segs[1]
+	}
+	return ""
+}
