@@ -16,9 +16,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/aftersales/aftersales/client/webhook"
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/pkg/apierr"
-	"github.com/aftersales/aftersales/client/webhook"
 	"github.com/aftersales/aftersales/server/internal/config"
 	"github.com/aftersales/aftersales/server/internal/store/storetest"
 )
@@ -154,7 +154,6 @@ func (r *receiver) requireAll(want []*aftersalesv1.Event) {
 	defer r.mu.Unlock()
 	require.Zero(r.t, r.bad, "every signature verified")
 }
-
 
 // ticketWork opens n tickets on e and dispatches each to the shop.
 func ticketWork(t *testing.T, e *env, f *fixture, n int) {
