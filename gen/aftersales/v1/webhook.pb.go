@@ -40,8 +40,9 @@ type Webhook struct {
 	// The event types to send (see Event.type); "ticket.*" matches every
 	// ticket event. Empty sends every event the owner may see.
 	EventTypes []string `protobuf:"bytes,4,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
-	// Whether events are delivered. Default true on creation. Set it to true
-	// to resume a subscription the server disabled.
+	// Whether events are delivered. A new subscription is always enabled;
+	// UpdateWebhook turns it off, or on again to resume a subscription the
+	// server disabled, from where it stopped.
 	Enabled bool `protobuf:"varint,5,opt,name=enabled,proto3" json:"enabled,omitempty"`
 	// The signing secret ("whsec_…"). Output only, and set only in the
 	// response of CreateWebhook.
@@ -319,7 +320,7 @@ func (x *WebhookDelivery) GetCreateTime() *timestamppb.Timestamp {
 // CreateWebhookRequest is the request of CreateWebhook.
 type CreateWebhookRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The subscription: url required; event_types, display_name, enabled.
+	// The subscription: url required; event_types and display_name.
 	Webhook *Webhook `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
 	// AIP-155 request id.
 	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`

@@ -479,3 +479,29 @@ func apierrField(err error) string {
 	}
 	return vs[0].Field
 }
+
+// TestSlowReceiverDelaysOnlyItself: a receiver that hangs holds up its
+// own subscription, not another's.
+func TestSlowReceiverDelaysOnlyItself(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			e := start(t, dialect, allowPrivate)
+			f := e.seed()
+			slow, fast := newReceiver(t), newReceiver(t)
+			hold := make(chan struct{})
+			defer close(hold)
+			slow.hold.Store(&hold)
+			var hooks []*aftersalesv1.Webhook
+			for _, r := range []*receiver{slow, fast} {
+				h, err := e.webhooks.CreateWebhook(e.admin(), &aftersalesv1.CreateWebhookRequest{Webhook: &aftersalesv1.Webhook{Url: r.url(), EventTypes: []string{"ticket.*"}}})
+				require.NoError(t, err)
+				r.setSecret(h.GetSecret())
+				hooks = append(hooks, h)
+			}
+			ticketWork(t, e, f, 3)
+			fast.requireAll(e.feed(e.admin(), hooks[1].GetDeliveredEventId(), `resource_type = "ticket"`))
+			require.Positive(t, slow.held.Load(), "the slow receiver is still holding its first delivery")
+			require.Empty(t, slow.received())
+		})
+	}
+}

@@ -26,8 +26,9 @@ const cursorSequenced = "sequenced"
 // and therefore their positions, follow the order of the changes.
 //
 // Runs serialise on the "sequenced" cursor row, which holds the highest
-// position given, so replicas may call it at once (a lease only saves
-// them the work).
+// position given, so replicas and callers that need the feed up to date
+// (WatchEvents, CreateWebhook) may call it at once; the loop's lease only
+// saves replicas the work.
 func (d *DB) SequenceEvents(ctx context.Context, limit int) (int64, error) {
 	var n int64
 	err := d.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, func(tx *gorm.DB) error {
@@ -36,13 +37,8 @@ func (d *DB) SequenceEvents(ctx context.Context, limit int) (int64, error) {
 		if d.dialect == DialectMySQL {
 			q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
 		}
-		err := q.Where("name = ?", cursorSequenced).Take(&cur).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			// The first run; a concurrent first run fails on the key.
-			cur = EventCursor{Name: cursorSequenced}
-			err = tx.Create(&cur).Error
-		}
-		if err != nil {
+		// The migration inserted the row.
+		if err := q.Where("name = ?", cursorSequenced).Take(&cur).Error; err != nil {
 			return err
 		}
 		var ids []int64

@@ -38,6 +38,9 @@ CREATE TABLE event_cursors (
     PRIMARY KEY (name)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 
+-- The sequencer's row, which its runs lock (store.SequenceEvents).
+INSERT INTO event_cursors (name, position) VALUES ('sequenced', 0);
+
 -- Webhook subscriptions. delivered_seq is the subscription's position in
 -- the feed; attempts, failing_since and next_attempt_time describe the
 -- retries of the event after it.

@@ -27,6 +27,9 @@ CREATE TABLE event_cursors (
     PRIMARY KEY (name)
 );
 
+-- The sequencer's row, which its runs lock (store.SequenceEvents).
+INSERT INTO event_cursors (name, position) VALUES ('sequenced', 0);
+
 CREATE TABLE webhooks (
     id                TEXT     NOT NULL,
     display_name      TEXT     NOT NULL,
