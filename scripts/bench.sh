@@ -3,12 +3,13 @@
 # calls/s, p50/p95/p99 latency, and CPU seconds per 1000 calls of the
 # server and of mysqld for each scenario, with each ratio against its
 # baseline, then the issue's goals (met or not), the server's peak RSS,
-# CPU profiles of CreateTicket and GetTicket, and the EXPLAIN of every
-# ListTickets query. It asserts nothing: it exits non-zero only when the
-# benchmark itself cannot run (or a scenario's calls fail).
+# webhook delivery lag, CPU profiles of CreateTicket and GetTicket, and
+# the EXPLAIN of every ListTickets query. It asserts nothing: it exits
+# non-zero only when the benchmark itself cannot run (or a scenario's
+# calls fail).
 #
-#   scripts/bench.sh          full run, ~10-15 minutes (ListTickets at 1M)
-#   scripts/bench.sh --quick  ~1-2 minutes (ListTickets at 100k instead of 1M)
+#   scripts/bench.sh          full run, ~12-17 minutes (ListTickets at 1M)
+#   scripts/bench.sh --quick  ~2-3 minutes (ListTickets at 100k instead of 1M)
 #
 # What it does (set-up shared with bench-reports.sh in
 # scripts/lib-bench.sh): builds the server and the load generator
@@ -25,6 +26,21 @@
 # ratio is the median of the rounds' ratios: on a 2-CPU machine shared
 # with MySQL, back-to-back runs of one scenario differ by 10-20%.
 #
+# The outbox comparison (issue 13) runs last: CreateTicket through the
+# release before the change feed (the server built a second time, from
+# git ref BENCH_BASELINE_REF, default 87d938a, with `git archive`)
+# against this tree's server, whose every change also writes its event to
+# the outbox, with one webhook subscription to ticket.* created through
+# the API. Each server has a database of its own, migrated by it and
+# seeded alike (the old schema is a prefix of the new one), and the two
+# run in interleaved rounds like the goals above. The subscription's
+# receiver is a process of the load generator's (bench webhook-receiver,
+# on 127.0.0.1: the new server runs with --webhook-allow-private); it
+# verifies each delivery's signature with client/webhook.Verify and
+# records its lag, arrival − the event's create_time (one machine, one
+# clock), and each run waits up to 60 s after its load until the
+# receiver has every event it made.
+#
 # The load generator is scripts/bench (go run ./scripts/bench -h): the raw
 # database/sql baseline, closed and open loop clients, the seeder, the
 # EXPLAIN tracer and the report. Nothing here asserts performance: the
@@ -32,7 +48,9 @@
 #
 # Environment: BENCH_PIN=0 disables CPU pinning; BENCH_LOG_LEVEL sets the
 # server's log level (default info, as in production); BENCH_KEEP=1 keeps
-# the server log and binaries in the temp dir.
+# the server log and binaries in the temp dir; BENCH_BASELINE_REF is the
+# release without the outbox (default 87d938a, the last commit before the
+# change feed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -69,24 +87,33 @@ else
   small=10000 large=1000000 large_name=1M customers=20000 pool=20000
 fi
 log_level=${BENCH_LOG_LEVEL:-info}
+baseline_ref=${BENCH_BASELINE_REF:-87d938a}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aftersales-bench.XXXXXX")
 db="aftersales_bench_$$_$RANDOM"
 server_pid="" debug_pid="" db_created=0 dsn=""
+base_pid="" outbox_pid="" receiver_pid="" side_dbs=()
 
 cleanup() {
   local rc=$?
   stop_process "$debug_pid"
   stop_process "$server_pid"
+  stop_process "$receiver_pid"
+  stop_process "$base_pid"
+  stop_process "$outbox_pid"
   if [ "$db_created" = 1 ]; then
     "$tmp/bench" dropdb -dsn "$dsn" -db "$db" || log "could not drop database $db"
   fi
+  for d in "${side_dbs[@]}"; do
+    "$tmp/bench" dropdb -dsn "$dsn" -db "$d" || log "could not drop database $d"
+  done
+  rm -rf "$tmp/baseline-src"
   if [ "${BENCH_KEEP:-0}" != 1 ]; then
     # The per-call log of a full run is large; keep its end.
-    for f in server.log debug-server.log; do
+    for f in server.log debug-server.log base-server.log outbox-server.log; do
       [ -f "$tmp/$f" ] && tail -n 200 "$tmp/$f" >"$tmp/$f.tail" && rm -f "$tmp/$f"
     done
-    rm -f "$tmp/aftersales" "$tmp/bench"
+    rm -f "$tmp/aftersales" "$tmp/aftersales-base" "$tmp/bench"
   fi
   if [ $rc -ne 0 ]; then
     log "FAILED (exit $rc); logs in $tmp"
@@ -97,37 +124,62 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 bench_build
+# The release without the outbox, built now so that a ref that does not
+# build fails the benchmark before its long part. git archive leaves the
+# repository as it is (no worktree to clean up after an interrupt).
+baseline_rev=$(git rev-parse --short "$baseline_ref^{commit}") || {
+  log "BENCH_BASELINE_REF=$baseline_ref is not a commit of this repository"
+  exit 1
+}
+log "building the server of $baseline_ref ($baseline_rev), before the outbox"
+mkdir -p "$tmp/baseline-src"
+git archive "$baseline_rev" | tar -x -C "$tmp/baseline-src"
+(cd "$tmp/baseline-src" && go build -o "$tmp/aftersales-base" ./server)
+rm -rf "$tmp/baseline-src"
+base_server="$tmp/aftersales-base"
 bench_database "$db"
 bench_pin "server and raw baseline"
 
 # --- schema, seed, keys ----------------------------------------------------
+# prepare binary url database suffix: migrate the database with binary,
+# seed the staff and customers, issue one key per agent into
+# keys$suffix.txt, and seed $small tickets.
+prepare() {
+  local bin=$1 u=$2 suffix=$4 args=(-dsn "$dsn" -db "$3")
+  "$bin" migrate --database-url "$u" 2>>"$tmp/migrate$suffix.log"
+  "$bench" seed "${args[@]}" -base -customers "$customers" >"$tmp/agents$suffix.txt"
+  : >"$tmp/keys$suffix.txt"
+  local n=0 agent
+  while read -r agent; do
+    n=$((n + 1))
+    "$bin" keys create --staff "$agent" --name "bench seat $n" --database-url "$u" >>"$tmp/keys$suffix.txt" 2>>"$tmp/keys$suffix.log"
+  done <"$tmp/agents$suffix.txt"
+  "$bench" seed "${args[@]}" -tickets "$small"
+}
 log "database $db: migrating and seeding $customers customers, $small tickets"
-"$server" migrate --database-url "$url" 2>"$tmp/migrate.log"
-"$bench" seed "${dbargs[@]}" -base -customers "$customers" >"$tmp/agents.txt"
-: >"$tmp/keys.txt"
-n=0
-while read -r agent; do
-  n=$((n + 1))
-  "$server" keys create --staff "$agent" --name "bench seat $n" --database-url "$url" >>"$tmp/keys.txt" 2>>"$tmp/keys.log"
-done <"$tmp/agents.txt"
-"$bench" seed "${dbargs[@]}" -tickets "$small"
+prepare "$server" "$url" "$db" ""
 
 # --- servers ---------------------------------------------------------------
 # The per-caller rate limit (50 calls/s by default) would turn a capacity
 # benchmark into a test of the limiter: it stays on, so its cost is
 # measured, with limits no scenario reaches.
-server_flags=(--pprof)
 rate_note="no per-caller rate limit in this server"
 if "$server" -h 2>/dev/null | grep -q -- '--rate-limit'; then
-  server_flags+=(--rate-limit 1000000 --rate-burst 1000000)
   rate_note="rate limiter on with --rate-limit/--rate-burst 1000000 (never reached)"
 fi
-start_server() { # log-file log-level [flags...]: start a server, set started_pid
-  "${pin_server[@]}" "$server" --database-url "$url" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
-    "${server_flags[@]}" --log-level "$2" "${@:3}" 2>"$1" &
+# start_server binary url log-file log-level [flags...]: start a server,
+# set started_pid. The flags are checked per binary: the baseline release
+# may predate one.
+start_server() {
+  local flags=(--pprof)
+  if "$1" -h 2>/dev/null | grep -q -- '--rate-limit'; then
+    flags+=(--rate-limit 1000000 --rate-burst 1000000)
+  fi
+  "${pin_server[@]}" "$1" --database-url "$2" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
+    "${flags[@]}" --log-level "$4" "${@:5}" 2>"$3" &
   started_pid=$!
 }
-start_server "$tmp/server.log" "$log_level"
+start_server "$server" "$url" "$tmp/server.log" "$log_level"
 server_pid=$started_pid
 grpc_addr="" http_addr=""
 eval "$("$bench" wait -log "$tmp/server.log" -pid "$server_pid")"
@@ -135,29 +187,34 @@ log "server pid $server_pid: gRPC $grpc_addr, HTTP $http_addr"
 
 results="$tmp/results.jsonl"
 : >"$results"
-# run bench-run-flags...: one scenario, after waiting (boundedly) for
+# run bench-run-flags...: one scenario against the server of grpc_addr,
+# http_addr, server_pid, keys and dbargs, after waiting (boundedly) for
 # mysqld to finish the previous one's purge and flushing. The raw
 # baseline stands in for the server, so it runs on the server's CPU.
+keys="$tmp/keys.txt"
 run() {
   local pin=("${pin_gen[@]}")
   case " $* " in *" -scenario raw-create "*) pin=("${pin_server[@]}") ;; esac
-  "${pin[@]}" "$bench" run "${dbargs[@]}" -grpc "$grpc_addr" -http "$http_addr" -keys "$tmp/keys.txt" \
+  "${pin[@]}" "$bench" run "${dbargs[@]}" -grpc "$grpc_addr" -http "$http_addr" -keys "$keys" \
     -server-pid "$server_pid" -mysqld-pid "$mysqld_pid" -results "$results" -raw-plan "$tmp/create-sql.txt" \
     -quiesce "$quiesce" -warmup "$warmup" -duration "$duration" "$@"
 }
-# interleave scenario...: the scenarios whose ratios are goals run in
-# rounds, in an order that rotates from round to round, so that drift
-# (MySQL's purge and flushing, table growth, the machine) and the cost one
-# run leaves to the next fall on each of them alike.
+# interleave runner item...: the scenarios whose ratios are goals run in
+# rounds, "runner item run-flags..." for each item, in an order that
+# rotates from round to round, so that drift (MySQL's purge and flushing,
+# table growth, the machine) and the cost one run leaves to the next fall
+# on each of them alike.
 interleave() {
-  local n=$# r i
+  local runner=$1
+  shift
+  local n=$# r i args=("$@")
   for r in $(seq 1 "$rounds"); do
     for i in $(seq 0 $((n - 1))); do
-      local args=("$@")
-      run -scenario "${args[$(((i + r - 1) % n))]}" -c 32 -round "$r" -warmup "$round_warmup" -duration "$round_duration"
+      "$runner" "${args[$(((i + r - 1) % n))]}" -c 32 -round "$r" -warmup "$round_warmup" -duration "$round_duration"
     done
   done
 }
+scenario() { run -scenario "$@"; }
 # profile name scenario: a separate pass of the scenario with the server's
 # CPU profile taken, so the measured runs carry no profiling overhead.
 profile() {
@@ -170,7 +227,7 @@ profile() {
 # at debug level, started with the flags in debug_flags.
 debug_flags=()
 explain() {
-  start_server "$tmp/debug-server.log" debug "${debug_flags[@]}"
+  start_server "$server" "$url" "$tmp/debug-server.log" debug "${debug_flags[@]}"
   debug_pid=$started_pid
   local dgrpc
   dgrpc=$("$bench" wait -log "$tmp/debug-server.log" -pid "$debug_pid" | sed -n 's/^grpc_addr=//p')
@@ -187,10 +244,10 @@ run -scenario list-grpc -label "list-grpc 10k c=4" -c 4
 log "adding $pool IN_PROGRESS tickets for the mixed workload's resolves"
 "$bench" seed "${dbargs[@]}" -in-progress "$pool"
 
-interleave raw-create create-grpc create-json
+interleave scenario raw-create create-grpc create-json
 run -scenario create-grpc -label "create-grpc open 70%" -c 32 -rate-from create-grpc -rate-fraction 0.7
 profile create create-grpc
-interleave get-grpc get-json
+interleave scenario get-grpc get-json
 profile get get-grpc
 for c in 1 8 32 64; do
   run -scenario mixed -label "mixed c=$c" -c "$c"
@@ -209,6 +266,70 @@ stop_process "$server_pid"
 server_pid=""
 debug_flags=(--sla-check-interval 1s)
 explain "$large tickets" -sla
+
+# --- the outbox and webhooks (issue 13) ---------------------------------------
+# Each server on a fresh database of its own, seeded like the main one
+# was at the CreateTicket rounds; both stay up, and the idle one's
+# background loops cost next to nothing (the outbox runs wait until the
+# webhook backlog is delivered before the next round starts).
+for side in base outbox; do
+  side_dbs+=("${db}_$side")
+  "$bench" createdb -dsn "$dsn" -db "${db}_$side"
+done
+base_url=$("$bench" dburl -dsn "$dsn" -db "${db}_base")
+outbox_url=$("$bench" dburl -dsn "$dsn" -db "${db}_outbox")
+log "outbox comparison: databases ${db}_base ($baseline_rev's server) and ${db}_outbox (this one's), seeding both"
+prepare "$base_server" "$base_url" "${db}_base" -base
+prepare "$server" "$outbox_url" "${db}_outbox" -outbox
+"$server" keys create --role ADMIN --name "bench webhooks" --database-url "$outbox_url" >"$tmp/admin-key.txt" 2>>"$tmp/keys-outbox.log"
+
+start_server "$base_server" "$base_url" "$tmp/base-server.log" "$log_level"
+base_pid=$started_pid
+addrs=$("$bench" wait -log "$tmp/base-server.log" -pid "$base_pid")
+base_grpc=$(sed -n 's/^grpc_addr=//p' <<<"$addrs") base_http=$(sed -n 's/^http_addr=//p' <<<"$addrs")
+start_server "$server" "$outbox_url" "$tmp/outbox-server.log" "$log_level" --webhook-allow-private
+outbox_pid=$started_pid
+addrs=$("$bench" wait -log "$tmp/outbox-server.log" -pid "$outbox_pid")
+outbox_grpc=$(sed -n 's/^grpc_addr=//p' <<<"$addrs") outbox_http=$(sed -n 's/^http_addr=//p' <<<"$addrs")
+# The receiver is the client side: it runs on the load generator's CPU,
+# which its CPU is counted with.
+rm -f "$tmp/receiver.env"
+"${pin_gen[@]}" "$bench" webhook-receiver -grpc "$outbox_grpc" -key-file "$tmp/admin-key.txt" -types 'ticket.*' \
+  -ready "$tmp/receiver.env" 2>"$tmp/receiver.log" &
+receiver_pid=$!
+for _ in $(seq 1 300); do
+  [ ! -f "$tmp/receiver.env" ] || break
+  kill -0 "$receiver_pid" 2>/dev/null || {
+    log "the webhook receiver exited: $(cat "$tmp/receiver.log")"
+    exit 1
+  }
+  sleep 0.1
+done
+receiver_addr="" webhook_name=""
+eval "$(cat "$tmp/receiver.env")"
+log "base server pid $base_pid ($baseline_rev), outbox server pid $outbox_pid with $webhook_name delivering to $receiver_addr"
+
+# side base|outbox run-flags...: CreateTicket on one side of the outbox
+# comparison; it sets run's globals to that side's server.
+side() {
+  if [ "$1" = base ]; then
+    grpc_addr=$base_grpc http_addr=$base_http server_pid=$base_pid keys="$tmp/keys-base.txt"
+    dbargs=(-dsn "$dsn" -db "${db}_base")
+    run -scenario create-grpc -label "create-grpc no outbox" "${@:2}"
+  else
+    grpc_addr=$outbox_grpc http_addr=$outbox_http server_pid=$outbox_pid keys="$tmp/keys-outbox.txt"
+    dbargs=(-dsn "$dsn" -db "${db}_outbox")
+    run -scenario create-grpc -label "create-grpc outbox+webhook" -webhook-receiver "$receiver_addr" -webhook-wait 60s "${@:2}"
+  fi
+}
+interleave side base outbox
+server_pid=""
+stop_process "$receiver_pid"
+receiver_pid=""
+stop_process "$base_pid"
+base_pid=""
+stop_process "$outbox_pid"
+outbox_pid=""
 
 mysqld_text="mysqld pid $mysqld_pid"
 [ "$mysqld_pid" != 0 ] || mysqld_text="mysqld not found on this machine (its CPU is not measured)"
@@ -264,8 +385,13 @@ by_package() {
   echo "      half first pages, half second pages (page token); list-grpc $large_name runs on $large tickets$([ "$quick" = 1 ] && echo " (--quick: 100k instead of 1M)");"
   echo "      at c=32 the 1-CPU server is saturated and latency is mostly queueing, so the lists also run at c=4."
   echo "      mixed = create 30% / get 40% / list first page 20% / assign 5% / resolve 5% (IN_PROGRESS tickets seeded for it)."
+  echo "Outbox: create-grpc no outbox = the server of $baseline_ref ($baseline_rev, before the change feed); create-grpc outbox+webhook ="
+  echo "      this tree's server (--webhook-allow-private, --event-sequence-interval 100ms by default) with one subscription to"
+  echo "      ticket.*, delivered to bench webhook-receiver on 127.0.0.1 (on the load generator's CPU, counted with it);"
+  echo "      each server on a database of its own ($customers customers, $small tickets), c=32 in $rounds interleaved rounds;"
+  echo "      webhook lag = arrival at the receiver - the event's create_time, over every event a run made (warm-up included)."
   echo
-  "$bench" report -results "$results" -rss-kib "${rss_kib:--1}" -server-log "$tmp/server.log"
+  "$bench" report -results "$results" -rss-kib "${rss_kib:--1}" -server-log "$tmp/server.log,$tmp/base-server.log,$tmp/outbox-server.log"
   for p in create get; do
     echo
     echo "== CPU profile of the server during ${p^}Ticket gRPC at c=32 (${profile_s}s): $tmp/cpu-$p.pprof =="

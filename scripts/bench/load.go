@@ -75,6 +75,9 @@ type result struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
 	Notes []string  `json:"notes,omitempty"`
+	// Webhook is what the run's load gave the webhook subscription, when
+	// run with -webhook-receiver.
+	Webhook *webhookRes `json:"webhook,omitempty"`
 }
 
 type secondRes struct {
@@ -110,6 +113,9 @@ type runFlags struct {
 	round          int
 	quiesce        time.Duration
 	retries        int
+	webhookAddr    string
+	webhookWait    time.Duration
+	receiverPID    int // the webhook receiver's, counted with the generator's CPU
 }
 
 func cmdRun(args []string) error {
@@ -136,6 +142,8 @@ func cmdRun(args []string) error {
 	fs.IntVar(&f.round, "round", 0, "round number: results of one label from several rounds are merged, and ratios taken round by round")
 	fs.DurationVar(&f.quiesce, "quiesce", 0, "first wait up to this long for mysqld to go idle (the previous run's purge and flushing)")
 	fs.IntVar(&f.retries, "retries", 2, "measure a window disturbed by other work (other processes busy) again, at most this many times")
+	fs.StringVar(&f.webhookAddr, "webhook-receiver", "", "address of a bench webhook-receiver subscribed to ticket.*: after the load, wait for the deliveries of the run's events and record their lag")
+	fs.DurationVar(&f.webhookWait, "webhook-wait", 60*time.Second, "how long after the load to wait for the receiver to have every event of the run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -167,6 +175,13 @@ func cmdRun(args []string) error {
 	if f.rate > 0 && !sc.openLoop {
 		return fmt.Errorf("scenario %s does not support open loop", f.scenario)
 	}
+	var watch *webhookWatch
+	if f.webhookAddr != "" {
+		if watch, err = watchWebhook(ctx, env.db, f.webhookAddr); err != nil {
+			return err
+		}
+		f.receiverPID = watch.start.PID
+	}
 
 	// A window in which something else kept the machine busy is measured
 	// again (others share it: test suites, builds); the least disturbed
@@ -196,13 +211,21 @@ func cmdRun(args []string) error {
 	if sc.notes != nil {
 		res.Notes = append(sc.notes(), res.Notes...)
 	}
+	if watch != nil {
+		if res.Webhook, err = watch.finish(ctx, time.Now(), f.webhookWait, f.results, res.Label, res.Round); err != nil {
+			return err
+		}
+		w := res.Webhook
+		fmt.Fprintf(os.Stderr, "bench: %-22s webhook: %d/%d events delivered, lag p50 %.0f ms p99 %.0f ms max %.0f ms, caught up %.1f s after the load, %d signature failures\n",
+			res.Label, w.Delivered, w.Events, w.P50, w.P99, w.Max, w.CatchUpS, w.VerifyFailures)
+	}
 	fmt.Fprintf(os.Stderr, "bench: %-22s c=%-3d %8.1f calls/s  p50 %7.2f ms  p99 %7.2f ms  errors %d\n",
 		res.Label, res.Conc, res.Rate, res.P50, res.P99, res.Errors)
 	if res.FirstError != "" {
 		fmt.Fprintf(os.Stderr, "bench: %s: first error: %s\n", res.Label, res.FirstError)
 	}
 	if f.results != "" {
-		if res.SamplesFile, err = writeSamples(f.results, res, samples); err != nil {
+		if res.SamplesFile, err = writeSamples(f.results, res.Label, res.Round, samples); err != nil {
 			return err
 		}
 		fh, err := os.OpenFile(f.results, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
@@ -258,7 +281,11 @@ func measure(ctx context.Context, f *runFlags, env *env, sc *scenario) (*result,
 	if f.scenario == "raw-create" {
 		serverPID = os.Getpid()
 	}
-	mon := &cpuMonitor{pids: []int{serverPID, f.mysqldPID, os.Getpid()}, status: func() map[string]int64 { return innodbStatus(env.db) }}
+	pids := []int{serverPID, f.mysqldPID, os.Getpid()}
+	if f.receiverPID > 0 {
+		pids = append(pids, f.receiverPID)
+	}
+	mon := &cpuMonitor{pids: pids, status: func() map[string]int64 { return innodbStatus(env.db) }}
 
 	var profDone chan error
 	startProfile := func() {
@@ -290,6 +317,13 @@ func measure(ctx context.Context, f *runFlags, env *env, sc *scenario) (*result,
 	cpu := mon.delta()
 	res.ServerCPU, res.MysqldCPU, res.GenCPU = cpu[0], cpu[1], cpu[2]
 	own := max(0, cpu[0]) + max(0, cpu[1]) + max(0, cpu[2])
+	if len(cpu) > 3 {
+		// The webhook receiver is the client side too.
+		own += max(0, cpu[3])
+		if res.GenCPU >= 0 && cpu[3] >= 0 {
+			res.GenCPU += cpu[3]
+		}
+	}
 	if serverPID == os.Getpid() {
 		own -= max(0, cpu[2]) // the generator is the "server"
 	}
@@ -343,10 +377,11 @@ func quiesce(pid int, max time.Duration) time.Duration {
 	return time.Since(start)
 }
 
-// writeSamples saves the window's latencies next to the results file,
-// one byte of kind and four of microseconds (little-endian) each, so the
-// report can merge the rounds of a label into exact percentiles.
-func writeSamples(results string, res *result, samples []sample) (string, error) {
+// writeSamples saves the window's latencies (or a run's webhook lags)
+// next to the results file, one byte of kind and four of microseconds
+// (little-endian) each, so the report can merge the rounds of a label
+// into exact percentiles.
+func writeSamples(results, label string, round int, samples []sample) (string, error) {
 	dir := results + ".samples"
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -356,7 +391,7 @@ func writeSamples(results string, res *result, samples []sample) (string, error)
 			return r
 		}
 		return '_'
-	}, fmt.Sprintf("%s-r%d-%d", res.Label, res.Round, time.Now().UnixNano()))
+	}, fmt.Sprintf("%s-r%d-%d", label, round, time.Now().UnixNano()))
 	buf := make([]byte, 0, 5*len(samples))
 	for _, s := range samples {
 		us := min(s.lat.Microseconds(), math.MaxUint32)

@@ -12,6 +12,7 @@
 //	bench run      -scenario NAME ...        run one scenario, append its result
 //	bench explain  -dsn DSN -db NAME ...     capture the server's SQL and EXPLAIN it
 //	bench report   -results FILE ...         print the table and the goals
+//	bench webhook-receiver -grpc ADDR ...    subscribe to ticket.* and record each delivery's lag
 //	bench reports-reset   -dsn DSN -db NAME  empty the report tables (scripts/bench-reports.sh)
 //	bench reports-catchup -dsn DSN -db NAME  wait for the report rollups, record sizes and times
 //	bench reports-report  -results FILE ...  print the reports benchmark
@@ -28,7 +29,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench info|createdb|dropdb|dburl|seed|wait|run|explain|report|reports-reset|reports-catchup|reports-report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench info|createdb|dropdb|dburl|seed|wait|run|explain|report|webhook-receiver|reports-reset|reports-catchup|reports-report [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
@@ -41,6 +42,8 @@ func main() {
 		"run":      cmdRun,
 		"explain":  cmdExplain,
 		"report":   cmdReport,
+
+		"webhook-receiver": cmdWebhookReceiver,
 
 		"reports-reset":   cmdReportsReset,
 		"reports-catchup": cmdReportsCatchUp,

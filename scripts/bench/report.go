@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -26,7 +27,7 @@ func cmdReport(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	path := fs.String("results", "", "results file (JSON lines)")
 	rssKiB := fs.Int64("rss-kib", -1, "the server's peak RSS (VmHWM) in KiB")
-	serverLog := fs.String("server-log", "", "the server's log, scanned for warnings and errors")
+	serverLog := fs.String("server-log", "", "the server's log, scanned for warnings and errors; more logs after commas (the outbox comparison's servers)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,6 +60,7 @@ func cmdReport(args []string) error {
 		{label: "create-grpc", base: "raw-create", goal: 0.7, name: "create", what: "CreateTicket gRPC / raw database/sql, calls/s at c=32"},
 		{label: "create-json", base: "create-grpc", goal: 0.8, name: "gateway", what: "CreateTicket JSON / gRPC, calls/s"},
 		{label: "get-json", base: "get-grpc", goal: 0.5, name: "gateway", what: "GetTicket JSON / gRPC, calls/s"},
+		{label: "create-grpc outbox+webhook", base: "create-grpc no outbox", goal: 0.9, name: "outbox", what: "CreateTicket with outbox+webhook / without outbox"},
 	}
 	// The list goal compares, at each concurrency, the first list result
 	// (the small table) with the last (the large one).
@@ -142,6 +144,11 @@ func cmdReport(args []string) error {
 	} else {
 		fmt.Printf("  %-8s %-56s not measured\n", "memory", "server peak RSS (VmHWM)")
 	}
+	for _, r := range results {
+		if r.Webhook != nil {
+			printWebhook(r, len(rounds[r.Label]))
+		}
+	}
 
 	// Notes: what each scenario reported, and the mixed breakdown.
 	var notes []string
@@ -200,8 +207,14 @@ func cmdReport(args []string) error {
 			fmt.Println("  " + n)
 		}
 	}
-	if *serverLog != "" {
-		scanLog(*serverLog, results)
+	for i, l := range strings.Split(*serverLog, ",") {
+		title := "Server log"
+		if i > 0 {
+			title += " " + filepath.Base(l)
+		}
+		if l != "" {
+			scanLog(title, l, results)
+		}
 	}
 	return nil
 }
@@ -313,7 +326,73 @@ func mergeRounds(rs []result) (result, error) {
 		m.P50, m.P95, m.P99, m.Max = ms(pct(all, 50)), ms(pct(all, 95)), ms(pct(all, 99)), ms(all[len(all)-1])
 	}
 	m.Round = 0
+	if m.Webhook != nil {
+		w, err := mergeWebhook(rs)
+		if err != nil {
+			return m, err
+		}
+		m.Webhook = w
+	}
 	return m, nil
+}
+
+// mergeWebhook merges the rounds' webhook deliveries: sums of events and
+// counts, lag percentiles over all the rounds' lags.
+func mergeWebhook(rs []result) (*webhookRes, error) {
+	m := &webhookRes{}
+	var lags []time.Duration
+	for _, r := range rs {
+		w := r.Webhook
+		if w == nil {
+			continue
+		}
+		m.Events += w.Events
+		m.Delivered += w.Delivered
+		m.Duplicates += w.Duplicates
+		m.VerifyFailures += w.VerifyFailures
+		m.BadBodies += w.BadBodies
+		m.SpanS += w.SpanS
+		m.CatchUpS = max(m.CatchUpS, w.CatchUpS)
+		if m.FirstFailure == "" {
+			m.FirstFailure = w.FirstFailure
+		}
+		if w.LagFile != "" {
+			l, err := readSamples(w.LagFile, 1)
+			if err != nil {
+				return nil, err
+			}
+			lags = append(lags, l[0]...)
+		}
+	}
+	slices.Sort(lags)
+	if len(lags) > 0 {
+		m.P50, m.P99, m.Max = ms(pct(lags, 50)), ms(pct(lags, 99)), ms(lags[len(lags)-1])
+	}
+	return m, nil
+}
+
+// printWebhook prints a run's webhook deliveries under the goals: the
+// lag (arrival at the receiver − the event's create_time) has no goal.
+func printWebhook(r result, rounds int) {
+	w := r.Webhook
+	what := "webhook delivery lag under " + r.Label
+	if rounds > 1 {
+		what += fmt.Sprintf(", %d rounds", rounds)
+	}
+	fmt.Printf("  %-8s %-56s p50 %.0f ms, p99 %.0f ms, max %.0f ms  (no goal)\n", "webhook", what, w.P50, w.P99, w.Max)
+	rate := "n/a"
+	if w.SpanS > 0 {
+		rate = fmt.Sprintf("%.0f", float64(w.Delivered)/w.SpanS)
+	}
+	got := "all delivered"
+	if w.Delivered < w.Events {
+		got = fmt.Sprintf("NOT ALL DELIVERED: %d missing after the wait", w.Events-w.Delivered)
+	}
+	fmt.Printf("  %-8s %d events (%s), %s deliveries/s, caught up %.1f s after the load at worst;\n", "", w.Events, got, rate, w.CatchUpS)
+	fmt.Printf("  %-8s %d signature failures, %d unreadable bodies, %d duplicates\n", "", w.VerifyFailures, w.BadBodies, w.Duplicates)
+	if w.FirstFailure != "" {
+		fmt.Printf("  %-8s first failure: %s\n", "", short(w.FirstFailure, 200))
+	}
 }
 
 // sizeOf is the table size in a list label, "list-grpc 1M c=4" → "1M".
@@ -420,10 +499,10 @@ func timeline(r result) string {
 // scanLog summarises the server log's warnings and errors (slow SQL is
 // logged at WARN from 200 ms; failed background passes; server errors)
 // by the measured window they fell in.
-func scanLog(path string, results []result) {
+func scanLog(title, path string, results []result) {
 	fh, err := os.Open(path)
 	if err != nil {
-		fmt.Printf("\nServer log: %v\n", err)
+		fmt.Printf("\n%s: %v\n", title, err)
 		return
 	}
 	defer fh.Close()
@@ -461,7 +540,7 @@ func scanLog(path string, results []result) {
 		}
 		counts[key]++
 	}
-	fmt.Printf("\nServer log: %d warnings and errors", total)
+	fmt.Printf("\n%s: %d warnings and errors", title, total)
 	if total == 0 {
 		fmt.Println(" (slow SQL is logged from 200 ms)")
 		return
