@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,36 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aftersales/aftersales/server/internal/natspub"
+	"github.com/aftersales/aftersales/server/internal/store/storetest"
 )
-
-// natsURLEnv names the NATS server the tests publish to; it needs
-// JetStream. scripts/test.sh always sets it, starting a server when none
-// runs.
-const natsURLEnv = "AFTERSALES_TEST_NATS_URL"
-
-const defaultNATSURL = "nats://127.0.0.1:4222"
-
-// natsURL returns the URL of the test server. Like the MySQL half of
-// storetest, a plain `go test` without the variable does not need the
-// service: the tests are skipped when nothing answers on the default
-// address. When the variable is set, an unreachable server fails the
-// test, so scripts/test.sh cannot silently lose this coverage.
-func natsURL(t *testing.T) string {
-	t.Helper()
-	url, set := os.LookupEnv(natsURLEnv)
-	if !set || url == "" {
-		url = defaultNATSURL
-	}
-	nc, err := nats.Connect(url, nats.Timeout(2*time.Second))
-	if err != nil {
-		if !set {
-			t.Skipf("no NATS server at %s (%v); set %s or run scripts/test.sh, which starts one", url, err, natsURLEnv)
-		}
-		t.Fatalf("%s=%s: cannot connect: %v", natsURLEnv, url, err)
-	}
-	nc.Close()
-	return url
-}
 
 // testOptions returns options with a stream and subject prefix of their
 // own, so tests and concurrent runs against one server do not see each
@@ -122,7 +93,7 @@ func publishEvents(t *testing.T, p *natspub.Publisher, n int) []event {
 }
 
 func TestPublishStoresEventsInOrder(t *testing.T) {
-	url := natsURL(t)
+	url := storetest.NATSURL(t)
 	o := testOptions(t, url)
 	p := connect(t, url, o)
 	events := publishEvents(t, p, 20)
@@ -146,7 +117,7 @@ func TestPublishStoresEventsInOrder(t *testing.T) {
 }
 
 func TestPublishSameIDStoresOnce(t *testing.T) {
-	url := natsURL(t)
+	url := storetest.NATSURL(t)
 	o := testOptions(t, url)
 	p := connect(t, url, o)
 
@@ -164,7 +135,7 @@ func TestPublishSameIDStoresOnce(t *testing.T) {
 }
 
 func TestOrderedConsumerReadsEventsInOrder(t *testing.T) {
-	url := natsURL(t)
+	url := storetest.NATSURL(t)
 	o := testOptions(t, url)
 	p := connect(t, url, o)
 	events := publishEvents(t, p, 50)
@@ -192,7 +163,7 @@ func TestOrderedConsumerReadsEventsInOrder(t *testing.T) {
 }
 
 func TestConnectKeepsExistingStreamLimits(t *testing.T) {
-	url := natsURL(t)
+	url := storetest.NATSURL(t)
 	o := testOptions(t, url)
 	js := jetStreamClient(t, url)
 	// An operator prepared the stream with a retention limit and another
@@ -229,7 +200,7 @@ func TestConnectKeepsExistingStreamLimits(t *testing.T) {
 }
 
 func TestPublishRefusesInvalidEventTypes(t *testing.T) {
-	url := natsURL(t)
+	url := storetest.NATSURL(t)
 	o := testOptions(t, url)
 	p := connect(t, url, o)
 	for _, typ := range []string{"", "ticket.", ".ticket", "ticket..assigned", "ticket.*", "ticket.>", "ticket assigned"} {
@@ -262,7 +233,7 @@ func TestConnectToClosedPortFailsPromptly(t *testing.T) {
 }
 
 func TestCloseTwice(t *testing.T) {
-	url := natsURL(t)
+	url := storetest.NATSURL(t)
 	p := connect(t, url, testOptions(t, url))
 	p.Close()
 	p.Close()

@@ -142,6 +142,7 @@ func TestEventFeed(t *testing.T) {
 				}
 			}
 			require.Empty(t, e.feed(as(other.GetName()), start, ""), "another shop sees nothing")
+			require.Empty(t, types(e.feed(as(f.technician.GetName()), start, ""), tk.GetName()), "nor a technician who does not work it")
 
 			// The customer: their ticket, without the internal note.
 			mine := e.feed(as(f.customer.GetName()), start, "")

@@ -101,14 +101,26 @@ var staffOnlyTypes = []string{"api_key", "webhook"}
 // customerTypes are the resource types a customer may Get.
 var customerTypes = []string{"ticket", "ticket_event", "complaint", "complaint_event", "customer", "product"}
 
+// trainingTypes are the resource types of staff training; personal
+// records (enrollment and below) are read by their owner, trainers and
+// managers only.
+var (
+	trainingTypes = []string{"staff", "course", "enrollment", "assessment", "accountability_record"}
+	personalTypes = []string{"enrollment", "assessment", "accountability_record"}
+)
+
 // eventScope limits an events query to what the caller may Get, from the
 // scope columns emit wrote (see scopeEvent).
 func eventScope(q *gorm.DB, p principal.Principal) *gorm.DB {
 	switch p.Role {
 	case principal.RoleAdmin:
 		return q
-	case principal.RoleManager, principal.RoleAgent, principal.RoleTrainer:
+	case principal.RoleManager:
 		return q.Where("resource_type NOT IN ?", staffOnlyTypes)
+	case principal.RoleAgent:
+		return q.Where("resource_type NOT IN ? AND (resource_type NOT IN ? OR assignee_id = ?)", staffOnlyTypes, personalTypes, p.ID())
+	case principal.RoleTrainer:
+		return q.Where("resource_type IN ?", trainingTypes)
 	case principal.RolePartner:
 		return q.Where("partner_id = ? AND internal = ?", p.ID(), false)
 	case principal.RoleTechnician:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,29 +19,10 @@ import (
 	"github.com/aftersales/aftersales/server/internal/store/storetest"
 )
 
-// testNATS returns the NATS server of the tests (scripts/test.sh starts
-// one and sets AFTERSALES_TEST_NATS_URL), skipping when none is set and
-// none answers on the default port, as storetest does for MySQL.
-func testNATS(t *testing.T) string {
-	url, set := os.LookupEnv("AFTERSALES_TEST_NATS_URL")
-	if !set || url == "" {
-		url = nats.DefaultURL
-	}
-	nc, err := nats.Connect(url, nats.Timeout(2*time.Second))
-	if err != nil {
-		if !set {
-			t.Skipf("no NATS server at %s (%v); run scripts/test.sh, which starts one", url, err)
-		}
-		t.Fatalf("AFTERSALES_TEST_NATS_URL=%s: %v", url, err)
-	}
-	nc.Close()
-	return url
-}
-
 // TestEventsToNATS: with --events-nats-url every event of the feed is
 // published to JetStream, in feed order, with its id as Nats-Msg-Id.
 func TestEventsToNATS(t *testing.T) {
-	url := testNATS(t)
+	url := storetest.NATSURL(t)
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
 			b := make([]byte, 6)
