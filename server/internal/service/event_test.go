@@ -17,6 +17,7 @@ import (
 	"github.com/aftersales/aftersales/pkg/apierr"
 	"github.com/aftersales/aftersales/pkg/resname"
 	"github.com/aftersales/aftersales/server/internal/auth"
+	"github.com/aftersales/aftersales/server/internal/complaintflow"
 	"github.com/aftersales/aftersales/server/internal/store/storetest"
 )
 
@@ -277,6 +278,33 @@ func TestFollowUpDueEvent(t *testing.T) {
 			require.True(t, got.GetOverdue())
 			require.Equal(t, "system/followups", due[0].GetPrincipal())
 			require.Empty(t, e.feed(as(f.customer.GetName()), start, `type = "followup.due"`), "follow-ups are the desk's")
+		})
+	}
+}
+
+// TestComplaintEscalatedEvent: an escalation is complaint.escalated, and
+// the customer's copy hides who answers for it inside the company.
+func TestComplaintEscalatedEvent(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			e := start(t, dialect)
+			f := e.seed()
+			start := e.top()
+			c := e.newComplaint(f, aftersalesv1.Complaint_MEDIUM)
+			require.NoError(t, e.complaintCall(f, c.GetName(), complaintflow.Escalate))
+
+			staffView := e.feed(as(f.manager.GetName()), start, `type = "complaint.escalated"`)
+			require.Len(t, staffView, 1)
+			got := &aftersalesv1.Complaint{}
+			require.NoError(t, staffView[0].GetData().UnmarshalTo(got))
+			require.NotEmpty(t, got.GetEscalatedTo())
+
+			mine := e.feed(as(f.customer.GetName()), start, `type = "complaint.escalated"`)
+			require.Len(t, mine, 1)
+			got = &aftersalesv1.Complaint{}
+			require.NoError(t, mine[0].GetData().UnmarshalTo(got))
+			require.Empty(t, got.GetEscalatedTo(), "hidden from the customer as GetComplaint hides it")
+			require.Equal(t, staffView[0].GetId(), mine[0].GetId())
 		})
 	}
 }
