@@ -329,6 +329,14 @@ func printQuery(ctx context.Context, db *sql.DB, q string) error {
 	return tw.Flush()
 }
 
+// backgroundSQL are parts of the statements only the server's background
+// loops run: a call's own statements contain none of them (CreateTicket
+// inserts its event, but the sequencer numbers it, later).
+var backgroundSQL = []string{
+	"`leases`", "idempotency_keys WHERE create_time",
+	"`event_cursors`", "seq IS NULL", "seq IS NOT NULL", "MAX(seq)", "`webhooks` WHERE enabled",
+}
+
 // sqlTracer reads the statements a debug-logging server logged since
 // the last mark.
 type sqlTracer struct {
@@ -364,8 +372,10 @@ func (t *sqlTracer) since() ([]string, error) {
 			SQL string `json:"sql"`
 		}
 		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "sql" && l.SQL != "" {
-			// Background jobs (leases, SLA check) may log in between.
-			if strings.Contains(l.SQL, "`leases`") || strings.Contains(l.SQL, "idempotency_keys WHERE create_time") ||
+			// Background jobs (leases, SLA check, the change feed's
+			// sequencer, retention and webhook dispatcher) may log in
+			// between.
+			if slices.ContainsFunc(backgroundSQL, func(p string) bool { return strings.Contains(l.SQL, p) }) ||
 				strings.Contains(l.SQL, "_breached = ?") != t.jobs {
 				continue
 			}

@@ -37,6 +37,7 @@ import (
 //	  INSERT INTO `tickets` (42 columns)
 //	  INSERT INTO `ticket_events` ...                               CREATED event
 //	  INSERT INTO `audit_records` ...                               service/audit.go
+//	  INSERT INTO `events` ... RETURNING `id`      the outbox (service/outbox.go emit)
 //	  UPDATE `idempotency_keys` SET `resource`=?,`response`=? ...   Complete
 //	  COMMIT
 //
@@ -199,6 +200,17 @@ var rawSteps = []rawStep{
 				newID(), "staff/"+s.staffID, "", createMethod, "tickets/"+s.ticketID, auditChanges(s), s.now)
 			return err
 		}},
+	{sql: eventInsert, tx: true, exec: func(ctx context.Context, q querier, s *rawState) error {
+		// Unnumbered (seq NULL), as the server writes it: the sequencer
+		// of a server on the same database numbers it later.
+		var id int64
+		err := q.QueryRowContext(ctx, eventInsert, nil, "ticket.created", "tickets/"+s.ticketID, "ticket", s.customer.customerID, "", "",
+			s.staffID, false, "staff/"+s.staffID, rawEventData, s.now).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("event: %w", err)
+		}
+		return nil
+	}},
 	{sql: "UPDATE `idempotency_keys` SET `resource`=?,`response`=? WHERE method = ? AND request_id = ?", tx: true,
 		exec: func(ctx context.Context, q querier, s *rawState) error {
 			res, err := q.ExecContext(ctx, "UPDATE `idempotency_keys` SET `resource`=?,`response`=? WHERE method = ? AND request_id = ?",
@@ -216,6 +228,14 @@ var rawSteps = []rawStep{
 // rawResponse stands in for the marshaled Ticket the server stores with
 // the request id: a Ticket of these sizes marshals to ~330 bytes.
 var rawResponse = []byte(strings.Repeat("abcdefghijklmnopqrstuvwxyz", 13)[:330])
+
+// eventInsert is the outbox's INSERT as GORM renders it for MariaDB,
+// which returns the new row's id.
+const eventInsert = "INSERT INTO `events` (`seq`,`type`,`resource`,`resource_type`,`customer_id`,`partner_id`,`assignee_id`,`first_contact_id`,`internal`,`principal`,`data`,`create_time`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING `id`"
+
+// rawEventData stands in for the event's data: the new ticket marshaled
+// into an Any, ~330 bytes and its type URL.
+var rawEventData = append([]byte("\n(type.googleapis.com/aftersales.v1.Ticket\x12"), rawResponse...)
 
 const createMethod = "/aftersales.v1.TicketService/CreateTicket"
 

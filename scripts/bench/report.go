@@ -375,9 +375,9 @@ func mergeWebhook(rs []result) (*webhookRes, error) {
 // lag (arrival at the receiver − the event's create_time) has no goal.
 func printWebhook(r result, rounds int) {
 	w := r.Webhook
-	what := "webhook delivery lag under " + r.Label
+	what := "delivery lag under " + r.Label
 	if rounds > 1 {
-		what += fmt.Sprintf(", %d rounds", rounds)
+		what += fmt.Sprintf(" x%d", rounds)
 	}
 	fmt.Printf("  %-8s %-56s p50 %.0f ms, p99 %.0f ms, max %.0f ms  (no goal)\n", "webhook", what, w.P50, w.P99, w.Max)
 	rate := "n/a"

@@ -97,8 +97,16 @@ func (d *dispatcher) dispatch(ctx context.Context) error {
 		go func() {
 			defer d.wg.Done()
 			defer d.running.Delete(sub.ID)
-			if err := d.drain(ctx, sub.ID); err != nil && ctx.Err() == nil {
-				d.s.log.WarnContext(ctx, "webhook delivery", slog.String("webhook", sub.ID), slog.Any("error", err))
+			// Keep going while there is a backlog, rather than wait for
+			// the next tick after each batch.
+			for ctx.Err() == nil {
+				more, err := d.drain(ctx, sub.ID)
+				if err != nil && ctx.Err() == nil {
+					d.s.log.WarnContext(ctx, "webhook delivery", slog.String("webhook", sub.ID), slog.Any("error", err))
+				}
+				if !more || err != nil {
+					break
+				}
 			}
 			if ctx.Err() != nil {
 				// Shutting down: let another replica take over at once.
@@ -112,51 +120,59 @@ func (d *dispatcher) dispatch(ctx context.Context) error {
 }
 
 // drain delivers a subscription's next events until it is up to date,
-// a delivery fails, or drainLimit events were sent.
-func (d *dispatcher) drain(ctx context.Context, id string) error {
+// a delivery fails, or drainLimit events were read; more reports the
+// last case, when another batch may be waiting.
+func (d *dispatcher) drain(ctx context.Context, id string) (more bool, err error) {
 	var sub store.Webhook
 	if err := d.s.db.Gorm(ctx).Where("id = ?", id).Take(&sub).Error; err != nil {
-		return store.Translate(err)
+		return false, store.Translate(err)
 	}
 	if !sub.Enabled {
-		return nil
+		return false, nil
 	}
 	var rows []store.Event
-	err := eventScope(d.s.db.Gorm(ctx), webhookOwner(&sub)).Where("seq > ?", sub.DeliveredSeq).
+	err = eventScope(d.s.db.Gorm(ctx), webhookOwner(&sub)).Where("seq > ?", sub.DeliveredSeq).
 		Order("seq").Limit(drainLimit).Find(&rows).Error
 	if err != nil {
-		return store.Translate(err)
+		return false, store.Translate(err)
 	}
 	types := splitTypes(sub.EventTypes)
 	pos := sub.DeliveredSeq
+	// The lease was taken by dispatch; renew it once a third of its time
+	// has passed, not before every delivery.
+	renewed := time.Now()
 	for i := range rows {
 		ev := &rows[i]
 		if !changefeed.Match(types, ev.Type) {
 			pos = *ev.Seq
 			continue
 		}
-		if held, err := d.s.db.AcquireLease(ctx, webhookLease(id), d.holder, d.leaseTTL()); err != nil || !held {
-			return err
+		if time.Since(renewed) > d.leaseTTL()/3 {
+			if held, err := d.s.db.AcquireLease(ctx, webhookLease(id), d.holder, d.leaseTTL()); err != nil || !held {
+				return false, err
+			}
+			renewed = time.Now()
 		}
 		delivery, err := d.s.deliver(ctx, &sub, ev, sub.Attempts, false)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if ctx.Err() != nil {
 			// Cut off by shutdown: not the receiver's failure.
-			return nil
+			return false, nil
 		}
 		ok, err := d.record(ctx, &sub, pos, delivery)
 		if err != nil || !ok || !delivery.Success {
-			return err
+			return false, err
 		}
 		pos = *ev.Seq
 	}
 	if pos != sub.DeliveredSeq {
-		_, err := d.record(ctx, &sub, pos, nil)
-		return err
+		if _, err := d.record(ctx, &sub, pos, nil); err != nil {
+			return false, err
+		}
 	}
-	return nil
+	return len(rows) == drainLimit, nil
 }
 
 // record stores a delivery attempt and moves the subscription in one
