@@ -93,6 +93,9 @@ func (s *eventServer) ListEvents(ctx context.Context, req *aftersalesv1.ListEven
 
 func (s *eventServer) WatchEvents(req *aftersalesv1.WatchEventsRequest, stream grpc.ServerStreamingServer[aftersalesv1.Event]) error {
 	ctx := stream.Context()
+	if req.GetAfterId() < 0 {
+		return apierr.InvalidField("after_id", "must not be negative")
+	}
 	conds, err := parseEventFilter(req.GetFilter())
 	if err != nil {
 		return err

@@ -243,6 +243,10 @@ func TestWatchEvents(t *testing.T) {
 			require.NoError(t, err)
 			_, err = bad.Recv()
 			requireCode(t, err, codes.InvalidArgument, aftersalesv1.ErrorReason_INVALID_FILTER)
+			bad, err = e.events.WatchEvents(ctx, &aftersalesv1.WatchEventsRequest{AfterId: -1})
+			require.NoError(t, err)
+			_, err = bad.Recv()
+			requireCode(t, err, codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION)
 		})
 	}
 }
