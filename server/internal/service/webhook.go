@@ -89,7 +89,7 @@ func (s *webhookServer) checkWebhook(ctx context.Context, w *aftersalesv1.Webhoo
 				continue
 			}
 			var ue *webhook.URLError
-			if err := webhook.CheckURL(w.GetUrl(), s.feed.AllowPrivate, nil); errors.As(err, &ue) {
+			if err := webhook.CheckURL(ctx, w.GetUrl(), s.feed.AllowPrivate, nil); errors.As(err, &ue) {
 				vs = append(vs, apierr.Violation{Field: "webhook.url", Description: ue.Error()})
 				reason = aftersalesv1.ErrorReason_WEBHOOK_URL_REFUSED
 			} else if err != nil {

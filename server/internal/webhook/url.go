@@ -53,14 +53,14 @@ func refuse(format string, args ...any) error {
 //
 // allowPrivate also accepts http URLs and private, loopback and link-local
 // addresses, for development and tests. The host is resolved with resolver,
-// or net.DefaultResolver when nil, and must resolve either way, to catch
-// typing mistakes early.
+// or net.DefaultResolver when nil, within ctx and at most 5 s, and must
+// resolve either way, to catch typing mistakes early.
 //
 // Passing this check is not enough to make delivery safe: DNS answers
 // change, so the Sender checks the address again when it connects.
 //
 // The error, when not nil, is a *URLError.
-func CheckURL(raw string, allowPrivate bool, resolver *net.Resolver) error {
+func CheckURL(ctx context.Context, raw string, allowPrivate bool, resolver *net.Resolver) error {
 	if raw == "" {
 		return refuse("is required")
 	}
@@ -103,7 +103,7 @@ func CheckURL(raw string, allowPrivate bool, resolver *net.Resolver) error {
 	if resolver == nil {
 		resolver = net.DefaultResolver
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
 	ips, err := resolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {

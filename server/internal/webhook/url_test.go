@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
@@ -83,7 +84,7 @@ func TestCheckURL(t *testing.T) {
 			if strings.Contains(tc.raw, ".test") {
 				resolver = dns
 			}
-			err := webhook.CheckURL(tc.raw, tc.allowPrivate, resolver)
+			err := webhook.CheckURL(context.Background(), tc.raw, tc.allowPrivate, resolver)
 			if tc.want == "" {
 				require.NoError(t, err)
 				return
