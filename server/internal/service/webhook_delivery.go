@@ -121,7 +121,10 @@ func (d *dispatcher) dispatch(ctx context.Context) error {
 
 // drain delivers a subscription's next events until it is up to date,
 // a delivery fails, or drainLimit events were read; more reports the
-// last case, when another batch may be waiting.
+// last case, when another batch may be waiting. Successful deliveries are
+// recorded together, at least every flushEvery and at the end: one
+// transaction per event would cost a commit (an fsync) per event, while a
+// crash before a record only means those events are delivered again.
 func (d *dispatcher) drain(ctx context.Context, id string) (more bool, err error) {
 	var sub store.Webhook
 	if err := d.s.db.Gorm(ctx).Where("id = ?", id).Take(&sub).Error; err != nil {
@@ -137,7 +140,22 @@ func (d *dispatcher) drain(ctx context.Context, id string) (more bool, err error
 		return false, store.Translate(err)
 	}
 	types := splitTypes(sub.EventTypes)
-	pos := sub.DeliveredSeq
+	pos, attempts := sub.DeliveredSeq, sub.Attempts
+	var done []*store.WebhookDelivery
+	// flush records what was delivered since the last flush, and failed
+	// when not nil. It records even when ctx ended (shutdown), briefly,
+	// so that a replica taking over does not send those events again.
+	flushed := time.Now()
+	flush := func(failed *store.WebhookDelivery) (bool, error) {
+		if pos == sub.DeliveredSeq && failed == nil {
+			return true, nil
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		ok, err := d.record(rctx, &sub, pos, done, failed)
+		done, flushed = nil, time.Now()
+		return ok, err
+	}
 	// The lease was taken by dispatch; renew it once a third of its time
 	// has passed, not before every delivery.
 	renewed := time.Now()
@@ -153,34 +171,42 @@ func (d *dispatcher) drain(ctx context.Context, id string) (more bool, err error
 			}
 			renewed = time.Now()
 		}
-		delivery, err := d.s.deliver(ctx, &sub, ev, sub.Attempts, false)
+		delivery, err := d.s.deliver(ctx, &sub, ev, attempts, false)
 		if err != nil {
 			return false, err
 		}
 		if ctx.Err() != nil {
 			// Cut off by shutdown: not the receiver's failure.
-			return false, nil
-		}
-		ok, err := d.record(ctx, &sub, pos, delivery)
-		if err != nil || !ok || !delivery.Success {
+			_, err := flush(nil)
 			return false, err
 		}
-		pos = *ev.Seq
+		if !delivery.Success {
+			_, err := flush(delivery)
+			return false, err
+		}
+		done = append(done, delivery)
+		pos, attempts = *ev.Seq, 0
+		if time.Since(flushed) >= flushEvery {
+			if ok, err := flush(nil); err != nil || !ok {
+				return false, err
+			}
+		}
 	}
-	if pos != sub.DeliveredSeq {
-		if _, err := d.record(ctx, &sub, pos, nil); err != nil {
-			return false, err
-		}
+	if ok, err := flush(nil); err != nil || !ok {
+		return false, err
 	}
 	return len(rows) == drainLimit, nil
 }
 
-// record stores a delivery attempt and moves the subscription in one
-// transaction: past the event when it succeeded (or to pos, past skipped
-// events, when delivery is nil), to its next retry when it failed. It
+// flushEvery bounds how long delivered events wait to be recorded.
+const flushEvery = time.Second
+
+// record stores delivery attempts and moves the subscription in one
+// transaction: to pos, past the events delivered (done) and skipped, and,
+// when failed is not nil, to the next retry of the event after it. It
 // reports false when the subscription moved meanwhile (changed by a user
 // or by another replica), so that the caller stops.
-func (d *dispatcher) record(ctx context.Context, sub *store.Webhook, pos int64, delivery *store.WebhookDelivery) (bool, error) {
+func (d *dispatcher) record(ctx context.Context, sub *store.Webhook, pos int64, done []*store.WebhookDelivery, failed *store.WebhookDelivery) (bool, error) {
 	ctx = principal.NewContext(ctx, principal.NewSystem("webhooks"))
 	moved := false
 	err := d.s.db.InTx(ctx, func(tx *gorm.DB) error {
@@ -193,18 +219,20 @@ func (d *dispatcher) record(ctx context.Context, sub *store.Webhook, pos int64, 
 			return nil
 		}
 		now := d.s.now()
-		if delivery != nil {
-			if err := store.Translate(tx.Create(delivery).Error); err != nil {
+		attempts := done
+		if failed != nil {
+			attempts = append(attempts, failed)
+		}
+		if len(attempts) > 0 {
+			if err := store.Translate(tx.Create(attempts).Error); err != nil {
 				return err
 			}
 		}
-		switch {
-		case delivery == nil:
+		if pos != row.DeliveredSeq {
 			row.DeliveredSeq = pos
-		case delivery.Success:
-			row.DeliveredSeq = delivery.EventSeq
 			retryNow(&row)
-		default:
+		}
+		if failed != nil {
 			row.Attempts++
 			if row.FailingSince == nil {
 				row.FailingSince = &now
@@ -212,7 +240,7 @@ func (d *dispatcher) record(ctx context.Context, sub *store.Webhook, pos int64, 
 			next := now.Add(webhook.Backoff(int(row.Attempts), nil))
 			row.NextAttemptTime = &next
 			if now.Sub(*row.FailingSince) >= d.s.feed.WebhookRetryWindow {
-				return d.disable(ctx, tx, &row, delivery)
+				return d.disable(ctx, tx, &row, failed)
 			}
 		}
 		// Delivery progress is not a change of the subscription: no new
