@@ -204,7 +204,8 @@ func ResourceModels() []any {
 	return []any{&Customer{}, &Product{}, &Partner{}, &Staff{}, &SlaPolicy{}, &Ticket{}, &TicketEvent{}, &ApiKey{}, &AuditRecord{},
 		&Complaint{}, &ComplaintEvent{}, &AccountabilityRecord{}, &FollowUp{},
 		&Course{}, &Enrollment{}, &Assessment{}, &QualificationChange{},
-		&ReportFact{}, &ReportRollup{}, &ReportFault{}, &ReportWatermark{}}
+		&ReportFact{}, &ReportRollup{}, &ReportFault{}, &ReportWatermark{},
+		&Event{}, &EventCursor{}, &Webhook{}, &WebhookDelivery{}}
 }
 
 // ApiKey is an API key's record. Only a hash of the secret is kept, so a

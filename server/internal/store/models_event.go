@@ -12,8 +12,8 @@ type Event struct {
 	Type           string    `gorm:"size:64;not null"`
 	Resource       string    `gorm:"size:200;not null"`
 	ResourceType   string    `gorm:"size:32;not null"`
-	CustomerID     string    `gorm:"size:32;not null;index:idx_events_customer,priority:1"`
-	PartnerID      string    `gorm:"size:32;not null;index:idx_events_partner,priority:1"`
+	CustomerID     string    `gorm:"size:32;not null;index:idx_events_customer"`
+	PartnerID      string    `gorm:"size:32;not null;index:idx_events_partner"`
 	AssigneeID     string    `gorm:"size:32;not null"`
 	FirstContactID string    `gorm:"size:32;not null"`
 	Internal       bool      `gorm:"not null"`
@@ -30,7 +30,7 @@ type EventCursor struct {
 
 // Webhook is a webhook subscription and its delivery position.
 type Webhook struct {
-	ID              string     `gorm:"primaryKey;size:32"`
+	ID              string     `gorm:"primaryKey;size:32;index:idx_webhooks_create,priority:2;index:idx_webhooks_partner,priority:3"`
 	DisplayName     string     `gorm:"size:200;not null"`
 	URL             string     `gorm:"column:url;size:2048;not null"`
 	EventTypes      string     `gorm:"size:2000;not null"`
@@ -49,7 +49,7 @@ type Webhook struct {
 
 // WebhookDelivery is one attempt to deliver an event to a webhook.
 type WebhookDelivery struct {
-	ID         string    `gorm:"primaryKey;size:32"`
+	ID         string    `gorm:"primaryKey;size:32;index:idx_webhook_deliveries_webhook,priority:3"`
 	WebhookID  string    `gorm:"size:32;not null;index:idx_webhook_deliveries_webhook,priority:1"`
 	EventSeq   int64     `gorm:"not null"`
 	EventType  string    `gorm:"size:64;not null"`

@@ -26,8 +26,11 @@ CREATE TABLE events (
     create_time      DATETIME(6)  NOT NULL,
     PRIMARY KEY (id),
     UNIQUE KEY uq_events_seq (seq),
-    KEY idx_events_customer (customer_id, seq),
-    KEY idx_events_partner (partner_id, seq)
+    -- Scoped readers (a customer, a shop) find their events here; seq
+    -- stays out of these keys so that numbering an event updates one
+    -- secondary index, not three.
+    KEY idx_events_customer (customer_id),
+    KEY idx_events_partner (partner_id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 
 -- Named positions in the feed: how far retention has purged ("purged"),

@@ -18,8 +18,8 @@ CREATE TABLE events (
     create_time      DATETIME NOT NULL
 );
 CREATE UNIQUE INDEX uq_events_seq ON events (seq);
-CREATE INDEX idx_events_customer ON events (customer_id, seq);
-CREATE INDEX idx_events_partner ON events (partner_id, seq);
+CREATE INDEX idx_events_customer ON events (customer_id);
+CREATE INDEX idx_events_partner ON events (partner_id);
 
 CREATE TABLE event_cursors (
     name     TEXT    NOT NULL,
