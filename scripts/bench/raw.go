@@ -29,7 +29,6 @@ import (
 //	server/internal/auth/authenticate.go lookupKey (autocommit):
 //	  SELECT k.*, s.role ..., p.active ... FROM api_keys k LEFT JOIN staff s ... LEFT JOIN partners p ... WHERE k.id = ?
 //	server/internal/service/base.go mutate, in one transaction:
-//	  INSERT INTO `idempotency_keys` ...            store.Idempotent claim
 //	  SELECT count(*) FROM `customers` WHERE id = ? LIMIT ?         ticket.go
 //	  SELECT * FROM `products` WHERE id = ? AND customer_id = ? LIMIT ?
 //	  SELECT count(*) FROM `staff` WHERE id = ? LIMIT ?   first contact (older servers)
@@ -38,7 +37,9 @@ import (
 //	  INSERT INTO `ticket_events` ...                               CREATED event
 //	  INSERT INTO `audit_records` ...                               service/audit.go
 //	  INSERT INTO `events` ... RETURNING `id`      the outbox (service/outbox.go emit)
-//	  UPDATE `idempotency_keys` SET `resource`=?,`response`=? ...   Complete
+//	  INSERT INTO `idempotency_keys` ...           store.SaveIdempotent
+//	  (servers before it: the INSERT first, response NULL, then
+//	  UPDATE `idempotency_keys` SET `resource`=?,`response`=? ...)
 //	  COMMIT
 //
 // A traced statement it does not know is reported as a warning with the
@@ -118,8 +119,12 @@ var rawSteps = []rawStep{
 	}},
 	{sql: "INSERT INTO `idempotency_keys` (`method`,`request_id`,`request_hash`,`response`,`resource`,`create_time`) VALUES (?,?,?,?,?,?)", tx: true,
 		exec: func(ctx context.Context, q querier, s *rawState) error {
+			// With its response, as the server writes it last in the
+			// transaction (store.SaveIdempotent). Servers before it
+			// claimed the key first with a NULL response and stored the
+			// response with the UPDATE below.
 			_, err := q.ExecContext(ctx, "INSERT INTO `idempotency_keys` (`method`,`request_id`,`request_hash`,`response`,`resource`,`create_time`) VALUES (?,?,?,?,?,?)",
-				createMethod, s.requestID, s.reqHash[:], nil, "", s.now)
+				createMethod, s.requestID, s.reqHash[:], rawResponse, "tickets/"+s.ticketID, s.now)
 			return err
 		}},
 	{sql: "SELECT count(*) FROM `customers` WHERE id = ? LIMIT ?", tx: true, exec: func(ctx context.Context, q querier, s *rawState) error {

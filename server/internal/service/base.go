@@ -47,24 +47,26 @@ type idempotent interface {
 // mutate runs fn in one write transaction guarded by the request's
 // request_id: the first call does the work and stores its response in the
 // same transaction; a retry with the same id and the same request returns
-// that stored response without doing anything; the same id with a
-// different request is INVALID_ARGUMENT. A failed fn rolls everything
-// back, the idempotency claim included, so a retry runs afresh.
+// that stored response; the same id with a different request is
+// INVALID_ARGUMENT. A failed fn rolls everything back, so a retry runs
+// afresh. The response is stored last (store.SaveIdempotent), so a retry
+// does its work before it finds it done, rolls it back and replays: a
+// retry of an update whose first run already moved the row on (a stale
+// etag now, a state it left) answers with the first response too.
 func mutate[R proto.Message](ctx context.Context, b *base, method string, req idempotent, fn func(tx *gorm.DB) (R, error)) (R, error) {
-	var resp R
-	hash, err := requestHash(req)
-	if err != nil {
-		return resp, b.toStatus(ctx, err)
+	var (
+		resp R
+		hash []byte
+		id   = req.GetRequestId()
+	)
+	if id != "" {
+		var err error
+		if hash, err = requestHash(req); err != nil {
+			return resp, b.toStatus(ctx, err)
+		}
 	}
-	err = b.db.InTx(ctx, func(tx *gorm.DB) error {
-		idem, err := b.db.Idempotent(ctx, tx, method, req.GetRequestId(), hash)
-		if err != nil {
-			return err
-		}
-		if idem.Replayed {
-			resp = resp.ProtoReflect().Type().New().Interface().(R)
-			return proto.Unmarshal(idem.Response, resp)
-		}
+	err := b.db.InTx(ctx, func(tx *gorm.DB) error {
+		var err error
 		if resp, err = fn(tx); err != nil {
 			return err
 		}
@@ -74,12 +76,27 @@ func mutate[R proto.Message](ctx context.Context, b *base, method string, req id
 				return err
 			}
 		}
+		if id == "" {
+			return nil
+		}
 		out, err := proto.Marshal(resp)
 		if err != nil {
 			return err
 		}
-		return idem.Complete(ctx, resourceName(resp), out)
+		return b.db.SaveIdempotent(ctx, tx, method, id, hash, resourceName(resp), out)
 	})
+	if err != nil && id != "" {
+		prior, perr := b.db.Replay(ctx, method, id, hash)
+		switch {
+		case errors.Is(perr, store.ErrIdempotencyMismatch):
+			err = perr
+		case prior != nil:
+			replay := resp.ProtoReflect().Type().New().Interface().(R)
+			if err = proto.Unmarshal(prior.Response, replay); err == nil {
+				return replay, nil
+			}
+		}
+	}
 	if err != nil {
 		var zero R
 		return zero, b.toStatus(ctx, err)

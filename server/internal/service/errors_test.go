@@ -1004,6 +1004,20 @@ func TestRequestIDs(t *testing.T) {
 				require.EqualValues(t, 1, got.GetEscalationLevel())
 			})
 
+			t.Run("a retry its first run made stale replays that run", func(t *testing.T) {
+				// The retry's etag and escalation no longer match the row
+				// the first run changed; the first run's answer still wins.
+				tk := e.newTicket(f, f.inWarranty)
+				req := &aftersalesv1.EscalateTicketRequest{Name: tk.GetName(), Reason: "VIP", RequestId: "esc-stale", Etag: tk.GetEtag()}
+				first, err := ts.EscalateTicket(ctx, req)
+				require.NoError(t, err)
+				again, err := ts.EscalateTicket(ctx, req)
+				require.NoError(t, err)
+				require.True(t, proto.Equal(first, again))
+				_, err = ts.EscalateTicket(ctx, &aftersalesv1.EscalateTicketRequest{Name: tk.GetName(), Reason: "VIP", RequestId: "esc-other", Etag: tk.GetEtag()})
+				requireCode(t, err, codes.Aborted, aftersalesv1.ErrorReason_ETAG_MISMATCH)
+			})
+
 			t.Run("a failed call does not use up its request id", func(t *testing.T) {
 				shop, err := ps.CreatePartner(adm, &aftersalesv1.CreatePartnerRequest{Partner: &aftersalesv1.Partner{DisplayName: "Closed Shop"}})
 				require.NoError(t, err)

@@ -16,7 +16,7 @@ type IdempotencyKey struct {
 	Method      string `gorm:"primaryKey;size:128"`
 	RequestID   string `gorm:"primaryKey;size:64"`
 	RequestHash []byte `gorm:"not null"`
-	// Response is the marshaled response proto; NULL until Complete.
+	// Response is the marshaled response proto.
 	Response   []byte
 	Resource   string    `gorm:"size:255;not null"`
 	CreateTime time.Time `gorm:"not null;index:idx_idempotency_keys_create_time"`
@@ -25,127 +25,75 @@ type IdempotencyKey struct {
 // TableName implements GORM's tabler.
 func (IdempotencyKey) TableName() string { return "idempotency_keys" }
 
-// Idempotency is the state of one idempotent request inside a write
-// transaction; see (*DB).Idempotent.
+// Idempotency is the stored outcome of an idempotent request; see
+// (*DB).SaveIdempotent and (*DB).Replay.
 type Idempotency struct {
-	// Replayed reports that the request already succeeded earlier: the
-	// caller must skip the work and return Response (and Resource)
-	// instead.
-	Replayed bool
 	// Response is the marshaled response stored by the first execution.
 	Response []byte
 	// Resource is the resource name stored by the first execution.
 	Resource string
-
-	tx        *gorm.DB
-	method    string
-	requestID string
 }
 
-// Idempotent claims (method, requestID) at the start of a write
-// transaction. Use it as the first statement inside InTx:
+// SaveIdempotent records the outcome of (method, requestID) in the
+// transaction that did the request's work, as its last statement, so the
+// work and its record commit together or not at all:
 //
 //	err := db.InTx(ctx, func(tx *gorm.DB) error {
-//		idem, err := db.Idempotent(ctx, tx, method, req.GetRequestId(), hash)
-//		if err != nil {
-//			return err
-//		}
-//		if idem.Replayed {
-//			return proto.Unmarshal(idem.Response, resp)
-//		}
 //		// ... do the work with tx, fill resp ...
-//		b, err := proto.Marshal(resp)
-//		if err != nil {
-//			return err
-//		}
-//		return idem.Complete(ctx, name, b)
+//		return db.SaveIdempotent(ctx, tx, method, requestID, hash, name, response)
 //	})
+//	if err != nil {
+//		prior, perr := db.Replay(ctx, method, requestID, hash)
+//		// perr: ErrIdempotencyMismatch, or the lookup failed;
+//		// prior != nil: the request ran before, answer prior.Response
+//	}
+//
+// One INSERT, rather than a claim at the start and the response at the
+// end: a write per call saved. The key is the primary key, so the work
+// commits once however many duplicates run at once. A duplicate that
+// runs while the first is open blocks on the key (MySQL's row lock,
+// SQLite's single writer) until the first ends: if it committed, the
+// duplicate's insert fails with ErrAlreadyExists, its work rolls back,
+// and Replay finds the first one's response; if it rolled back, the
+// duplicate's insert succeeds and its work stands. The price is that a
+// retry does its work before finding it was done; retries are rare and
+// the work is rolled back, so nothing is written twice.
 //
 // reqHash is the SHA-256 of the canonical request (excluding request_id)
-// and must be sha256.Size bytes. An empty requestID disables idempotency:
-// the request is never a replay and Complete does nothing.
-//
-// Concurrency: the claim is an INSERT of the primary key. A concurrent
-// duplicate blocks on that key (MySQL row lock; SQLite's single writer)
-// until the first transaction ends. If it committed, the duplicate
-// becomes a replay of the stored response; if it rolled back, the
-// duplicate's insert succeeds and it does the work itself. So for any
-// number of concurrent duplicates exactly one executes.
-//
-// Errors: ErrIdempotencyMismatch if requestID was used with a different
-// hash; ErrConflict if the first execution's row is not visible to this
-// transaction (possible on snapshot-at-BEGIN engines such as TiDB) or a
-// deadlock was detected, in which case retrying the request replays it.
-func (d *DB) Idempotent(ctx context.Context, tx *gorm.DB, method, requestID string, reqHash []byte) (*Idempotency, error) {
-	if requestID == "" {
-		return &Idempotency{}, nil
-	}
+// and must be sha256.Size bytes.
+func (d *DB) SaveIdempotent(ctx context.Context, tx *gorm.DB, method, requestID string, reqHash []byte, resource string, response []byte) error {
 	if len(reqHash) != sha256.Size {
-		return nil, fmt.Errorf("%w: request hash must be %d bytes", ErrInternal, sha256.Size)
+		return fmt.Errorf("%w: request hash must be %d bytes", ErrInternal, sha256.Size)
 	}
-	tx = tx.WithContext(ctx)
-	idem := &Idempotency{tx: tx, method: method, requestID: requestID}
-
-	err := Translate(tx.Create(&IdempotencyKey{
+	if response == nil {
+		response = []byte{} // an empty proto message, distinct from NULL
+	}
+	return Translate(tx.WithContext(ctx).Create(&IdempotencyKey{
 		Method:      method,
 		RequestID:   requestID,
 		RequestHash: reqHash,
+		Response:    response,
+		Resource:    resource,
 		CreateTime:  d.now(),
 	}).Error)
-	if err == nil {
-		return idem, nil
-	}
-	if !errors.Is(err, ErrAlreadyExists) {
-		return nil, err
-	}
+}
 
-	// The key exists and its transaction has committed (a duplicate
-	// error is only raised once the owner commits). Read it inside our
-	// transaction: that needs no second connection (which could starve
-	// the pool under load), and on MySQL/MariaDB the snapshot of a
-	// REPEATABLE READ transaction starts at its first plain read, which
-	// is this one, so the committed row is visible. The read is not
-	// locking: the failed insert already holds a shared lock on the key,
-	// and upgrading it would deadlock against the other duplicates.
+// Replay returns the committed outcome of (method, requestID), or nil
+// when the request has not run (or its run rolled back). The same id with
+// a different request is ErrIdempotencyMismatch. Call it outside the
+// failed transaction: a fresh read sees what committed since.
+func (d *DB) Replay(ctx context.Context, method, requestID string, reqHash []byte) (*Idempotency, error) {
 	var row IdempotencyKey
-	err = Translate(tx.Where("method = ? AND request_id = ?", method, requestID).Take(&row).Error)
+	err := Translate(d.gorm.WithContext(ctx).Where("method = ? AND request_id = ?", method, requestID).Take(&row).Error)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return nil, &Error{kind: ErrConflict, reason: "concurrent request with the same id", cause: err}
+		return nil, nil
 	case err != nil:
 		return nil, err
 	case !bytes.Equal(row.RequestHash, reqHash):
 		return nil, ErrIdempotencyMismatch
 	}
-	idem.Replayed = true
-	idem.Response = row.Response
-	idem.Resource = row.Resource
-	return idem, nil
-}
-
-// Complete stores the response of a request claimed by Idempotent, in the
-// same transaction, so the claim and the result commit together. It must
-// not be called on a replayed request.
-func (i *Idempotency) Complete(ctx context.Context, resource string, response []byte) error {
-	if i.Replayed {
-		return fmt.Errorf("%w: Complete called on a replayed request", ErrInternal)
-	}
-	if i.tx == nil { // idempotency disabled (no request id)
-		return nil
-	}
-	if response == nil {
-		response = []byte{} // an empty proto message, distinct from NULL
-	}
-	res := i.tx.WithContext(ctx).Model(&IdempotencyKey{}).
-		Where("method = ? AND request_id = ?", i.method, i.requestID).
-		Updates(map[string]any{"response": response, "resource": resource})
-	if res.Error != nil {
-		return Translate(res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("%w: idempotency key vanished before Complete", ErrInternal)
-	}
-	return nil
+	return &Idempotency{Response: row.Response, Resource: row.Resource}, nil
 }
 
 // PurgeIdempotencyKeys deletes keys created before olderThan and returns

@@ -22,30 +22,38 @@ const testMethod = "/aftersales.v1.OrderService/CreateOrder"
 
 var errWorkFailed = errors.New("work failed")
 
-// createOrder plays an idempotent RPC handler: inside one transaction it
-// claims the request id, then either replays the stored response or does
-// the work (creating a row that must exist only once) and stores its
-// response.
+// createOrder plays an idempotent RPC handler as the service does: one
+// transaction does the work (creating a row that must exist only once)
+// and stores its response last; when it fails, the stored outcome of an
+// earlier run, if any, is the answer.
 func createOrder(ctx context.Context, db *store.DB, requestID string, request string,
 	work func(tx *gorm.DB) ([]byte, error),
 ) (resp []byte, replayed bool, err error) {
 	hash := sha256.Sum256([]byte(request))
 	err = db.InTx(ctx, func(tx *gorm.DB) error {
-		idem, err := db.Idempotent(ctx, tx, testMethod, requestID, hash[:])
-		if err != nil {
-			return err
-		}
-		if idem.Replayed {
-			resp, replayed = idem.Response, true
-			return nil
-		}
 		resp, err = work(tx)
-		if err != nil {
+		if err != nil || requestID == "" {
 			return err
 		}
-		return idem.Complete(ctx, "orders/1", resp)
+		return db.SaveIdempotent(ctx, tx, testMethod, requestID, hash[:], "orders/1", resp)
 	})
-	return resp, replayed, err
+	if err == nil || requestID == "" {
+		return resp, false, err
+	}
+	prior, perr := db.Replay(ctx, testMethod, requestID, hash[:])
+	switch {
+	case perr != nil:
+		return nil, false, perr
+	case prior != nil:
+		return prior.Response, true, nil
+	}
+	return nil, false, err
+}
+
+// insertOrderLine is work that different callers do differently (a row
+// of their own), so only a rollback keeps a duplicate's from staying.
+func insertOrderLine(tx *gorm.DB, caller int) error {
+	return tx.Create(&store.Lease{Name: fmt.Sprintf("orders/1/lines/%d", caller), Holder: "work", ExpiresAt: time.Now()}).Error
 }
 
 // insertOrderRow is the "work": a row with a fixed primary key, so a
@@ -62,27 +70,32 @@ func TestIdempotentConcurrentDuplicatesExecuteOnce(t *testing.T) {
 			ctx := t.Context()
 
 			var (
-				executed atomic.Int64
-				wg       sync.WaitGroup
-				start    = make(chan struct{})
-				results  = make([][]byte, callers)
+				committed atomic.Int64
+				wg        sync.WaitGroup
+				start     = make(chan struct{})
+				results   = make([][]byte, callers)
 			)
 			for i := range callers {
 				wg.Go(func() {
 					<-start
-					resp, _, err := createOrder(ctx, db, "req-1", "same request", func(tx *gorm.DB) ([]byte, error) {
-						executed.Add(1)
-						time.Sleep(50 * time.Millisecond) // keep the claim open while others arrive
-						return fmt.Appendf(nil, "response from caller %d", i), insertOrderRow(tx)
+					resp, replayed, err := createOrder(ctx, db, "req-1", "same request", func(tx *gorm.DB) ([]byte, error) {
+						time.Sleep(50 * time.Millisecond) // keep the transaction open while others arrive
+						return fmt.Appendf(nil, "response from caller %d", i), insertOrderLine(tx, i)
 					})
 					assert.NoError(t, err)
+					if !replayed {
+						committed.Add(1)
+					}
 					results[i] = resp
 				})
 			}
 			close(start)
 			wg.Wait()
 
-			require.EqualValues(t, 1, executed.Load(), "exactly one caller does the work")
+			require.EqualValues(t, 1, committed.Load(), "exactly one caller's work commits")
+			var lines int64
+			require.NoError(t, db.Gorm(ctx).Model(&store.Lease{}).Where("name LIKE ?", "orders/1/lines/%").Count(&lines).Error)
+			require.EqualValues(t, 1, lines, "the others' work rolled back")
 			require.NotEmpty(t, results[0])
 			for i := range results {
 				require.Equal(t, results[0], results[i], "caller %d got the stored response", i)
@@ -114,11 +127,7 @@ func TestIdempotentReplayAndMismatch(t *testing.T) {
 			// Request ids are scoped per method.
 			hash := sha256.Sum256([]byte("b"))
 			require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error {
-				idem, err := db.Idempotent(ctx, tx, "/other/Method", "req-1", hash[:])
-				require.NoError(t, err)
-				require.False(t, idem.Replayed)
-				require.NoError(t, idem.Complete(ctx, "", nil))
-				return nil
+				return db.SaveIdempotent(ctx, tx, "/other/Method", "req-1", hash[:], "", nil)
 			}))
 
 			// An empty response is stored and replayed as empty.
@@ -159,10 +168,10 @@ func TestIdempotentAfterRollbackExecutesAgain(t *testing.T) {
 	}
 }
 
-// TestIdempotentFirstRollsBackWhileOthersWait: duplicates queue behind a
-// claim whose transaction then fails. One of them must take over the
-// work; the rest replay it. On MySQL, InnoDB may pick deadlock victims
-// among the waiters when the first rolls back (its documented
+// TestIdempotentFirstRollsBackWhileOthersWait: duplicates queue on the
+// key of a first run whose transaction then fails. One of them must
+// commit its work; the rest replay it. On MySQL, InnoDB may pick deadlock
+// victims among duplicates waiting on one key (its documented
 // duplicate-insert behaviour); they get ErrConflict and a retry replays.
 func TestIdempotentFirstRollsBackWhileOthersWait(t *testing.T) {
 	const waiters = 8
@@ -171,41 +180,51 @@ func TestIdempotentFirstRollsBackWhileOthersWait(t *testing.T) {
 			db := storetest.Open(t, dialect)
 			ctx := t.Context()
 
-			var executed, conflicts atomic.Int64
-			work := func(tx *gorm.DB) ([]byte, error) {
-				executed.Add(1)
-				return []byte("done"), insertOrderRow(tx)
-			}
-			claimed := make(chan struct{})
+			var committed, conflicts atomic.Int64
+			started := make(chan struct{})
 			firstDone := make(chan error)
 			go func() {
-				_, _, err := createOrder(ctx, db, "req-1", "a", func(*gorm.DB) ([]byte, error) {
-					close(claimed)
-					time.Sleep(200 * time.Millisecond) // let the waiters queue up
-					return nil, errWorkFailed
+				// The first run holds the key (its record written, as the
+				// last statement of its work) and then fails: a commit
+				// that does not happen.
+				hash := sha256.Sum256([]byte("a"))
+				firstDone <- db.InTx(ctx, func(tx *gorm.DB) error {
+					if err := db.SaveIdempotent(ctx, tx, testMethod, "req-1", hash[:], "orders/1", []byte("lost")); err != nil {
+						return err
+					}
+					close(started)
+					time.Sleep(200 * time.Millisecond) // let the others queue on the key
+					return errWorkFailed
 				})
-				firstDone <- err
 			}()
-			<-claimed
+			<-started
 
 			var wg sync.WaitGroup
-			for range waiters {
+			for i := range waiters {
 				wg.Go(func() {
 					for {
-						resp, _, err := createOrder(ctx, db, "req-1", "a", work)
+						resp, replayed, err := createOrder(ctx, db, "req-1", "a", func(tx *gorm.DB) ([]byte, error) {
+							return []byte("done"), insertOrderLine(tx, i)
+						})
 						if errors.Is(err, store.ErrConflict) {
 							conflicts.Add(1)
 							continue // deadlock victim: retry
 						}
 						assert.NoError(t, err)
 						assert.Equal(t, []byte("done"), resp)
+						if !replayed {
+							committed.Add(1)
+						}
 						return
 					}
 				})
 			}
 			require.ErrorIs(t, <-firstDone, errWorkFailed)
 			wg.Wait()
-			require.EqualValues(t, 1, executed.Load())
+			require.EqualValues(t, 1, committed.Load())
+			var lines int64
+			require.NoError(t, db.Gorm(ctx).Model(&store.Lease{}).Where("name LIKE ?", "orders/1/lines/%").Count(&lines).Error)
+			require.EqualValues(t, 1, lines)
 			t.Logf("%d deadlock victims retried", conflicts.Load())
 		})
 	}
@@ -229,22 +248,13 @@ func TestIdempotentWithoutRequestID(t *testing.T) {
 func TestIdempotentMisuse(t *testing.T) {
 	db := storetest.Open(t, store.DialectSQLite)
 	ctx := t.Context()
-	hash := sha256.Sum256([]byte("a"))
-	require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error {
-		_, err := db.Idempotent(ctx, tx, testMethod, "req-1", []byte("short"))
-		require.ErrorIs(t, err, store.ErrInternal)
-
-		idem, err := db.Idempotent(ctx, tx, testMethod, "req-1", hash[:])
-		require.NoError(t, err)
-		return idem.Complete(ctx, "", []byte("x"))
-	}))
-	require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error {
-		idem, err := db.Idempotent(ctx, tx, testMethod, "req-1", hash[:])
-		require.NoError(t, err)
-		require.True(t, idem.Replayed)
-		require.ErrorIs(t, idem.Complete(ctx, "", []byte("y")), store.ErrInternal)
-		return nil
-	}))
+	err := db.InTx(ctx, func(tx *gorm.DB) error {
+		return db.SaveIdempotent(ctx, tx, testMethod, "req-1", []byte("short"), "", []byte("x"))
+	})
+	require.ErrorIs(t, err, store.ErrInternal)
+	prior, err := db.Replay(ctx, testMethod, "req-1", []byte("short"))
+	require.NoError(t, err)
+	require.Nil(t, prior, "the refused record left nothing behind")
 }
 
 func TestPurgeIdempotencyKeys(t *testing.T) {
@@ -268,8 +278,7 @@ func TestPurgeIdempotencyKeys(t *testing.T) {
 			cutoff := db.Now()
 			for i := range 3 {
 				require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error {
-					_, err := db.Idempotent(ctx, tx, testMethod, fmt.Sprintf("new-%d", i), hash[:])
-					return err
+					return db.SaveIdempotent(ctx, tx, testMethod, fmt.Sprintf("new-%d", i), hash[:], "", nil)
 				}))
 			}
 
