@@ -51,7 +51,9 @@ func (f *dbFlags) config(withDB bool) (*mysql.Config, error) {
 	cfg.Loc = time.UTC
 	cfg.InterpolateParams = true
 	cfg.ClientFoundRows = true
-	cfg.MultiStatements = false
+	// As the server's (store/dsn.go): the raw baseline sends a traced
+	// batch of INSERTs as one multi-statement, like the server.
+	cfg.MultiStatements = true
 	if err := cfg.Apply(mysql.Charset("utf8mb4", ""), mysql.TimeTruncate(time.Microsecond)); err != nil {
 		return nil, err
 	}

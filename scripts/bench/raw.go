@@ -33,20 +33,31 @@ import (
 //	  SELECT * FROM `products` WHERE id = ? AND customer_id = ? LIMIT ?
 //	  SELECT count(*) FROM `staff` WHERE id = ? LIMIT ?   first contact (older servers)
 //	  SELECT * FROM `sla_policies` WHERE priority = ? LIMIT ?       planSLA
+//	  then the rows the transaction appended (store.Append), as one
+//	  multi-statement, ";"-separated in the trace:
 //	  INSERT INTO `tickets` (42 columns)
 //	  INSERT INTO `ticket_events` ...                               CREATED event
-//	  INSERT INTO `audit_records` ...                               service/audit.go
-//	  INSERT INTO `events` ... RETURNING `id`      the outbox (service/outbox.go emit)
+//	  INSERT INTO `audit_records` ... `state`                       service/audit.go
+//	  INSERT INTO `events` ...                     the outbox (service/outbox.go emit)
 //	  INSERT INTO `idempotency_keys` ...           store.SaveIdempotent
-//	  (servers before it: the INSERT first, response NULL, then
-//	  UPDATE `idempotency_keys` SET `resource`=?,`response`=? ...)
 //	  COMMIT
+//
+// and, for servers before store.Append, each INSERT alone (the events
+// one with RETURNING `id`, the audit record without `state`), the
+// idempotency key first with a NULL response and
+// UPDATE `idempotency_keys` SET `resource`=?,`response`=? ... at the end.
+// A traced multi-statement is sent as one here too, with
+// multiStatements=true as the server's driver has it.
 //
 // A traced statement it does not know is reported as a warning with the
 // result. The rows written have the server's sizes: the audit record
-// holds every field of the new ticket as JSON and the idempotency row a
-// marshaled ticket's worth of bytes. What the baseline leaves out is all
-// that is not SQL: gRPC, interceptors, validation, GORM, proto and JSON.
+// holds the new ticket marshaled (JSON, every field, before 00011) and
+// the idempotency row a marshaled ticket's worth of bytes. What the
+// baseline leaves out is all that is not SQL: gRPC, interceptors,
+// validation, GORM, proto and JSON.
+
+// ticketInsert is the server's ticket INSERT.
+var ticketInsert = "INSERT INTO `tickets` (" + ticketColumns + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?,", ticketColumnCount), ",") + ")"
 
 // authKeyQuery is the server's key lookup (auth.lookupKey) as GORM
 // renders it.
@@ -60,6 +71,37 @@ type rawStep struct {
 	sql  string
 	tx   bool
 	exec func(ctx context.Context, q querier, s *rawState) error
+	// args, for an INSERT, gives its values instead of exec: run executes
+	// it with them, alone or in a batch of INSERTs sent as one
+	// multi-statement (the server's appended rows, store.Append).
+	args func(s *rawState) []any
+}
+
+// run executes the step inside or outside the transaction.
+func (st rawStep) run(ctx context.Context, q querier, s *rawState) error {
+	if st.exec != nil {
+		return st.exec(ctx, q, s)
+	}
+	if _, err := q.ExecContext(ctx, st.sql, st.args(s)...); err != nil {
+		return fmt.Errorf("%s: %w", short(st.sql, 40), err)
+	}
+	return nil
+}
+
+// batch is one step of several INSERTs sent together, as the server
+// sends a transaction's appended rows: one round trip.
+func batch(steps []rawStep) rawStep {
+	sqls := make([]string, len(steps))
+	for i, st := range steps {
+		sqls[i] = st.sql
+	}
+	return rawStep{sql: strings.Join(sqls, ";"), tx: true, args: func(s *rawState) []any {
+		var args []any
+		for _, st := range steps {
+			args = append(args, st.args(s)...)
+		}
+		return args
+	}}
 }
 
 // querier is what *sql.DB and *sql.Tx share.
@@ -117,15 +159,13 @@ var rawSteps = []rawStep{
 		s.staffID = staffID
 		return nil
 	}},
+	// With its response, as the server writes it last in the
+	// transaction (store.SaveIdempotent). Servers before it claimed the
+	// key first with a NULL response and stored the response with the
+	// UPDATE below.
 	{sql: "INSERT INTO `idempotency_keys` (`method`,`request_id`,`request_hash`,`response`,`resource`,`create_time`) VALUES (?,?,?,?,?,?)", tx: true,
-		exec: func(ctx context.Context, q querier, s *rawState) error {
-			// With its response, as the server writes it last in the
-			// transaction (store.SaveIdempotent). Servers before it
-			// claimed the key first with a NULL response and stored the
-			// response with the UPDATE below.
-			_, err := q.ExecContext(ctx, "INSERT INTO `idempotency_keys` (`method`,`request_id`,`request_hash`,`response`,`resource`,`create_time`) VALUES (?,?,?,?,?,?)",
-				createMethod, s.requestID, s.reqHash[:], rawResponse, "tickets/"+s.ticketID, s.now)
-			return err
+		args: func(s *rawState) []any {
+			return []any{createMethod, s.requestID, s.reqHash[:], rawResponse, "tickets/" + s.ticketID, s.now}
 		}},
 	{sql: "SELECT count(*) FROM `customers` WHERE id = ? LIMIT ?", tx: true, exec: func(ctx context.Context, q querier, s *rawState) error {
 		var n int64
@@ -176,34 +216,31 @@ var rawSteps = []rawStep{
 		}
 		return nil
 	}},
-	{sql: "INSERT INTO `tickets` (" + ticketColumns + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?,", ticketColumnCount), ",") + ")", tx: true,
-		exec: func(ctx context.Context, q querier, s *rawState) error {
-			s.responseDue = s.now.Add(time.Duration(s.respTarget) * time.Second)
-			s.resolveDue = s.now.Add(time.Duration(s.resolvTarget) * time.Second)
-			_, err := q.ExecContext(ctx, "INSERT INTO `tickets` ("+ticketColumns+") VALUES ("+strings.TrimSuffix(strings.Repeat("?,", ticketColumnCount), ",")+")",
-				s.ticketID, s.customer.customerID, s.customer.productID, 1, 1, 2, s.title, s.description, stateNew,
-				s.staffID, "", "", s.warranty,
-				"", 0, 0, "", 0, nil,
-				"", "", "", "", 0, "", 0,
-				s.policyID, s.responseDue, s.resolveDue, nil, false, false,
-				0, nil, s.pauseClock, "", 0,
-				s.now, s.now, nil, nil, 1)
-			if err != nil {
-				return fmt.Errorf("ticket: %w", err)
-			}
-			return nil
-		}},
+	{sql: ticketInsert, tx: true, args: func(s *rawState) []any {
+		s.responseDue = s.now.Add(time.Duration(s.respTarget) * time.Second)
+		s.resolveDue = s.now.Add(time.Duration(s.resolvTarget) * time.Second)
+		return []any{s.ticketID, s.customer.customerID, s.customer.productID, 1, 1, 2, s.title, s.description, stateNew,
+			s.staffID, "", "", s.warranty,
+			"", 0, 0, "", 0, nil,
+			"", "", "", "", 0, "", 0,
+			s.policyID, s.responseDue, s.resolveDue, nil, false, false,
+			0, nil, s.pauseClock, "", 0,
+			s.now, s.now, nil, nil, 1}
+	}},
 	{sql: "INSERT INTO `ticket_events` (`id`,`ticket_id`,`type`,`actor`,`from_state`,`to_state`,`message`,`internal`,`details`,`notify`,`create_time`) VALUES (?,?,?,?,?,?,?,?,?,?,?)", tx: true,
-		exec: func(ctx context.Context, q querier, s *rawState) error {
-			_, err := q.ExecContext(ctx, "INSERT INTO `ticket_events` (`id`,`ticket_id`,`type`,`actor`,`from_state`,`to_state`,`message`,`internal`,`details`,`notify`,`create_time`) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-				newID(), s.ticketID, 1, "staff/"+s.staffID, 0, stateNew, "", false, "", "", s.now)
-			return err
+		args: func(s *rawState) []any {
+			return []any{newID(), s.ticketID, 1, "staff/" + s.staffID, 0, stateNew, "", false, "", "", s.now}
 		}},
+	// The audit record of a creation as servers before 00011_audit_state
+	// wrote it: each field of the ticket as JSON.
 	{sql: "INSERT INTO `audit_records` (`id`,`principal`,`via`,`method`,`resource`,`changes`,`create_time`) VALUES (?,?,?,?,?,?,?)", tx: true,
-		exec: func(ctx context.Context, q querier, s *rawState) error {
-			_, err := q.ExecContext(ctx, "INSERT INTO `audit_records` (`id`,`principal`,`via`,`method`,`resource`,`changes`,`create_time`) VALUES (?,?,?,?,?,?,?)",
-				newID(), "staff/"+s.staffID, "", createMethod, "tickets/"+s.ticketID, auditChanges(s), s.now)
-			return err
+		args: func(s *rawState) []any {
+			return []any{newID(), "staff/" + s.staffID, "", createMethod, "tickets/" + s.ticketID, auditChanges(s), s.now}
+		}},
+	// ... and since: the new ticket marshaled, as its event carries it.
+	{sql: "INSERT INTO `audit_records` (`id`,`principal`,`via`,`method`,`resource`,`changes`,`create_time`,`state`) VALUES (?,?,?,?,?,?,?,?)", tx: true,
+		args: func(s *rawState) []any {
+			return []any{newID(), "staff/" + s.staffID, "", createMethod, "tickets/" + s.ticketID, "", s.now, rawEventData}
 		}},
 	{sql: eventInsert, tx: true, exec: func(ctx context.Context, q querier, s *rawState) error {
 		// Unnumbered (seq NULL), as the server writes it: the sequencer
@@ -215,6 +252,12 @@ var rawSteps = []rawStep{
 			return fmt.Errorf("event: %w", err)
 		}
 		return nil
+	}},
+	// The outbox row appended (store.Append), without RETURNING: nothing
+	// reads its id.
+	{sql: strings.TrimSuffix(eventInsert, " RETURNING `id`"), tx: true, args: func(s *rawState) []any {
+		return []any{nil, "ticket.created", "tickets/" + s.ticketID, "ticket", s.customer.customerID, "", "",
+			s.staffID, false, "staff/" + s.staffID, rawEventData, s.now}
 	}},
 	{sql: "UPDATE `idempotency_keys` SET `resource`=?,`response`=? WHERE method = ? AND request_id = ?", tx: true,
 		exec: func(ctx context.Context, q querier, s *rawState) error {
@@ -271,12 +314,21 @@ func rawPlan(path string) (plan []rawStep, unknown []string, err error) {
 		if line = strings.TrimSpace(line); line == "" {
 			continue
 		}
-		i := slices.IndexFunc(rawSteps, func(s rawStep) bool { return s.sql == line })
-		if i < 0 {
-			unknown = append(unknown, line)
-			continue
+		var parts []rawStep
+		for _, q := range strings.Split(line, ";") {
+			i := slices.IndexFunc(rawSteps, func(s rawStep) bool { return s.sql == q })
+			if i < 0 || (strings.Contains(line, ";") && rawSteps[i].args == nil) {
+				unknown = append(unknown, q)
+				continue
+			}
+			parts = append(parts, rawSteps[i])
 		}
-		plan = append(plan, rawSteps[i])
+		switch {
+		case len(parts) == 1 && !strings.Contains(line, ";"):
+			plan = append(plan, parts[0])
+		case len(parts) > 0:
+			plan = append(plan, batch(parts))
+		}
 	}
 	if len(plan) == 0 {
 		return nil, nil, fmt.Errorf("%s: no known statement", path)
@@ -352,7 +404,7 @@ func (e *env) rawCreateOnce(ctx context.Context, k rawKey, staffID string, outsi
 	}
 	s.reqHash = sha256.Sum256([]byte(c.customerID + c.productID + s.title + s.description))
 	for _, step := range outside {
-		if err := step.exec(ctx, e.db, s); err != nil {
+		if err := step.run(ctx, e.db, s); err != nil {
 			return err
 		}
 	}
@@ -366,7 +418,7 @@ func (e *env) rawCreateOnce(ctx context.Context, k rawKey, staffID string, outsi
 		}
 	}()
 	for _, step := range inside {
-		if err := step.exec(ctx, tx, s); err != nil {
+		if err := step.run(ctx, tx, s); err != nil {
 			return err
 		}
 	}

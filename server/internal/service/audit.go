@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/anypb"
 	"gorm.io/gorm"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
@@ -35,43 +38,58 @@ func (b *base) audit(ctx context.Context, tx *gorm.DB, resource string, before, 
 // the caller (changefeed.Disabled) rather than derived from the fields
 // it changed. Each audited change emits one event (outbox.go); a deletion
 // (after nil) carries the resource's last state.
+//
+// A creation's record keeps the new resource marshaled (the bytes its
+// event carries), not a JSON change per field: ListAuditRecords expands it
+// when read, and the write path, which creates far more often than
+// anyone reads the trail, renders no JSON. A change renders only the
+// fields that differ (diff).
 func (b *base) auditAs(ctx context.Context, tx *gorm.DB, resource string, before, after proto.Message, verb string) error {
-	changes, err := diff(before, after)
-	if err != nil {
-		return err
-	}
-	if len(changes) == 0 {
-		return nil
-	}
-	raw, err := json.Marshal(changes)
-	if err != nil {
-		return err
-	}
 	p := principal.FromContext(ctx)
 	method, ok := grpc.Method(ctx)
 	if !ok {
 		method = p.String() // a background job: its principal names it
 	}
-	if err := store.Translate(tx.Create(&store.AuditRecord{
-		ID: ids.New(), Principal: p.String(), Via: p.Via, Method: method, Resource: resource,
-		Changes: string(raw), CreateTime: b.now(),
-	}).Error); err != nil {
-		return err
+	rec := &store.AuditRecord{
+		ID: ids.New(), Principal: p.String(), Via: p.Via, Method: method, Resource: resource, CreateTime: b.now(),
 	}
 	rt := changefeed.ResourceType(resource)
 	typ := rt + "." + verb
-	if verb == "" {
-		fields := make([]string, len(changes))
-		for i, c := range changes {
-			fields[i] = c.Field
-		}
-		typ = changefeed.Type(rt, before == nil, after == nil, fields)
-	}
 	state := after
 	if state == nil {
 		state = before
 	}
-	return b.emit(ctx, tx, resource, typ, state)
+	data, err := anyBytes(state)
+	if err != nil {
+		return err
+	}
+	if before == nil {
+		rec.State = data
+		if verb == "" {
+			typ = changefeed.Type(rt, true, false, nil)
+		}
+	} else {
+		changes, err := diff(before, after)
+		if err != nil || len(changes) == 0 {
+			return err
+		}
+		raw, err := json.Marshal(changes)
+		if err != nil {
+			return err
+		}
+		rec.Changes = string(raw)
+		if verb == "" {
+			fields := make([]string, len(changes))
+			for i, c := range changes {
+				fields[i] = c.Field
+			}
+			typ = changefeed.Type(rt, false, after == nil, fields)
+		}
+	}
+	if err := store.Append(tx, rec); err != nil {
+		return err
+	}
+	return b.emit(ctx, tx, resource, typ, state, data)
 }
 
 // fieldChange is a FieldChange as stored, in the trail's JSON column.
@@ -81,36 +99,66 @@ type fieldChange struct {
 	New   string `json:"new,omitempty"`
 }
 
-// diff compares two messages field by field in their JSON form.
+// diff compares two states of a resource (either may be nil) field by
+// field: each set field whose value differs is a change, with its old and
+// new values in their JSON form, in the order of the fields' JSON names.
+// Only the fields that differ are rendered.
 func diff(before, after proto.Message) ([]fieldChange, error) {
-	old, err := jsonFields(before)
-	if err != nil {
-		return nil, err
+	var old, cur protoreflect.Message
+	var desc protoreflect.MessageDescriptor
+	if before != nil {
+		old = before.ProtoReflect()
+		desc = old.Descriptor()
 	}
-	cur, err := jsonFields(after)
-	if err != nil {
-		return nil, err
+	if after != nil {
+		cur = after.ProtoReflect()
+		desc = cur.Descriptor()
 	}
-	var keys []string
-	for k := range old {
-		keys = append(keys, k)
+	if desc == nil {
+		return nil, nil
 	}
-	for k := range cur {
-		if _, ok := old[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
 	var out []fieldChange
-	for _, k := range keys {
-		if slices.Contains(unaudited, k) || string(old[k]) == string(cur[k]) {
+	fields := desc.Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		if slices.Contains(unaudited, fd.JSONName()) {
 			continue
 		}
-		out = append(out, fieldChange{Field: k, Old: string(old[k]), New: string(cur[k])})
+		had, has := old != nil && old.Has(fd), cur != nil && cur.Has(fd)
+		if !had && !has || had && has && old.Get(fd).Equal(cur.Get(fd)) {
+			continue
+		}
+		c := fieldChange{Field: fd.JSONName()}
+		var err error
+		if had {
+			if c.Old, err = fieldJSON(old, fd); err != nil {
+				return nil, err
+			}
+		}
+		if has {
+			if c.New, err = fieldJSON(cur, fd); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, c)
 	}
+	slices.SortFunc(out, func(a, b fieldChange) int { return strings.Compare(a.Field, b.Field) })
 	return out, nil
 }
 
+// fieldJSON renders one field of m as protojson renders it in the whole
+// message.
+func fieldJSON(m protoreflect.Message, fd protoreflect.FieldDescriptor) (string, error) {
+	one := m.Type().New()
+	one.Set(fd, m.Get(fd))
+	obj, err := jsonFields(one.Interface())
+	if err != nil {
+		return "", err
+	}
+	return string(obj[fd.JSONName()]), nil
+}
+
+// jsonFields is m's protojson form as its fields' JSON names and values.
 func jsonFields(m proto.Message) (map[string]json.RawMessage, error) {
 	if m == nil {
 		return nil, nil
@@ -121,6 +169,20 @@ func jsonFields(m proto.Message) (map[string]json.RawMessage, error) {
 	}
 	var out map[string]json.RawMessage
 	return out, json.Unmarshal(raw, &out)
+}
+
+// createdChanges expands a creation's stored state into the changes the
+// trail shows: every set field, as new, in the order of their names.
+func createdChanges(state []byte) ([]fieldChange, error) {
+	var a anypb.Any
+	if err := proto.Unmarshal(state, &a); err != nil {
+		return nil, err
+	}
+	m, err := a.UnmarshalNew()
+	if err != nil {
+		return nil, err
+	}
+	return diff(nil, m)
 }
 
 type auditServer struct {
@@ -150,7 +212,13 @@ func (s *auditServer) ListAuditRecords(ctx context.Context, req *aftersalesv1.Li
 			Resource: r.Resource, CreateTime: ts(r.CreateTime),
 		}
 		var changes []fieldChange
-		_ = json.Unmarshal([]byte(r.Changes), &changes)
+		if r.State != nil {
+			if changes, err = createdChanges(r.State); err != nil {
+				return nil, s.toStatus(ctx, err)
+			}
+		} else {
+			_ = json.Unmarshal([]byte(r.Changes), &changes)
+		}
 		for _, c := range changes {
 			rec.Changes = append(rec.Changes, &aftersalesv1.FieldChange{Field: c.Field, OldValue: c.Old, NewValue: c.New})
 		}

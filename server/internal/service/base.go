@@ -83,7 +83,7 @@ func mutate[R proto.Message](ctx context.Context, b *base, method string, req id
 		if err != nil {
 			return err
 		}
-		return b.db.SaveIdempotent(ctx, tx, method, id, hash, resourceName(resp), out)
+		return b.db.SaveIdempotent(tx, method, id, hash, resourceName(resp), out)
 	})
 	if err != nil && id != "" {
 		prior, perr := b.db.Replay(ctx, method, id, hash)

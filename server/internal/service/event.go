@@ -288,7 +288,12 @@ func (b *base) emitFollowUpsDue(ctx context.Context) (int, error) {
 		}
 		for i := range rows {
 			if !rows[i].DueTime.After(to) {
-				if err := b.emit(ctx, tx, resname.Format(resname.FollowUps, rows[i].ID), "followup."+changefeed.Due, followUpProto(&rows[i], now)); err != nil {
+				msg := followUpProto(&rows[i], now)
+				data, err := anyBytes(msg)
+				if err != nil {
+					return err
+				}
+				if err := b.emit(ctx, tx, resname.Format(resname.FollowUps, rows[i].ID), "followup."+changefeed.Due, msg, data); err != nil {
 					return err
 				}
 				n++

@@ -22,25 +22,27 @@ import (
 // sequencer (event.go) later gives committed events their feed position.
 
 // emit writes the event of a change of resource, whose state is now msg
-// (its state before, for a deletion), inside tx.
-func (b *base) emit(ctx context.Context, tx *gorm.DB, resource, typ string, msg proto.Message) error {
-	msg = withoutSecret(msg)
-	data, err := anypb.New(msg)
-	if err != nil {
-		return err
-	}
-	raw, err := proto.Marshal(data)
-	if err != nil {
-		return err
-	}
+// (its state before, for a deletion), inside tx. data is msg as anyBytes
+// renders it.
+func (b *base) emit(ctx context.Context, tx *gorm.DB, resource, typ string, msg proto.Message, data []byte) error {
 	ev := &store.Event{
 		Type: typ, Resource: resource, ResourceType: changefeed.ResourceType(resource),
-		Principal: principal.FromContext(ctx).String(), Data: raw, CreateTime: b.now(),
+		Principal: principal.FromContext(ctx).String(), Data: data, CreateTime: b.now(),
 	}
 	if err := scopeEvent(tx, ev, msg); err != nil {
 		return err
 	}
-	return store.Translate(tx.Create(ev).Error)
+	return store.Append(tx, ev)
+}
+
+// anyBytes marshals msg, without secrets, into an Any: the state an
+// event carries and a creation's audit record keeps.
+func anyBytes(msg proto.Message) ([]byte, error) {
+	data, err := anypb.New(withoutSecret(msg))
+	if err != nil {
+		return nil, err
+	}
+	return proto.Marshal(data)
 }
 
 // scopeEvent copies onto ev who may read it, from the resource as it is

@@ -171,6 +171,18 @@ func TestTicketLifecycle(t *testing.T) {
 				{"PauseTicket", shopName}, {"ResumeTicket", shopName}, {"ResolveTicket", shopName},
 				{"CloseTicket", agentName},
 			}, got)
+			// The creation's record is the new ticket, every field new,
+			// as Get rendered it then.
+			created := map[string]string{}
+			for _, c := range audit.GetAuditRecords()[0].GetChanges() {
+				require.Empty(t, c.GetOldValue(), c.GetField())
+				created[c.GetField()] = c.GetNewValue()
+			}
+			require.Equal(t, `"`+tk.GetTitle()+`"`, created["title"])
+			require.Equal(t, `"NEW"`, created["state"])
+			require.Equal(t, `"`+tk.GetName()+`"`, created["name"])
+			require.NotContains(t, created, "etag")
+			require.NotContains(t, created, "updateTime")
 			var stateChange *aftersalesv1.FieldChange
 			for _, c := range audit.GetAuditRecords()[9].GetChanges() {
 				if c.GetField() == "state" {

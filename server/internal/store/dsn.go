@@ -79,9 +79,11 @@ func mysqlConfig(rawURL string) (*mysql.Config, error) {
 	// Conditional updates ("... WHERE version = ?", lease renewal) then
 	// report success even when the new values equal the old ones.
 	cfg.ClientFoundRows = true
-	// Goose splits migration files into single statements itself; multi
-	// statements would only widen the blast radius of an injection.
-	cfg.MultiStatements = false
+	// Append's rows go to the database in one multi-statement round trip
+	// (append.go). It widens what an injection could do, but there is no
+	// SQL built from input here: GORM and Append render placeholders,
+	// and the driver escapes every value it interpolates.
+	cfg.MultiStatements = true
 	if err := cfg.Apply(
 		mysql.Charset("utf8mb4", ""),
 		// DATETIME(6) keeps microseconds; truncate on the client so

@@ -35,12 +35,14 @@ type Idempotency struct {
 }
 
 // SaveIdempotent records the outcome of (method, requestID) in the
-// transaction that did the request's work, as its last statement, so the
-// work and its record commit together or not at all:
+// transaction that did the request's work, after the work, so the work
+// and its record commit together or not at all. The record is appended
+// (Append): it is inserted with the transaction's other appended rows
+// just before COMMIT, and a duplicate key is InTx's error.
 //
 //	err := db.InTx(ctx, func(tx *gorm.DB) error {
 //		// ... do the work with tx, fill resp ...
-//		return db.SaveIdempotent(ctx, tx, method, requestID, hash, name, response)
+//		return db.SaveIdempotent(tx, method, requestID, hash, name, response)
 //	})
 //	if err != nil {
 //		prior, perr := db.Replay(ctx, method, requestID, hash)
@@ -51,31 +53,32 @@ type Idempotency struct {
 // One INSERT, rather than a claim at the start and the response at the
 // end: a write per call saved. The key is the primary key, so the work
 // commits once however many duplicates run at once. A duplicate that
-// runs while the first is open blocks on the key (MySQL's row lock,
-// SQLite's single writer) until the first ends: if it committed, the
-// duplicate's insert fails with ErrAlreadyExists, its work rolls back,
-// and Replay finds the first one's response; if it rolled back, the
-// duplicate's insert succeeds and its work stands. The price is that a
-// retry does its work before finding it was done; retries are rare and
-// the work is rolled back, so nothing is written twice.
+// reaches the insert while the first is open blocks on the key (MySQL's
+// row lock, SQLite's single writer) until the first ends: if it
+// committed, the duplicate's insert fails with ErrAlreadyExists, its
+// work rolls back, and Replay finds the first one's response; if it
+// rolled back, the duplicate's insert succeeds and its work stands. The
+// price is that a retry does its work before finding it was done;
+// retries are rare and the work is rolled back, so nothing is written
+// twice.
 //
 // reqHash is the SHA-256 of the canonical request (excluding request_id)
 // and must be sha256.Size bytes.
-func (d *DB) SaveIdempotent(ctx context.Context, tx *gorm.DB, method, requestID string, reqHash []byte, resource string, response []byte) error {
+func (d *DB) SaveIdempotent(tx *gorm.DB, method, requestID string, reqHash []byte, resource string, response []byte) error {
 	if len(reqHash) != sha256.Size {
 		return fmt.Errorf("%w: request hash must be %d bytes", ErrInternal, sha256.Size)
 	}
 	if response == nil {
 		response = []byte{} // an empty proto message, distinct from NULL
 	}
-	return Translate(tx.WithContext(ctx).Create(&IdempotencyKey{
+	return Append(tx, &IdempotencyKey{
 		Method:      method,
 		RequestID:   requestID,
 		RequestHash: reqHash,
 		Response:    response,
 		Resource:    resource,
 		CreateTime:  d.now(),
-	}).Error)
+	})
 }
 
 // Replay returns the committed outcome of (method, requestID), or nil

@@ -35,7 +35,7 @@ func createOrder(ctx context.Context, db *store.DB, requestID string, request st
 		if err != nil || requestID == "" {
 			return err
 		}
-		return db.SaveIdempotent(ctx, tx, testMethod, requestID, hash[:], "orders/1", resp)
+		return db.SaveIdempotent(tx, testMethod, requestID, hash[:], "orders/1", resp)
 	})
 	if err == nil || requestID == "" {
 		return resp, false, err
@@ -127,7 +127,7 @@ func TestIdempotentReplayAndMismatch(t *testing.T) {
 			// Request ids are scoped per method.
 			hash := sha256.Sum256([]byte("b"))
 			require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error {
-				return db.SaveIdempotent(ctx, tx, "/other/Method", "req-1", hash[:], "", nil)
+				return db.SaveIdempotent(tx, "/other/Method", "req-1", hash[:], "", nil)
 			}))
 
 			// An empty response is stored and replayed as empty.
@@ -189,7 +189,11 @@ func TestIdempotentFirstRollsBackWhileOthersWait(t *testing.T) {
 				// that does not happen.
 				hash := sha256.Sum256([]byte("a"))
 				firstDone <- db.InTx(ctx, func(tx *gorm.DB) error {
-					if err := db.SaveIdempotent(ctx, tx, testMethod, "req-1", hash[:], "orders/1", []byte("lost")); err != nil {
+					// What InTx does with the appended record just
+					// before COMMIT.
+					err := tx.Create(&store.IdempotencyKey{Method: testMethod, RequestID: "req-1", RequestHash: hash[:],
+						Response: []byte("lost"), Resource: "orders/1", CreateTime: db.Now()}).Error
+					if err != nil {
 						return err
 					}
 					close(started)
@@ -249,7 +253,7 @@ func TestIdempotentMisuse(t *testing.T) {
 	db := storetest.Open(t, store.DialectSQLite)
 	ctx := t.Context()
 	err := db.InTx(ctx, func(tx *gorm.DB) error {
-		return db.SaveIdempotent(ctx, tx, testMethod, "req-1", []byte("short"), "", []byte("x"))
+		return db.SaveIdempotent(tx, testMethod, "req-1", []byte("short"), "", []byte("x"))
 	})
 	require.ErrorIs(t, err, store.ErrInternal)
 	prior, err := db.Replay(ctx, testMethod, "req-1", []byte("short"))
@@ -278,7 +282,7 @@ func TestPurgeIdempotencyKeys(t *testing.T) {
 			cutoff := db.Now()
 			for i := range 3 {
 				require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error {
-					return db.SaveIdempotent(ctx, tx, testMethod, fmt.Sprintf("new-%d", i), hash[:], "", nil)
+					return db.SaveIdempotent(tx, testMethod, fmt.Sprintf("new-%d", i), hash[:], "", nil)
 				}))
 			}
 

@@ -239,6 +239,9 @@ type AuditRecord struct {
 	Resource   string    `gorm:"size:160;not null;index:idx_audit_records_resource,priority:1"`
 	Changes    string    `gorm:"type:text;not null"`
 	CreateTime time.Time `gorm:"not null;index:idx_audit_records_principal,priority:2;index:idx_audit_records_resource,priority:2;index:idx_audit_records_create,priority:1"`
+	// State is a creation's new resource, a marshaled Any; Changes is
+	// empty then. NULL for other changes.
+	State []byte
 }
 
 // TableName implements GORM's tabler.

@@ -274,8 +274,11 @@ func (d *DB) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *gorm.DB)
 		}
 	}
 	var fnErr error
-	err := d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		fnErr = fn(tx)
+	txCtx, queue := withAppends(ctx)
+	err := d.gorm.WithContext(txCtx).Transaction(func(tx *gorm.DB) error {
+		if fnErr = fn(tx); fnErr == nil {
+			fnErr = d.flush(tx, queue)
+		}
 		return fnErr
 	}, txOpts...)
 	if fnErr != nil {

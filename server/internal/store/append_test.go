@@ -1,0 +1,77 @@
+package store_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/aftersales/aftersales/server/internal/store"
+	"github.com/aftersales/aftersales/server/internal/store/storetest"
+)
+
+// TestAppend: rows appended in a transaction are inserted, in order, when
+// it commits, with the values and NULLs GORM would write, and not at all
+// when it fails; a duplicate among them fails the transaction and takes
+// its direct writes with it.
+func TestAppend(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			db := storetest.Open(t, dialect)
+			ctx := t.Context()
+			now := db.Now()
+			count := func(model any, where string, args ...any) int64 {
+				var n int64
+				require.NoError(t, db.Gorm(ctx).Model(model).Where(where, args...).Count(&n).Error)
+				return n
+			}
+
+			require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error {
+				if err := tx.Create(&store.Lease{Name: "direct/1", Holder: "h", ExpiresAt: now}).Error; err != nil {
+					return err
+				}
+				if err := store.Append(tx, newEvent("tickets/a", now), &store.Lease{Name: "appended/1", Holder: "h", ExpiresAt: now}); err != nil {
+					return err
+				}
+				if err := store.Append(tx, newEvent("tickets/b", now)); err != nil {
+					return err
+				}
+				require.Zero(t, count(&store.Event{}, "resource IN ?", []string{"tickets/a", "tickets/b"}), "appended rows wait for the end of the transaction")
+				return nil
+			}))
+			var evs []store.Event
+			require.NoError(t, db.Gorm(ctx).Where("resource IN ?", []string{"tickets/a", "tickets/b"}).Order("id").Find(&evs).Error)
+			require.Len(t, evs, 2)
+			require.Equal(t, "tickets/a", evs[0].Resource, "inserted in the order appended")
+			require.Nil(t, evs[0].Seq, "a nil pointer is NULL")
+			require.Equal(t, now, evs[0].CreateTime.UTC())
+			require.Equal(t, []byte{}, evs[0].Data)
+			require.Positive(t, evs[0].ID, "the database numbers auto-increment keys")
+			require.EqualValues(t, 1, count(&store.Lease{}, "name = ?", "appended/1"))
+
+			errWork := errors.New("work failed")
+			err := db.InTx(ctx, func(tx *gorm.DB) error {
+				require.NoError(t, store.Append(tx, newEvent("tickets/c", now)))
+				return errWork
+			})
+			require.ErrorIs(t, err, errWork)
+			require.Zero(t, count(&store.Event{}, "resource = ?", "tickets/c"), "a failed transaction appends nothing")
+
+			err = db.InTx(ctx, func(tx *gorm.DB) error {
+				if err := tx.Create(&store.Lease{Name: "direct/2", Holder: "h", ExpiresAt: now}).Error; err != nil {
+					return err
+				}
+				return store.Append(tx, newEvent("tickets/d", now), &store.Lease{Name: "appended/1", Holder: "again", ExpiresAt: now})
+			})
+			require.ErrorIs(t, err, store.ErrAlreadyExists)
+			require.Zero(t, count(&store.Event{}, "resource = ?", "tickets/d"), "nothing of the batch stays")
+			require.Zero(t, count(&store.Lease{}, "name = ?", "direct/2"), "nor the transaction's own writes")
+
+			// Outside a transaction, Append inserts at once.
+			require.NoError(t, store.Append(db.Gorm(ctx), &store.Lease{Name: "outside/1", Holder: "h", ExpiresAt: now.Add(time.Hour)}))
+			require.EqualValues(t, 1, count(&store.Lease{}, "name = ?", "outside/1"))
+		})
+	}
+}
