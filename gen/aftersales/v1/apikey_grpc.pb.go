@@ -44,7 +44,10 @@ type ApiKeyServiceClient interface {
 	GetApiKey(ctx context.Context, in *GetApiKeyRequest, opts ...grpc.CallOption) (*ApiKey, error)
 	// ListApiKeys pages through keys, revoked ones included.
 	ListApiKeys(ctx context.Context, in *ListApiKeysRequest, opts ...grpc.CallOption) (*ListApiKeysResponse, error)
-	// RevokeApiKey stops a key from working, at once and for good.
+	// RevokeApiKey stops a key from working, for good: at once on the
+	// server that revokes it, and within the servers' --api-key-cache-ttl
+	// (2 s by default) on the other replicas, which reuse a key they read
+	// for that long.
 	RevokeApiKey(ctx context.Context, in *RevokeApiKeyRequest, opts ...grpc.CallOption) (*ApiKey, error)
 }
 
@@ -115,7 +118,10 @@ type ApiKeyServiceServer interface {
 	GetApiKey(context.Context, *GetApiKeyRequest) (*ApiKey, error)
 	// ListApiKeys pages through keys, revoked ones included.
 	ListApiKeys(context.Context, *ListApiKeysRequest) (*ListApiKeysResponse, error)
-	// RevokeApiKey stops a key from working, at once and for good.
+	// RevokeApiKey stops a key from working, for good: at once on the
+	// server that revokes it, and within the servers' --api-key-cache-ttl
+	// (2 s by default) on the other replicas, which reuse a key they read
+	// for that long.
 	RevokeApiKey(context.Context, *RevokeApiKeyRequest) (*ApiKey, error)
 	mustEmbedUnimplementedApiKeyServiceServer()
 }

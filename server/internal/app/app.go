@@ -153,8 +153,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 	cleanup = append(cleanup, func() { _ = a.db.Close() })
 
+	authn := auth.NewAuthenticator(a.db, o.tokens, logger)
+	authn.CacheKeys(cfg.APIKeyCacheTTL)
 	deps := service.Deps{
 		DB:          a.db,
+		KeysChanged: authn.ForgetKeys,
 		Logger:      logger,
 		SLAInterval: cfg.SLACheckInterval,
 		ReplicaID:   replicaID(),
@@ -198,7 +201,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if a.bootstrapKey, err = auth.Bootstrap(ctx, a.db); err != nil {
 		return nil, fmt.Errorf("bootstrap admin key: %w", err)
 	}
-	authn := auth.NewAuthenticator(a.db, o.tokens, logger)
 	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, tlsCfg.grpc, authn.Authorize, func(s grpc.ServiceRegistrar) {
 		a.services.Register(s)
 		for _, register := range o.services {

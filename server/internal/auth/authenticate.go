@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -33,12 +34,32 @@ type Authenticator struct {
 	db     *store.DB
 	tokens TokenVerifier // nil when customer tokens are not configured
 	log    *slog.Logger
+	keys   *keyCache // nil when keys are read on every call
 }
 
 // NewAuthenticator returns an Authenticator reading keys from db and
 // verifying customer tokens with tokens (may be nil).
 func NewAuthenticator(db *store.DB, tokens TokenVerifier, log *slog.Logger) *Authenticator {
 	return &Authenticator{db: db, tokens: tokens, log: log}
+}
+
+// CacheKeys makes the Authenticator keep the API keys it reads for ttl
+// (see keyCache): a revocation, deactivation or role change made through
+// another replica then takes effect here within ttl. 0 reads every call's
+// key from the database.
+func (a *Authenticator) CacheKeys(ttl time.Duration) {
+	a.keys = nil
+	if ttl > 0 {
+		a.keys = newKeyCache(ttl)
+	}
+}
+
+// ForgetKeys drops the cached keys. Call it when a change to API keys,
+// staff or partners commits, so it takes effect on this replica at once.
+func (a *Authenticator) ForgetKeys() {
+	if a.keys != nil {
+		a.keys.forget()
+	}
 }
 
 // errInvalid is the one answer to every credential problem: saying which
@@ -220,6 +241,24 @@ type boundKey struct {
 
 // lookupKey reads the key with id and the state of its identity.
 func (a *Authenticator) lookupKey(ctx context.Context, id string) (*boundKey, error) {
+	if a.keys == nil {
+		return a.readKey(ctx, id)
+	}
+	now := a.db.Now()
+	row, gen := a.keys.get(id, now)
+	if row != nil {
+		return row, nil
+	}
+	row, err := a.readKey(ctx, id)
+	if err == nil {
+		a.keys.put(id, row, now, gen)
+	}
+	return row, err
+}
+
+// readKey reads the key with id and the state of its identity from the
+// database.
+func (a *Authenticator) readKey(ctx context.Context, id string) (*boundKey, error) {
 	// One round trip for the key and its identity: this runs before every
 	// call, and was two primary-key lookups. (Built rather than Raw, so
 	// the SQL is logged with placeholders, never values.)

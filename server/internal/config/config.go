@@ -126,6 +126,9 @@ type Config struct {
 	// RateBurst is how many calls a principal may make at once after
 	// being idle: the size of its token bucket.
 	RateBurst int
+	// APIKeyCacheTTL is how long a replica reuses an API key it read;
+	// revocations made through other replicas take effect within it.
+	APIKeyCacheTTL time.Duration
 
 	// TLS is on when TLSCert and TLSKey are both set; see TLS.
 
@@ -357,6 +360,7 @@ func Default() Config {
 		// integrations raise it, and --rate-limit=0 turns it off.
 		RateLimit:       50,
 		RateBurst:       100,
+		APIKeyCacheTTL:  2 * time.Second,
 		JWTSubjectClaim: "sub",
 		DevToken:        DevTokenCommand{TTL: time.Hour},
 
@@ -403,6 +407,7 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve net/http/pprof under /debug/pprof/ on the HTTP address")
 	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "sustained calls per second each caller (API key, staff member, partner or customer) may make to this process; calls over it fail with RESOURCE_EXHAUSTED (HTTP 429) and a retry delay; 0 disables")
 	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "calls a caller may make at once after being idle, before --rate-limit applies")
+	fs.DurationVar(&c.APIKeyCacheTTL, "api-key-cache-ttl", c.APIKeyCacheTTL, "how long this process reuses an API key it read, with its staff member's or partner's role and active flag, instead of reading them for every call; a revocation, deactivation or role change made through another replica takes effect here within it (through this one, at once); 0 reads them for every call")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM file of the server certificate (and intermediates); with --tls-key, gRPC and HTTP are served over TLS. It must name the server in a DNS or IP subject alternative name, which the JSON gateway verifies when it calls the gRPC server")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM file of the private key of --tls-cert")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", c.TLSClientCA, "PEM file of the CAs signing partner client certificates; the gRPC server then verifies a client certificate if one is sent, and one whose URI SAN is aftersales:partners/{id} authenticates that active partner. Needs --tls-cert and --tls-key")
@@ -639,6 +644,10 @@ func (c Config) Validate() error {
 	}
 	if c.RateLimit > 0 && c.RateBurst < 1 {
 		bad("--rate-burst must be at least 1 when --rate-limit is set, got %d", c.RateBurst)
+	}
+	if c.APIKeyCacheTTL < 0 || c.APIKeyCacheTTL > time.Minute {
+		// A revocation must not wait long on another replica.
+		bad("--api-key-cache-ttl must be between 0 and 1m, got %s", c.APIKeyCacheTTL)
 	}
 	errs = append(errs, c.validateJWT(), c.validateTLS())
 	return errors.Join(errs...)

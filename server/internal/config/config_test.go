@@ -175,7 +175,7 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 		"grpc-addr", "http-addr", "database-url", "data-dir", "db-max-conns",
 		"log-level", "log-format", "shutdown-timeout", "sla-check-interval",
 		"default-deadline", "max-request-bytes", "reflection", "pprof",
-		"rate-limit", "rate-burst", "tls-cert", "tls-key", "tls-client-ca",
+		"rate-limit", "rate-burst", "api-key-cache-ttl", "tls-cert", "tls-key", "tls-client-ca",
 		"jwt-issuer", "jwt-audience", "jwt-hmac-secret", "jwt-key-file", "jwt-subject-claim",
 		"complaint-deadlines", "complaint-check-interval", "follow-up-delay", "follow-up-window",
 		"follow-up-complaint-at-or-below", "follow-up-close-at-or-above", "retraining-period",

@@ -69,11 +69,13 @@ func (s *apiKeyServer) CreateApiKey(ctx context.Context, req *aftersalesv1.Creat
 		return nil, err
 	}
 
-	// secret is set only when fn runs, that is on the first execution;
-	// it is added to the response after mutate has stored the response.
-	var secret string
+	// The secret is added to the response after mutate has stored the
+	// response without it, and only to the response of the key fn issued:
+	// a retry runs fn too, but its key is rolled back and mutate answers
+	// with the first call's key instead.
+	var secret, issued string
 	resp, err := mutate(ctx, s.base, aftersalesv1.ApiKeyService_CreateApiKey_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.CreateApiKeyResponse, error) {
-		secret = ""
+		secret, issued = "", ""
 		now := s.now()
 		// Checked here rather than before mutate, so that a retry of a
 		// request that succeeded replays even once expire_time has passed.
@@ -102,13 +104,15 @@ func (s *apiKeyServer) CreateApiKey(ctx context.Context, req *aftersalesv1.Creat
 		if err != nil {
 			return nil, err
 		}
-		secret = full
+		secret, issued = full, resname.Format("apiKeys", row.ID)
 		return &aftersalesv1.CreateApiKeyResponse{ApiKey: apiKeyProto(row)}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	resp.Secret = secret
+	if resp.GetApiKey().GetName() == issued {
+		resp.Secret = secret
+	}
 	return resp, nil
 }
 

@@ -26,6 +26,11 @@ import (
 // about what was changed, or that must never be stored (a key's secret).
 var unaudited = []string{"etag", "updateTime", "secret"}
 
+// authenticates are the resource types authentication reads: a change to
+// one drops the authenticator's cached keys (Deps.KeysChanged). Every
+// change is audited, so this is the one place that sees them all.
+var authenticates = []string{"api_key", "staff", "partner"}
+
 // audit appends a record of a change of resource to the trail, inside
 // the change's own transaction so both commit or neither does. before is
 // nil for a creation. Each field whose JSON value differs is recorded
@@ -88,6 +93,9 @@ func (b *base) auditAs(ctx context.Context, tx *gorm.DB, resource string, before
 	}
 	if err := store.Append(tx, rec); err != nil {
 		return err
+	}
+	if b.keysChanged != nil && slices.Contains(authenticates, rt) {
+		store.AfterCommit(tx, b.keysChanged)
 	}
 	return b.emit(ctx, tx, resource, typ, state, data)
 }

@@ -32,6 +32,9 @@ type base struct {
 	// events fires when this replica's sequencer gave new events their
 	// positions, to wake the feed's readers at once.
 	events *signal
+	// keysChanged, if set, is called after a change to what
+	// authentication reads (keys, staff, partners) commits.
+	keysChanged func()
 }
 
 // now is the store's clock: UTC, truncated to what DATETIME(6) keeps, so

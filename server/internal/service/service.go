@@ -41,6 +41,10 @@ type Deps struct {
 	// Publisher, when set, receives every event of the feed, in order
 	// (the NATS JetStream publisher).
 	Publisher Publisher
+	// KeysChanged, when set, is called once a change to an API key, a
+	// staff member or a partner has committed: the authenticator's
+	// cache of keys drops what it read before.
+	KeysChanged func()
 }
 
 // Feed configures the change feed and its webhooks.
@@ -129,7 +133,7 @@ func New(d Deps) *Services {
 		d.Rules = RulesFrom(config.Default())
 	}
 	d.Feed.defaults()
-	b := &base{db: d.DB, log: d.Logger, rules: d.Rules, feed: d.Feed, events: newSignal()}
+	b := &base{db: d.DB, log: d.Logger, rules: d.Rules, feed: d.Feed, events: newSignal(), keysChanged: d.KeysChanged}
 	webhooks := &webhookServer{base: b, sender: webhook.NewSender(webhook.SenderOptions{AllowPrivate: d.Feed.AllowPrivate, Timeout: d.Feed.WebhookTimeout})}
 	return &Services{
 		deps:       d,

@@ -21,8 +21,12 @@ import (
 // appendsKey keys the queue of the transaction in its context.
 type appendsKey struct{}
 
-// appends is a transaction's queue of rows to insert before it commits.
-type appends struct{ rows []any }
+// appends is a transaction's queue of rows to insert before it commits,
+// and of functions to call once it has.
+type appends struct {
+	rows        []any
+	afterCommit []func()
+}
 
 // Append queues rows (pointers to models) for insertion at the end of
 // the transaction tx belongs to, in order. Use it only for rows nothing
@@ -41,6 +45,20 @@ func Append(tx *gorm.DB, rows ...any) error {
 	}
 	q.rows = append(q.rows, rows...)
 	return nil
+}
+
+// AfterCommit queues fn to run once the transaction tx belongs to has
+// committed (never if it rolls back): for what must not happen before the
+// change is visible to other connections, such as dropping a cache that
+// would otherwise be filled again with the old rows. Outside InTx, or
+// through a tx given another context, it runs fn at once.
+func AfterCommit(tx *gorm.DB, fn func()) {
+	q, _ := tx.Statement.Context.Value(appendsKey{}).(*appends)
+	if q == nil {
+		fn()
+		return
+	}
+	q.afterCommit = append(q.afterCommit, fn)
 }
 
 // withAppends gives ctx a queue for Append.

@@ -284,6 +284,11 @@ func (d *DB) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *gorm.DB)
 	if fnErr != nil {
 		return translateFromTx(fnErr)
 	}
+	if err == nil {
+		for _, fn := range queue.afterCommit {
+			fn()
+		}
+	}
 	// BEGIN or COMMIT failed (or nil). When ctx ended after fn's last
 	// statement, database/sql has already rolled the transaction back
 	// and COMMIT fails with sql.ErrTxDone: that is the caller's deadline
