@@ -34,8 +34,11 @@ const (
 
 // Staff roles and ticket states, as stored (the aftersales.v1 enums).
 const (
+	roleManager    = 2
 	roleAgent      = 3
 	roleTechnician = 4
+
+	qualified = 2 // Qualification.State QUALIFIED
 
 	stateNew        = 1
 	stateAssigned   = 2
@@ -219,18 +222,28 @@ func (s *seeder) base(ctx context.Context, customers int) ([]string, error) {
 
 	var agents []string
 	rows = rows[:0]
-	for i := range seedAgents + seedTechnicians {
+	for i := range seedAgents + seedTechnicians + 1 {
 		t := created.Add(time.Duration(i) * time.Hour)
 		id := idAt(t)
 		role, team, partner, name := roleAgent, "call-center", "", fmt.Sprintf("Agent %d", i+1)
-		if i >= seedAgents {
+		switch {
+		case i == seedAgents+seedTechnicians:
+			// The call center's manager: the server refuses to start on
+			// a database with staff but no complaints desk, by default
+			// the active managers.
+			role, name = roleManager, "Call-center manager"
+		case i >= seedAgents:
 			role, team, partner, name = roleTechnician, "field", partners[i%seedPartners], fmt.Sprintf("Technician %d", i-seedAgents+1)
-		} else {
+		default:
 			agents = append(agents, id)
 		}
-		rows = append(rows, []any{id, name, role, team, "", partner, `["washers","fridges"]`, fmt.Sprintf("staff%d@example.com", i+1), true, t, t, int64(1)})
+		// QUALIFIED, as the API would store it: no course is required of
+		// anyone in a seeded database, and automatic follow-ups go only to
+		// agents stored as qualified.
+		rows = append(rows, []any{id, name, role, team, "", partner, `["washers","fridges"]`, fmt.Sprintf("staff%d@example.com", i+1), true,
+			qualified, t, t, int64(1)})
 	}
-	if err := s.insert(ctx, "staff", "`id`,`display_name`,`role`,`team`,`manager_id`,`partner_id`,`skills`,`email`,`active`,`create_time`,`update_time`,`version`", 12, rows); err != nil {
+	if err := s.insert(ctx, "staff", "`id`,`display_name`,`role`,`team`,`manager_id`,`partner_id`,`skills`,`email`,`active`,`qualification_state`,`create_time`,`update_time`,`version`", 13, rows); err != nil {
 		return nil, err
 	}
 

@@ -479,7 +479,9 @@ type Complaint struct {
 	ResponsibleManager string `protobuf:"bytes,16,opt,name=responsible_manager,json=responsibleManager,proto3" json:"responsible_manager,omitempty"`
 	// How many times the complaint was escalated. Output only.
 	EscalationLevel int32 `protobuf:"varint,17,opt,name=escalation_level,json=escalationLevel,proto3" json:"escalation_level,omitempty"`
-	// The manager the complaint is escalated to, "staff/{staff}", if any.
+	// The manager the complaint is escalated to, "staff/{staff}", if any: in
+	// the line above it, or a member of the complaints desk when that line
+	// has no manager.
 	// Output only; hidden from customers.
 	EscalatedTo string `protobuf:"bytes,18,opt,name=escalated_to,json=escalatedTo,proto3" json:"escalated_to,omitempty"`
 	// When the complaint must be acknowledged by. Output only.

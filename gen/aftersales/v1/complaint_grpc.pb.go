@@ -52,6 +52,12 @@ const (
 // and escalates them to the handler's manager, then to the next level up
 // each further acknowledgement period they stay overdue. A CRITICAL
 // complaint (a safety issue) is escalated as soon as it is received.
+// Without a handler, the line starts at the staff member who received the
+// complaint, or else at the owner of its ticket. A complaint whose line has
+// no manager at all goes to the complaints desk (server configuration: a
+// staff member, a team, or by default the active managers; the least busy
+// member), and climbs from there; its ESCALATED event then has the detail
+// escalated_via = "complaint_desk".
 //
 // A complaint resolved as UPHELD against a staff member creates an
 // AccountabilityRecord for that person and one for their manager
@@ -244,6 +250,12 @@ func (c *complaintServiceClient) ListComplaintEvents(ctx context.Context, in *Li
 // and escalates them to the handler's manager, then to the next level up
 // each further acknowledgement period they stay overdue. A CRITICAL
 // complaint (a safety issue) is escalated as soon as it is received.
+// Without a handler, the line starts at the staff member who received the
+// complaint, or else at the owner of its ticket. A complaint whose line has
+// no manager at all goes to the complaints desk (server configuration: a
+// staff member, a team, or by default the active managers; the least busy
+// member), and climbs from there; its ESCALATED event then has the detail
+// escalated_via = "complaint_desk".
 //
 // A complaint resolved as UPHELD against a staff member creates an
 // AccountabilityRecord for that person and one for their manager

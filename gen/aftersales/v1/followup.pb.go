@@ -285,7 +285,8 @@ type FollowUp struct {
 	// State. Output only.
 	State FollowUp_State `protobuf:"varint,6,opt,name=state,proto3,enum=aftersales.v1.FollowUp_State" json:"state,omitempty"`
 	// Who is to perform it, "staff/{staff}"; a qualified staff member
-	// independent of the ticket's work.
+	// independent of the ticket's work. Set automatically on an AUTOMATIC
+	// follow-up when an agent is eligible (see FollowUpService).
 	Assignee string `protobuf:"bytes,7,opt,name=assignee,proto3" json:"assignee,omitempty"`
 	// Not before this time. Defaults to now.
 	ScheduledTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=scheduled_time,json=scheduledTime,proto3" json:"scheduled_time,omitempty"`

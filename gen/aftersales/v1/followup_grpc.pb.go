@@ -47,6 +47,13 @@ const (
 // member who resolved the ticket, nor its assignee, nor a technician of the
 // partner shop that did the work.
 //
+// The automatic follow-up is assigned when it is scheduled: to the active,
+// QUALIFIED call-center agent (role AGENT, not a partner's) independent of
+// the work who has the fewest SCHEDULED follow-ups, ties going to the
+// lowest resource name. When nobody is eligible it is left unassigned, for
+// the queue (`assignee = ""`) to pick up. UpdateFollowUp reassigns it;
+// follow-ups created by hand keep the assignee given, or none.
+//
 // The answers decide what happens to the ticket, in the same transaction:
 // issue_resolved = false reopens it; a low satisfaction (≤ 2 by default)
 // opens a complaint for a manager to review; otherwise a RESOLVED ticket is
@@ -185,6 +192,13 @@ func (c *followUpServiceClient) SubmitSurvey(ctx context.Context, in *SubmitSurv
 // It must be performed by someone independent of the work: not the staff
 // member who resolved the ticket, nor its assignee, nor a technician of the
 // partner shop that did the work.
+//
+// The automatic follow-up is assigned when it is scheduled: to the active,
+// QUALIFIED call-center agent (role AGENT, not a partner's) independent of
+// the work who has the fewest SCHEDULED follow-ups, ties going to the
+// lowest resource name. When nobody is eligible it is left unassigned, for
+// the queue (`assignee = ""`) to pick up. UpdateFollowUp reassigns it;
+// follow-ups created by hand keep the assignee given, or none.
 //
 // The answers decide what happens to the ticket, in the same transaction:
 // issue_resolved = false reopens it; a low satisfaction (≤ 2 by default)

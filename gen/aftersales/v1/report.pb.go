@@ -7,6 +7,7 @@
 package aftersalesv1
 
 import (
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -826,6 +827,14 @@ type StaffScorecard struct {
 	// As in ServiceMetrics.
 	DataTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=data_time,json=dataTime,proto3" json:"data_time,omitempty"`
 	// Their qualification changes, newest first (at most 50).
+	//
+	// Deprecated: read the same history from StaffService.GetQualification
+	// (`GET /v1/staff/*/qualification`), field `history`, whose entries are
+	// Qualification.Change (`create_time` here is `change_time` there). The
+	// server still fills this field, the same 50 changes, for the clients
+	// that read it; it will be removed in v2.
+	//
+	// Deprecated: Marked as deprecated in aftersales/v1/report.proto.
 	QualificationHistory []*QualificationChange `protobuf:"bytes,14,rep,name=qualification_history,json=qualificationHistory,proto3" json:"qualification_history,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
@@ -952,6 +961,7 @@ func (x *StaffScorecard) GetDataTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in aftersales/v1/report.proto.
 func (x *StaffScorecard) GetQualificationHistory() []*QualificationChange {
 	if x != nil {
 		return x.QualificationHistory
@@ -961,6 +971,12 @@ func (x *StaffScorecard) GetQualificationHistory() []*QualificationChange {
 
 // QualificationChange is one change of a staff member's qualification
 // state.
+//
+// Deprecated: a copy of Qualification.Change (staff.proto), kept only for
+// StaffScorecard.qualification_history; use Qualification.Change, as
+// returned by StaffService.GetQualification.
+//
+// Deprecated: Marked as deprecated in aftersales/v1/report.proto.
 type QualificationChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The state before.
@@ -1402,7 +1418,7 @@ var File_aftersales_v1_report_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_report_proto_rawDesc = "" +
 	"\n" +
-	"\x1aaftersales/v1/report.proto\x12\raftersales.v1\x1a\x19aftersales/v1/staff.proto\x1a\x1caftersales/v1/training.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x01\n" +
+	"\x1aaftersales/v1/report.proto\x12\raftersales.v1\x1a\x19aftersales/v1/staff.proto\x1a\x1caftersales/v1/training.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xef\x01\n" +
 	"\x18GetServiceMetricsRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
@@ -1458,7 +1474,7 @@ const file_aftersales_v1_report_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x129\n" +
 	"\n" +
 	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
-	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\xba\x06\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\xd6\x06\n" +
 	"\x0eStaffScorecard\x12\x14\n" +
 	"\x05staff\x18\x01 \x01(\tR\x05staff\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12-\n" +
@@ -1474,8 +1490,9 @@ const file_aftersales_v1_report_proto_rawDesc = "" +
 	" \x01(\x0e2\".aftersales.v1.Qualification.StateR\x12qualificationState\x12Z\n" +
 	"\x16accountability_records\x18\v \x03(\v2#.aftersales.v1.AccountabilityRecordR\x15accountabilityRecords\x12G\n" +
 	" accountability_records_in_window\x18\f \x01(\x03R\x1daccountabilityRecordsInWindow\x127\n" +
-	"\tdata_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\bdataTime\x12W\n" +
-	"\x15qualification_history\x18\x0e \x03(\v2\".aftersales.v1.QualificationChangeR\x14qualificationHistory\"\x8c\x02\n" +
+	"\tdata_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\bdataTime\x12s\n" +
+	"\x15qualification_history\x18\x0e \x03(\v2\".aftersales.v1.QualificationChangeB\x1a\x92A\x15\x82\x03\x12\n" +
+	"\fx-deprecated\x12\x02 \x01\x18\x01R\x14qualificationHistory\"\xaa\x02\n" +
 	"\x13QualificationChange\x12A\n" +
 	"\n" +
 	"from_state\x18\x01 \x01(\x0e2\".aftersales.v1.Qualification.StateR\tfromState\x12=\n" +
@@ -1485,7 +1502,9 @@ const file_aftersales_v1_report_proto_rawDesc = "" +
 	"assessment\x18\x04 \x01(\tR\n" +
 	"assessment\x12;\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xde\x01\n" +
+	"createTime:\x1c\x92A\x17\n" +
+	"\x15\x82\x03\x12\n" +
+	"\fx-deprecated\x12\x02 \x01\x18\x01\"\xde\x01\n" +
 	"\x19GetFaultStatisticsRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +

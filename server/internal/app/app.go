@@ -189,6 +189,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		f(&deps)
 	}
 	a.services = service.New(deps)
+	// Before anything listens: a desk that does not exist is a
+	// configuration error, like a wrong certificate path.
+	if err := a.services.CheckComplaintDesk(ctx); err != nil {
+		return nil, err
+	}
 	for name, run := range a.services.Jobs() {
 		a.jobs = append(a.jobs, Job{Name: name, Run: run})
 	}

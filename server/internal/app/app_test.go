@@ -346,6 +346,20 @@ func TestServes(t *testing.T) {
 		_, openapi := doc["openapi"]
 		require.True(t, swagger || openapi, "has a swagger or openapi version key")
 		require.Contains(t, doc, "paths")
+
+		// The deprecated scorecard history is marked so in the document
+		// (Swagger 2.0 schemas have no "deprecated": an x- extension).
+		defs, _ := doc["definitions"].(map[string]any)
+		card, _ := defs["v1StaffScorecard"].(map[string]any)
+		props, _ := card["properties"].(map[string]any)
+		history, _ := props["qualificationHistory"].(map[string]any)
+		require.Equal(t, true, history["x-deprecated"], "StaffScorecard.qualificationHistory: %v", history)
+		require.Contains(t, history["description"], "StaffService.GetQualification")
+		change, _ := defs["v1QualificationChange"].(map[string]any)
+		require.Equal(t, true, change["x-deprecated"], "QualificationChange: %v", change)
+		current, _ := props["metrics"].(map[string]any)
+		require.NotNil(t, current)
+		require.NotContains(t, current, "x-deprecated", "only what is deprecated is marked")
 	})
 
 	t.Run("metrics", func(t *testing.T) {

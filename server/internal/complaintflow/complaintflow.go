@@ -108,3 +108,32 @@ func Overdue(s State, acknowledgeDue, resolveDue, now time.Time) (acknowledge, r
 	}
 	return s == Received && now.After(acknowledgeDue), now.After(resolveDue)
 }
+
+// DeskMember is a member of the complaints desk, the escalation target
+// of last resort: a staff member (their id, or any key that orders the
+// same way), with how many open complaints are escalated to them.
+type DeskMember struct {
+	Staff string
+	Open  int
+}
+
+// FromDesk chooses who on the desk takes a complaint escalated there from
+// below (the staff member it would have gone above, "" for none): the
+// member with the fewest open complaints, ties to the lowest key, so the
+// choice is deterministic and spreads as loads rise. A complaint is not
+// escalated to the person it is escalated from while anyone else is on
+// the desk. "" when the desk is empty.
+//
+// below and the members' Staff are the same kind of key.
+func FromDesk(members []DeskMember, below string) string {
+	best := DeskMember{}
+	for _, m := range members {
+		if m.Staff == below && len(members) > 1 {
+			continue
+		}
+		if best.Staff == "" || m.Open < best.Open || m.Open == best.Open && m.Staff < best.Staff {
+			best = m
+		}
+	}
+	return best.Staff
+}

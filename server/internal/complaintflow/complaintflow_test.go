@@ -72,3 +72,25 @@ func TestOverdue(t *testing.T) {
 		require.Equal(t, tc.res, r, "%s at %s: resolution", tc.state, tc.at)
 	}
 }
+
+func TestFromDesk(t *testing.T) {
+	m := func(staff string, open int) cf.DeskMember { return cf.DeskMember{Staff: staff, Open: open} }
+	for _, tc := range []struct {
+		name    string
+		members []cf.DeskMember
+		below   string
+		want    string
+	}{
+		{"an empty desk: nobody", nil, "staff/x", ""},
+		{"one member", []cf.DeskMember{m("staff/a", 7)}, "", "staff/a"},
+		{"the least busy", []cf.DeskMember{m("staff/a", 3), m("staff/b", 1), m("staff/c", 2)}, "", "staff/b"},
+		{"ties to the lowest name", []cf.DeskMember{m("staff/c", 1), m("staff/b", 1), m("staff/d", 4)}, "", "staff/b"},
+		{"not the one it comes from", []cf.DeskMember{m("staff/a", 0), m("staff/b", 9)}, "staff/a", "staff/b"},
+		{"unless they are the whole desk", []cf.DeskMember{m("staff/a", 0)}, "staff/a", "staff/a"},
+		{"someone below who is not on the desk changes nothing", []cf.DeskMember{m("staff/a", 1), m("staff/b", 0)}, "staff/z", "staff/b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, cf.FromDesk(tc.members, tc.below))
+		})
+	}
+}

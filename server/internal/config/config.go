@@ -166,6 +166,13 @@ type Config struct {
 	// ComplaintCheckInterval is how often the background loop looks for
 	// overdue complaints.
 	ComplaintCheckInterval time.Duration
+	// ComplaintDesk is who a complaint is escalated to when the line above
+	// it has nobody (no handler, receiving staff member or ticket owner
+	// with a manager): "staff/{id}", one person; any other non-empty value
+	// a team, its active members; empty, the active managers. The server
+	// refuses to start when the database has staff but the desk has no
+	// active member; see service.Services.CheckComplaintDesk.
+	ComplaintDesk string
 
 	// FollowUpDelay is how long after a ticket is resolved its automatic
 	// follow-up may start; FollowUpWindow is how long after that it is due.
@@ -418,6 +425,7 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.StringVar(&c.JWTSubjectClaim, "jwt-subject-claim", c.JWTSubjectClaim, "claim of customer tokens holding the customer's external id")
 	fs.TextVar(&c.ComplaintDeadlines, "complaint-deadlines", c.ComplaintDeadlines, "acknowledgement/resolution deadline of each complaint severity, from receipt")
 	fs.DurationVar(&c.ComplaintCheckInterval, "complaint-check-interval", c.ComplaintCheckInterval, "how often the background loop escalates overdue complaints")
+	fs.StringVar(&c.ComplaintDesk, "complaint-desk", c.ComplaintDesk, "complaints desk, the escalation target of last resort for a complaint whose handler, receiving staff member and ticket owner have no manager: staff/{id} (that person), or a team name (its active members, the least busy first); empty: the active managers (role MANAGER), the least busy first. Once the database has staff, the server does not start unless the desk has an active member")
 	fs.DurationVar(&c.FollowUpDelay, "follow-up-delay", c.FollowUpDelay, "how long after a ticket is resolved its automatic follow-up may start")
 	fs.DurationVar(&c.FollowUpWindow, "follow-up-window", c.FollowUpWindow, "how long after it may start a follow-up is due")
 	fs.IntVar(&c.FollowUpComplaintAtOrBelow, "follow-up-complaint-at-or-below", c.FollowUpComplaintAtOrBelow, "survey satisfaction (1-5) at or below which a complaint is opened for a manager to review; 0 never opens one")
@@ -608,6 +616,9 @@ func (c Config) Validate() error {
 	if c.ComplaintCheckInterval <= 0 {
 		bad("--complaint-check-interval must be positive, got %s", c.ComplaintCheckInterval)
 	}
+	if err := c.validateComplaintDesk(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.QualificationCheckInterval <= 0 {
 		bad("--qualification-check-interval must be positive, got %s", c.QualificationCheckInterval)
 	}
@@ -651,6 +662,24 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.validateJWT(), c.validateTLS())
 	return errors.Join(errs...)
+}
+
+// validateComplaintDesk checks the form of --complaint-desk; whether
+// the desk exists is the server's to check, against the database.
+func (c Config) validateComplaintDesk() error {
+	d := c.ComplaintDesk
+	switch {
+	case d == "":
+		return nil
+	case strings.HasPrefix(d, resname.Staff+"/"):
+		if _, ok := resname.ID(d, resname.Staff); !ok {
+			return fmt.Errorf("--complaint-desk must be staff/{id} or a team name, got %q", d)
+		}
+	case len(d) > 100:
+		// No team can match: staff.team holds at most 100 characters.
+		return fmt.Errorf("--complaint-desk: a team name has at most 100 characters, got %d", len(d))
+	}
+	return nil
 }
 
 // validateTLS refuses a partial TLS configuration: a certificate without

@@ -177,7 +177,7 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 		"default-deadline", "max-request-bytes", "reflection", "pprof",
 		"rate-limit", "rate-burst", "api-key-cache-ttl", "tls-cert", "tls-key", "tls-client-ca",
 		"jwt-issuer", "jwt-audience", "jwt-hmac-secret", "jwt-key-file", "jwt-subject-claim",
-		"complaint-deadlines", "complaint-check-interval", "follow-up-delay", "follow-up-window",
+		"complaint-deadlines", "complaint-check-interval", "complaint-desk", "follow-up-delay", "follow-up-window",
 		"follow-up-complaint-at-or-below", "follow-up-close-at-or-above", "retraining-period",
 		"qualification-check-interval", "report-rollup-interval",
 		"event-retention", "event-sequence-interval", "events-nats-url", "events-nats-stream", "events-nats-subject-prefix",

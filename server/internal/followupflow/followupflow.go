@@ -1,11 +1,15 @@
 // Package followupflow holds the follow-up's business rules as pure
 // functions (API.md §4 "Follow-up"): which actions each state allows,
-// where an attempt leads, and what a survey's answers do to the ticket.
+// where an attempt leads, what a survey's answers do to the ticket, and
+// who is offered an automatic follow-up.
 // Handlers consult it; it knows nothing of transport or storage.
 package followupflow
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strings"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 )
@@ -131,4 +135,36 @@ func Independent(staff, partner string, w Work) (bool, string) {
 		return false, staff + " is a technician of " + partner + ", which did the work"
 	}
 	return true, ""
+}
+
+// Candidate is a staff member who could be given an automatic follow-up:
+// a qualified agent, by resource name, with their shop ("" for the
+// company's own staff) and how many SCHEDULED follow-ups they have.
+type Candidate struct {
+	Staff, Partner string
+	Open           int
+}
+
+// Assignees returns the candidates who may perform the follow-up of work
+// w (Independent), in the order they should be offered it: fewest open
+// follow-ups first, then by name. Least-loaded keeps the queues level
+// even when people join or return from leave with empty queues, which
+// round-robin would not; the name breaks ties so that the choice is
+// deterministic, and every equally loaded agent gets a turn because each
+// assignment raises the chosen one's load. Empty when nobody qualifies.
+func Assignees(cands []Candidate, w Work) []string {
+	ok := make([]Candidate, 0, len(cands))
+	for _, c := range cands {
+		if independent, _ := Independent(c.Staff, c.Partner, w); independent {
+			ok = append(ok, c)
+		}
+	}
+	slices.SortFunc(ok, func(a, b Candidate) int {
+		return cmp.Or(cmp.Compare(a.Open, b.Open), strings.Compare(a.Staff, b.Staff))
+	})
+	out := make([]string, len(ok))
+	for i, c := range ok {
+		out[i] = c.Staff
+	}
+	return out
 }

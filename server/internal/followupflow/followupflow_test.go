@@ -99,3 +99,36 @@ func TestIndependent(t *testing.T) {
 		})
 	}
 }
+
+func TestAssignees(t *testing.T) {
+	w := followupflow.Work{Resolver: "staff/res", Assignee: "staff/asg", Partner: "partners/shop"}
+	c := func(staff string, open int) followupflow.Candidate {
+		return followupflow.Candidate{Staff: staff, Open: open}
+	}
+	for _, tc := range []struct {
+		name  string
+		cands []followupflow.Candidate
+		work  followupflow.Work
+		want  []string
+	}{
+		{"nobody", nil, w, []string{}},
+		{"least loaded first", []followupflow.Candidate{c("staff/a", 3), c("staff/b", 1), c("staff/c", 2)}, w, []string{"staff/b", "staff/c", "staff/a"}},
+		{"ties broken by name", []followupflow.Candidate{c("staff/c", 1), c("staff/a", 1), c("staff/b", 0)}, w, []string{"staff/b", "staff/a", "staff/c"}},
+		{"the resolver is never offered, however idle", []followupflow.Candidate{c("staff/res", 0), c("staff/a", 5)}, w, []string{"staff/a"}},
+		{"nor the assignee", []followupflow.Candidate{c("staff/asg", 0), c("staff/res", 0)}, w, []string{}},
+		{"nor a technician of the shop that did the work", []followupflow.Candidate{
+			{Staff: "staff/pt", Partner: "partners/shop"}, {Staff: "staff/other", Partner: "partners/other", Open: 1},
+		}, w, []string{"staff/other"}},
+		{"no work recorded: everyone", []followupflow.Candidate{c("staff/res", 2), c("staff/asg", 1)}, followupflow.Work{}, []string{"staff/asg", "staff/res"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, followupflow.Assignees(tc.cands, tc.work))
+		})
+	}
+	t.Run("the order of the input does not matter", func(t *testing.T) {
+		in := []followupflow.Candidate{c("staff/a", 1), c("staff/b", 0), c("staff/c", 1)}
+		want := followupflow.Assignees(in, w)
+		rev := []followupflow.Candidate{in[2], in[1], in[0]}
+		require.Equal(t, want, followupflow.Assignees(rev, w))
+	})
+}

@@ -97,7 +97,7 @@ func (b *base) receiveComplaint(ctx context.Context, tx *gorm.DB, row *store.Com
 	}
 	esc := newComplaintEvent(row, aftersalesv1.ComplaintEvent_ESCALATED, actor, now)
 	esc.Message = "safety complaint: escalated on receipt"
-	if err := escalateComplaint(tx, row, esc); err != nil {
+	if err := b.escalateComplaint(ctx, tx, row, esc); err != nil {
 		return err
 	}
 	row.Version++
@@ -122,11 +122,13 @@ func (b *base) complaintDeadline(s aftersalesv1.Complaint_Severity) config.Compl
 // escalateComplaint raises row's escalation level by one and hands its
 // oversight up the line: first to the manager of the handler (of whoever
 // received it, while nobody handles it, or of the linked ticket's
-// first-contact owner for a complaint filed in the app), then each time to the manager of
-// the one it was escalated to. At the top of the line it stays there. It
-// fills ev, an ESCALATED event, which is for staff only; the caller saves
-// row and ev.
-func escalateComplaint(tx *gorm.DB, row *store.Complaint, ev *complaintEvent) error {
+// first-contact owner for a complaint filed in the app), then each time to
+// the manager of the one it was escalated to. At the top of the line it
+// stays there. A complaint that has never been escalated to anyone and
+// finds no manager above goes to the complaints desk (deskTarget), and
+// climbs from there. It fills ev, an ESCALATED event, which is for staff
+// only; the caller saves row and ev.
+func (b *base) escalateComplaint(ctx context.Context, tx *gorm.DB, row *store.Complaint, ev *complaintEvent) error {
 	below := row.EscalatedToID
 	if below == "" {
 		below = row.HandlerID
@@ -147,6 +149,14 @@ func escalateComplaint(tx *gorm.DB, row *store.Complaint, ev *complaintEvent) er
 	up, err := managerOf(tx, below)
 	if err != nil {
 		return err
+	}
+	if up == "" && row.EscalatedToID == "" {
+		if up, err = b.deskTarget(ctx, tx, below); err != nil {
+			return err
+		}
+		if up != "" {
+			ev.setDetail("escalated_via", "complaint_desk")
+		}
 	}
 	if up != "" {
 		row.EscalatedToID = up
@@ -465,7 +475,7 @@ func (s *complaintServer) UpdateComplaint(ctx context.Context, req *aftersalesv1
 			case "desired_remedy":
 				row.DesiredRemedy = int32(c.GetDesiredRemedy())
 			case "severity":
-				if esc, err = s.changeSeverity(tx, row, c.GetSeverity(), actor, now); err != nil {
+				if esc, err = s.changeSeverity(ctx, tx, row, c.GetSeverity(), actor, now); err != nil {
 					return err
 				}
 			case "responsible_staff":
@@ -488,7 +498,7 @@ func (s *complaintServer) UpdateComplaint(ctx context.Context, req *aftersalesv1
 // receipt or at the last reopen. A complaint raised to CRITICAL is
 // escalated at once, like one received as CRITICAL; the returned event
 // records that.
-func (s *complaintServer) changeSeverity(tx *gorm.DB, row *store.Complaint, sev aftersalesv1.Complaint_Severity, actor principal.Principal, now time.Time) (*complaintEvent, error) {
+func (s *complaintServer) changeSeverity(ctx context.Context, tx *gorm.DB, row *store.Complaint, sev aftersalesv1.Complaint_Severity, actor principal.Principal, now time.Time) (*complaintEvent, error) {
 	old := aftersalesv1.Complaint_Severity(row.Severity)
 	if sev == old {
 		return nil, nil
@@ -503,7 +513,7 @@ func (s *complaintServer) changeSeverity(tx *gorm.DB, row *store.Complaint, sev 
 	}
 	esc := newComplaintEvent(row, aftersalesv1.ComplaintEvent_ESCALATED, actor, now)
 	esc.Message = "severity raised to CRITICAL (safety): escalated at once"
-	return esc, escalateComplaint(tx, row, esc)
+	return esc, s.escalateComplaint(ctx, tx, row, esc)
 }
 
 // load reads and locks the complaint for a change, checking the etag. A
@@ -643,7 +653,7 @@ func (s *complaintServer) EscalateComplaint(ctx context.Context, req *aftersales
 	return s.transition(ctx, aftersalesv1.ComplaintService_EscalateComplaint_FullMethodName, req, req.GetName(), req.GetEtag(), complaintflow.Escalate, aftersalesv1.ComplaintEvent_ESCALATED,
 		func(tx *gorm.DB, row *store.Complaint, ev *complaintEvent, _ time.Time) error {
 			ev.Message = req.GetReason()
-			return escalateComplaint(tx, row, ev)
+			return s.escalateComplaint(ctx, tx, row, ev)
 		})
 }
 

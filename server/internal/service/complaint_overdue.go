@@ -89,7 +89,7 @@ func (s *complaintServer) checkOverdue(ctx context.Context, id string, now time.
 		}
 		esc := newComplaintEvent(&row, aftersalesv1.ComplaintEvent_ESCALATED, actor, now)
 		esc.Message = "escalated automatically: overdue"
-		if err := escalateComplaint(tx, &row, esc); err != nil {
+		if err := s.escalateComplaint(ctx, tx, &row, esc); err != nil {
 			return err
 		}
 		// Still overdue one acknowledgement period from now, it climbs

@@ -70,7 +70,7 @@ func TestFollowUpUnreachable(t *testing.T) {
 			require.Equal(t, aftersalesv1.FollowUp_AUTOMATIC, fu.GetOrigin())
 			require.Equal(t, aftersalesv1.FollowUp_PHONE, fu.GetMethod())
 			require.Equal(t, f.customer.GetName(), fu.GetCustomer())
-			require.Empty(t, fu.GetAssignee())
+			require.Equal(t, f.agent.GetName(), fu.GetAssignee(), "assigned to the one qualified agent independent of the work")
 			require.Equal(t, resolvedAt.Add(24*time.Hour), fu.GetScheduledTime().AsTime(), "default delay")
 			require.Equal(t, resolvedAt.Add(72*time.Hour), fu.GetDueTime().AsTime(), "default window after the delay")
 			require.False(t, fu.GetOverdue())

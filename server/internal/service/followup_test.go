@@ -308,8 +308,9 @@ func TestFollowUpQueue(t *testing.T) {
 				{"state = CANCELLED", "", []*aftersalesv1.FollowUp{in3}},
 				{"method = SMS", "", []*aftersalesv1.FollowUp{in1}},
 				{"origin = AUTOMATIC", "", []*aftersalesv1.FollowUp{auto}},
-				{`assignee = "` + f.agent.GetName() + `"`, "due_time", []*aftersalesv1.FollowUp{in1, in2}},
-				{`assignee = ""`, "due_time", []*aftersalesv1.FollowUp{in3, auto}},
+				// The automatic one went to the agent, the only one eligible.
+				{`assignee = "` + f.agent.GetName() + `"`, "due_time", []*aftersalesv1.FollowUp{in1, in2, auto}},
+				{`assignee = ""`, "due_time", []*aftersalesv1.FollowUp{in3}},
 				{"overdue = true", "", []*aftersalesv1.FollowUp{in1}},
 				{"overdue = false", "due_time", []*aftersalesv1.FollowUp{in2, in3, auto}},
 				{"overdue != true", "due_time", []*aftersalesv1.FollowUp{in2, in3, auto}},

@@ -35,11 +35,79 @@ func (b *base) scheduleFollowUp(ctx context.Context, tx *gorm.DB, tk *store.Tick
 		State: int32(followupflow.Scheduled), ScheduledTime: start, DueTime: start.Add(b.rules.FollowUpWindow),
 		Attempts: "[]", CreateTime: now, UpdateTime: now, Version: 1,
 	}
+	// The resolution's event is written after this, so its actor, the
+	// caller, is the resolver.
+	w, err := resolutionWork(tx, tk, principal.FromContext(ctx).String())
+	if err != nil {
+		return "", err
+	}
+	if row.AssigneeID, err = pickFollowUpAssignee(tx, w, now); err != nil {
+		return "", err
+	}
+	if row.AssigneeID == "" {
+		// Not an error: the follow-up waits in the queue (ListFollowUps
+		// `assignee = ""`) and announces itself as followup.due.
+		b.log.WarnContext(ctx, "automatic follow-up left unassigned: no active qualified agent independent of the work",
+			"follow_up", resname.Format(resname.FollowUps, row.ID), "ticket", resname.Format(resname.Tickets, tk.ID))
+	}
 	if err := store.Translate(tx.Create(row).Error); err != nil {
 		return "", err
 	}
 	out := followUpProto(row, now)
 	return out.GetName(), b.audit(ctx, tx, out.GetName(), nil, out)
+}
+
+// pickFollowUpAssignee chooses who performs an automatic follow-up of
+// work w: the least-loaded active AGENT of the company (the call center
+// makes the follow-up calls) who is QUALIFIED and independent of the
+// work (followupflow.Assignees); "" when there is nobody. The stored
+// qualification state narrows the candidates cheaply; the gate
+// (eligibleStaff) still decides, at now, for the one chosen.
+func pickFollowUpAssignee(tx *gorm.DB, w followupflow.Work, now time.Time) (string, error) {
+	var agents []store.Staff
+	if err := tx.Where("role = ? AND active = ? AND partner_id = ? AND qualification_state = ?",
+		int32(aftersalesv1.Staff_AGENT), true, "", int32(aftersalesv1.Qualification_QUALIFIED)).Find(&agents).Error; err != nil {
+		return "", store.Translate(err)
+	}
+	if len(agents) == 0 {
+		return "", nil
+	}
+	byName := make(map[string]*store.Staff, len(agents))
+	staffIDs := make([]string, len(agents))
+	for i := range agents {
+		staffIDs[i] = agents[i].ID
+		byName[resname.Format(resname.Staff, agents[i].ID)] = &agents[i]
+	}
+	var loads []struct {
+		AssigneeID string
+		N          int
+	}
+	if err := tx.Model(&store.FollowUp{}).Select("assignee_id, COUNT(*) AS n").
+		Where("state = ? AND assignee_id IN ?", int32(followupflow.Scheduled), staffIDs).
+		Group("assignee_id").Scan(&loads).Error; err != nil {
+		return "", store.Translate(err)
+	}
+	open := make(map[string]int, len(loads))
+	for _, l := range loads {
+		open[l.AssigneeID] = l.N
+	}
+	cands := make([]followupflow.Candidate, len(agents))
+	for i, a := range agents {
+		cands[i] = followupflow.Candidate{Staff: resname.Format(resname.Staff, a.ID), Open: open[a.ID]}
+	}
+	for _, name := range followupflow.Assignees(cands, w) {
+		st := byName[name]
+		err := eligibleStaff(tx, st, now)
+		if err == nil {
+			return st.ID, nil
+		}
+		if r := apierr.Reason(err); r != aftersalesv1.ErrorReason_STAFF_NOT_QUALIFIED && r != aftersalesv1.ErrorReason_ASSIGNEE_NOT_ELIGIBLE {
+			return "", err
+		}
+		// The stored state lagged (a certification expired and the loop
+		// has not run yet): offer it to the next one.
+	}
+	return "", nil
 }
 
 // cancelAutomaticFollowUps withdraws the automatic follow-ups of a ticket
@@ -89,17 +157,24 @@ func cancelFollowUp(row *store.FollowUp, reason string, now time.Time) {
 // workOf tells who did the work on a ticket: the actor of its latest
 // resolution (and that technician's shop), its assignee and its partner.
 func workOf(tx *gorm.DB, tk *store.Ticket) (followupflow.Work, error) {
-	w := followupflow.Work{Assignee: refName(resname.Staff, tk.AssigneeID), Partner: refName(resname.Partners, tk.PartnerID)}
 	var evs []store.TicketEvent
 	if err := tx.Where("ticket_id = ? AND type = ?", tk.ID, int32(aftersalesv1.TicketEvent_RESOLVED)).
 		Order("create_time DESC").Order("id DESC").Limit(1).Find(&evs).Error; err != nil {
-		return w, store.Translate(err)
+		return followupflow.Work{}, store.Translate(err)
 	}
-	if len(evs) == 0 {
-		return w, nil
+	resolver := ""
+	if len(evs) > 0 {
+		resolver = evs[0].Actor
 	}
-	w.Resolver = evs[0].Actor
-	if id, ok := resname.ID(w.Resolver, resname.Staff); ok {
+	return resolutionWork(tx, tk, resolver)
+}
+
+// resolutionWork is the work on tk resolved by resolver (a principal's
+// name, "" when unknown): with the resolving technician's shop, the
+// ticket's assignee and its partner.
+func resolutionWork(tx *gorm.DB, tk *store.Ticket, resolver string) (followupflow.Work, error) {
+	w := followupflow.Work{Resolver: resolver, Assignee: refName(resname.Staff, tk.AssigneeID), Partner: refName(resname.Partners, tk.PartnerID)}
+	if id, ok := resname.ID(resolver, resname.Staff); ok {
 		var st store.Staff
 		err := store.Translate(tx.Where("id = ?", id).Take(&st).Error)
 		if err != nil && !isNotFound(err) {

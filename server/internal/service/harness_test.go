@@ -88,16 +88,7 @@ func start(t testing.TB, dialect string, opts ...envOption) *env {
 
 func startURL(t testing.TB, dbURL string, opts ...envOption) *env {
 	t.Helper()
-	cfg, err := config.Load([]string{
-		"--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--database-url=" + dbURL,
-		"--sla-check-interval=1h",
-		// The test clock stands still, so no bucket would ever refill.
-		"--rate-limit=0",
-	}, func(string) string { return "" })
-	require.NoError(t, err)
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg := testConfig(t, dbURL, opts...)
 	c := newClock()
 	ctx, cancel := context.WithCancel(context.Background())
 	// Like storetest.Logger, at the configured level (benchmarks raise it
@@ -137,6 +128,22 @@ func startURL(t testing.TB, dbURL string, opts ...envOption) *env {
 		baseURL:    "http://" + a.HTTPAddr(),
 		stop:       stop,
 	}
+}
+
+// testConfig is the configuration of a server under test on dbURL.
+func testConfig(t testing.TB, dbURL string, opts ...envOption) config.Config {
+	t.Helper()
+	cfg, err := config.Load([]string{
+		"--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--database-url=" + dbURL,
+		"--sla-check-interval=1h",
+		// The test clock stands still, so no bucket would ever refill.
+		"--rate-limit=0",
+	}, func(string) string { return "" })
+	require.NoError(t, err)
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
 }
 
 // The customer-token settings of the servers under test.

@@ -102,6 +102,8 @@ func (s *reportServer) scorecard(db *gorm.DB, st *store.Staff, w window) (*after
 	if err := db.Where("staff_id = ?", st.ID).Order("create_time DESC").Order("id DESC").Limit(scorecardHistory).Find(&changes).Error; err != nil {
 		return nil, store.Translate(err)
 	}
+	// qualification_history is deprecated (GetQualification's history is
+	// the same list) but clients read it: it stays filled until v2.
 	for _, ch := range changes {
 		out.QualificationHistory = append(out.QualificationHistory, &aftersalesv1.QualificationChange{
 			FromState: aftersalesv1.Qualification_State(ch.FromState), ToState: aftersalesv1.Qualification_State(ch.ToState),

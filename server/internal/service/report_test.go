@@ -378,3 +378,39 @@ func TestReportRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestScorecardQualificationHistory: the scorecard's qualification_history
+// is deprecated in favour of GetQualification's history but still filled,
+// with the same changes in the same order, for the clients that read it.
+func TestScorecardQualificationHistory(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			e := start(t, dialect)
+			f := e.seed()
+			trainer := e.trNewStaff(&aftersalesv1.Staff{DisplayName: "Tia Trainer", Role: aftersalesv1.Staff_TRAINER})
+			course := e.trCourse(trainer.GetName(), &aftersalesv1.Course{
+				DisplayName: "Washer repair", Category: aftersalesv1.Course_PRODUCT_KNOWLEDGE,
+				RequiredRoles: []aftersalesv1.Staff_Role{aftersalesv1.Staff_TECHNICIAN}, PassingScore: 70,
+			})
+			tech := f.technician.GetName()
+			e.trAssess(trainer.GetName(), tech, course.GetName(), scores(90, 90, 90, 90))
+			e.clock.Advance(time.Hour)
+			e.trAssess(trainer.GetName(), tech, course.GetName(), scores(10, 10, 10, 10))
+
+			want := e.trQualification(tech).GetHistory()
+			require.GreaterOrEqual(t, len(want), 3, "trainee, qualified, suspended")
+			card, err := e.reports.GetStaffScorecard(as(f.manager.GetName()), &aftersalesv1.GetStaffScorecardRequest{
+				Name: tech, StartTime: timestamp(day(e, 0)), EndTime: timestamp(day(e, 1)),
+			})
+			require.NoError(t, err)
+			got := card.GetQualificationHistory()
+			require.Len(t, got, len(want))
+			for i, w := range want {
+				requireProto(t, &aftersalesv1.QualificationChange{
+					FromState: w.GetFromState(), ToState: w.GetToState(), Reason: w.GetReason(),
+					Assessment: w.GetAssessment(), CreateTime: w.GetChangeTime(),
+				}, got[i], "change %d", i)
+			}
+		})
+	}
+}

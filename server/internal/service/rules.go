@@ -12,6 +12,9 @@ type Rules struct {
 	// ComplaintDeadlines are the acknowledgement and resolution deadlines
 	// of each severity.
 	ComplaintDeadlines config.ComplaintDeadlines
+	// ComplaintDesk is the complaints desk (config.Config.ComplaintDesk):
+	// "staff/{id}", a team, or "" for the active managers.
+	ComplaintDesk string
 	// FollowUpDelay is how long after resolution an automatic follow-up
 	// may start; FollowUpWindow how long after that it is due.
 	FollowUpDelay, FollowUpWindow time.Duration
@@ -29,6 +32,7 @@ type Rules struct {
 func RulesFrom(c config.Config) Rules {
 	return Rules{
 		ComplaintDeadlines: c.ComplaintDeadlines,
+		ComplaintDesk:      c.ComplaintDesk,
 		FollowUpDelay:      c.FollowUpDelay,
 		FollowUpWindow:     c.FollowUpWindow,
 		ComplaintAtOrBelow: int32(c.FollowUpComplaintAtOrBelow),
