@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 
+	"github.com/aftersales/aftersales/server/internal/clientaddr"
 	"github.com/aftersales/aftersales/server/internal/config"
 	"github.com/aftersales/aftersales/server/internal/natspub"
 	"github.com/aftersales/aftersales/server/internal/service"
@@ -107,6 +108,8 @@ type App struct {
 	// bootstrapKey is the admin key issued because the database had none;
 	// empty otherwise.
 	bootstrapKey string
+	// clientAddr finds the address calls come from, for both servers.
+	clientAddr *clientaddr.Resolver
 	// closers release what the services use, after the jobs stopped.
 	closers []func()
 	// stopping is set when shutdown starts, so /readyz turns away traffic
@@ -198,7 +201,18 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if a.bootstrapKey, err = auth.Bootstrap(ctx, a.db); err != nil {
 		return nil, fmt.Errorf("bootstrap admin key: %w", err)
 	}
-	authn := auth.NewAuthenticator(a.db, o.tokens, logger)
+	a.clientAddr = clientaddr.New(cfg.TrustedProxies)
+	throttle := auth.NewThrottle(auth.ThrottleConfig{
+		Failures:   cfg.AuthFailureLimit,
+		Window:     cfg.AuthFailureWindow,
+		ClientAddr: a.clientAddr.FromContext,
+		Now:        o.now,
+		Logger:     logger,
+	})
+	if err := a.registry.Register(throttle); err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	authn := auth.NewAuthenticator(a.db, o.tokens, logger, auth.WithThrottle(throttle))
 	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, tlsCfg.grpc, authn.Authorize, func(s grpc.ServiceRegistrar) {
 		a.services.Register(s)
 		for _, register := range o.services {

@@ -23,6 +23,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -126,6 +127,16 @@ type Config struct {
 	// RateBurst is how many calls a principal may make at once after
 	// being idle: the size of its token bucket.
 	RateBurst int
+
+	// AuthFailureLimit is how many failed authentications one client
+	// address may make within AuthFailureWindow before its further
+	// attempts are refused unchecked; 0 disables the throttle.
+	AuthFailureLimit int
+	// AuthFailureWindow is the window of AuthFailureLimit.
+	AuthFailureWindow time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client address; from other peers the header is ignored.
+	TrustedProxies Prefixes
 
 	// TLS is on when TLSCert and TLSKey are both set; see TLS.
 
@@ -290,6 +301,49 @@ func (d *ComplaintDeadlines) UnmarshalText(text []byte) error {
 	return nil
 }
 
+// Prefixes are network prefixes. As a flag value they read
+// "10.0.0.0/8,192.0.2.7,2001:db8::/32": a bare address stands for itself
+// alone.
+type Prefixes []netip.Prefix
+
+// MarshalText implements encoding.TextMarshaler, for flag.TextVar.
+func (p Prefixes) MarshalText() ([]byte, error) {
+	parts := make([]string, len(p))
+	for i, prefix := range p {
+		parts[i] = prefix.String()
+	}
+	return []byte(strings.Join(parts, ",")), nil
+}
+
+// UnmarshalText parses a comma-separated list of CIDRs and addresses.
+func (p *Prefixes) UnmarshalText(text []byte) error {
+	var out Prefixes
+	for part := range strings.SplitSeq(string(text), ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if addr, err := netip.ParseAddr(part); err == nil {
+			// Clients are compared as plain IPv4 addresses, never as
+			// IPv4-mapped IPv6 ones.
+			addr = addr.Unmap()
+			out = append(out, netip.PrefixFrom(addr, addr.BitLen()))
+			continue
+		}
+		prefix, err := netip.ParsePrefix(part)
+		if err != nil {
+			return fmt.Errorf("%q is neither a CIDR nor an IP address", part)
+		}
+		if prefix.Addr().Is4In6() {
+			return fmt.Errorf("%q: write IPv4 networks as IPv4", part)
+		}
+		// 10.1.2.3/8 stands for the network it is in.
+		out = append(out, prefix.Masked())
+	}
+	*p = out
+	return nil
+}
+
 // KeysCommand is what "aftersales keys" does. It works on the database
 // directly, so an operator can create the first keys, or recover after
 // losing every admin key, without a running server.
@@ -355,10 +409,15 @@ func Default() Config {
 		// stuck in a loop from taking the database down for everyone. The
 		// limit is per process: N replicas allow N times as much. Bulk
 		// integrations raise it, and --rate-limit=0 turns it off.
-		RateLimit:       50,
-		RateBurst:       100,
-		JWTSubjectClaim: "sub",
-		DevToken:        DevTokenCommand{TTL: time.Hour},
+		RateLimit: 50,
+		RateBurst: 100,
+		// Ten failures a minute is far more than a person mistyping or a
+		// deployment rolling out a rotated key produces, and caps an
+		// attacker at one guess every six seconds per address.
+		AuthFailureLimit:  10,
+		AuthFailureWindow: time.Minute,
+		JWTSubjectClaim:   "sub",
+		DevToken:          DevTokenCommand{TTL: time.Hour},
 
 		ComplaintDeadlines:     DefaultComplaintDeadlines(),
 		ComplaintCheckInterval: 30 * time.Second,
@@ -403,6 +462,9 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve net/http/pprof under /debug/pprof/ on the HTTP address")
 	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "sustained calls per second each caller (API key, staff member, partner or customer) may make to this process; calls over it fail with RESOURCE_EXHAUSTED (HTTP 429) and a retry delay; 0 disables")
 	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "calls a caller may make at once after being idle, before --rate-limit applies")
+	fs.IntVar(&c.AuthFailureLimit, "auth-failure-limit", c.AuthFailureLimit, "failed authentications (unknown, revoked or expired key, bad token or client certificate) one client address may make within --auth-failure-window; beyond it, its calls with credentials not seen working recently are refused unchecked with RESOURCE_EXHAUSTED (HTTP 429) and a retry delay; valid callers are never delayed; 0 disables")
+	fs.DurationVar(&c.AuthFailureWindow, "auth-failure-window", c.AuthFailureWindow, "window of --auth-failure-limit: an address that used up its failures gets another attempt every window/limit, and all of them back after a window without failures")
+	fs.TextVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For (HTTP header or gRPC metadata) names the client address, for --auth-failure-limit; from any other peer the header is ignored")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM file of the server certificate (and intermediates); with --tls-key, gRPC and HTTP are served over TLS. It must name the server in a DNS or IP subject alternative name, which the JSON gateway verifies when it calls the gRPC server")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM file of the private key of --tls-cert")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", c.TLSClientCA, "PEM file of the CAs signing partner client certificates; the gRPC server then verifies a client certificate if one is sent, and one whose URI SAN is aftersales:partners/{id} authenticates that active partner. Needs --tls-cert and --tls-key")
@@ -639,6 +701,12 @@ func (c Config) Validate() error {
 	}
 	if c.RateLimit > 0 && c.RateBurst < 1 {
 		bad("--rate-burst must be at least 1 when --rate-limit is set, got %d", c.RateBurst)
+	}
+	if c.AuthFailureLimit < 0 {
+		bad("--auth-failure-limit must not be negative, got %d", c.AuthFailureLimit)
+	}
+	if c.AuthFailureLimit > 0 && c.AuthFailureWindow <= 0 {
+		bad("--auth-failure-window must be positive when --auth-failure-limit is set, got %s", c.AuthFailureWindow)
 	}
 	errs = append(errs, c.validateJWT(), c.validateTLS())
 	return errors.Join(errs...)
