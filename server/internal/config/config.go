@@ -138,6 +138,10 @@ type Config struct {
 	// the client address; from other peers the header is ignored.
 	TrustedProxies Prefixes
 
+	// BootstrapKeyTTL is how long the admin key issued on a first start
+	// (no keys in the database) works.
+	BootstrapKeyTTL time.Duration
+
 	// TLS is on when TLSCert and TLSKey are both set; see TLS.
 
 	// TLSCert is the PEM file of the server certificate, optionally
@@ -416,8 +420,14 @@ func Default() Config {
 		// attacker at one guess every six seconds per address.
 		AuthFailureLimit:  10,
 		AuthFailureWindow: time.Minute,
-		JWTSubjectClaim:   "sub",
-		DevToken:          DevTokenCommand{TTL: time.Hour},
+		// A day is enough to create the real admin key right after the
+		// first start, and short enough that the key, printed to stderr
+		// (which often ends up in a log store), is soon worthless. Should
+		// it expire unused, "aftersales keys create --role ADMIN" issues
+		// one on the database directly.
+		BootstrapKeyTTL: 24 * time.Hour,
+		JWTSubjectClaim: "sub",
+		DevToken:        DevTokenCommand{TTL: time.Hour},
 
 		ComplaintDeadlines:     DefaultComplaintDeadlines(),
 		ComplaintCheckInterval: 30 * time.Second,
@@ -465,6 +475,7 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.IntVar(&c.AuthFailureLimit, "auth-failure-limit", c.AuthFailureLimit, "failed authentications (unknown, revoked or expired key, bad token or client certificate) one client address may make within --auth-failure-window; beyond it, its calls with credentials not seen working recently are refused unchecked with RESOURCE_EXHAUSTED (HTTP 429) and a retry delay; valid callers are never delayed; 0 disables")
 	fs.DurationVar(&c.AuthFailureWindow, "auth-failure-window", c.AuthFailureWindow, "window of --auth-failure-limit: an address that used up its failures gets another attempt every window/limit, and all of them back after a window without failures")
 	fs.TextVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For (HTTP header or gRPC metadata) names the client address, for --auth-failure-limit; from any other peer the header is ignored")
+	fs.DurationVar(&c.BootstrapKeyTTL, "bootstrap-key-ttl", c.BootstrapKeyTTL, "how long the admin key printed on the first start (empty database) works; use it to create your own admin key")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM file of the server certificate (and intermediates); with --tls-key, gRPC and HTTP are served over TLS. It must name the server in a DNS or IP subject alternative name, which the JSON gateway verifies when it calls the gRPC server")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM file of the private key of --tls-cert")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", c.TLSClientCA, "PEM file of the CAs signing partner client certificates; the gRPC server then verifies a client certificate if one is sent, and one whose URI SAN is aftersales:partners/{id} authenticates that active partner. Needs --tls-cert and --tls-key")
@@ -707,6 +718,9 @@ func (c Config) Validate() error {
 	}
 	if c.AuthFailureLimit > 0 && c.AuthFailureWindow <= 0 {
 		bad("--auth-failure-window must be positive when --auth-failure-limit is set, got %s", c.AuthFailureWindow)
+	}
+	if c.BootstrapKeyTTL <= 0 {
+		bad("--bootstrap-key-ttl must be positive, got %s", c.BootstrapKeyTTL)
 	}
 	errs = append(errs, c.validateJWT(), c.validateTLS())
 	return errors.Join(errs...)

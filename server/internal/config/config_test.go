@@ -177,7 +177,7 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 		"log-level", "log-format", "shutdown-timeout", "sla-check-interval",
 		"default-deadline", "max-request-bytes", "reflection", "pprof",
 		"rate-limit", "rate-burst", "auth-failure-limit", "auth-failure-window", "trusted-proxies",
-		"tls-cert", "tls-key", "tls-client-ca",
+		"bootstrap-key-ttl", "tls-cert", "tls-key", "tls-client-ca",
 		"jwt-issuer", "jwt-audience", "jwt-hmac-secret", "jwt-key-file", "jwt-subject-claim",
 		"complaint-deadlines", "complaint-check-interval", "follow-up-delay", "follow-up-window",
 		"follow-up-complaint-at-or-below", "follow-up-close-at-or-above", "retraining-period",
@@ -206,6 +206,7 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 	require.Contains(t, md, "| `--auth-failure-limit` | `AFTERSALES_AUTH_FAILURE_LIMIT` | `10` |")
 	require.Contains(t, md, "| `--auth-failure-window` | `AFTERSALES_AUTH_FAILURE_WINDOW` | `1m0s` |")
 	require.Contains(t, md, "| `--trusted-proxies` | `AFTERSALES_TRUSTED_PROXIES` | (empty) |")
+	require.Contains(t, md, "| `--bootstrap-key-ttl` | `AFTERSALES_BOOTSTRAP_KEY_TTL` | `24h0m0s` |")
 	require.Contains(t, md, "| `--tls-cert` | `AFTERSALES_TLS_CERT` | (empty) |")
 	require.Contains(t, md, "| `--tls-key` | `AFTERSALES_TLS_KEY` | (empty) |")
 	require.Contains(t, md, "| `--tls-client-ca` | `AFTERSALES_TLS_CLIENT_CA` | (empty) |")
@@ -272,12 +273,14 @@ func TestLoadAuthThrottle(t *testing.T) {
 	require.Equal(t, 10, c.AuthFailureLimit, "on by default")
 	require.Equal(t, time.Minute, c.AuthFailureWindow)
 	require.Empty(t, c.TrustedProxies, "no proxy is trusted by default")
+	require.Equal(t, 24*time.Hour, c.BootstrapKeyTTL)
 
-	c, err = config.Load([]string{"--auth-failure-limit=3", "--auth-failure-window=5m"},
+	c, err = config.Load([]string{"--auth-failure-limit=3", "--auth-failure-window=5m", "--bootstrap-key-ttl=1h"},
 		env(map[string]string{"AFTERSALES_TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.7,2001:db8::/32,::ffff:198.51.100.1, 172.16.5.4/12"}))
 	require.NoError(t, err)
 	require.Equal(t, 3, c.AuthFailureLimit)
 	require.Equal(t, 5*time.Minute, c.AuthFailureWindow)
+	require.Equal(t, time.Hour, c.BootstrapKeyTTL)
 	require.Equal(t, config.Prefixes{
 		netip.MustParsePrefix("10.0.0.0/8"),
 		netip.MustParsePrefix("192.0.2.7/32"),
@@ -302,6 +305,7 @@ func TestLoadAuthThrottle(t *testing.T) {
 		{[]string{"--trusted-proxies=10.0.0.0/33"}, `"10.0.0.0/33" is neither a CIDR nor an IP address`},
 		{[]string{"--trusted-proxies=proxy.internal"}, "-trusted-proxies"},
 		{[]string{"--trusted-proxies=::ffff:10.0.0.0/104"}, "write IPv4 networks as IPv4"},
+		{[]string{"--bootstrap-key-ttl=0s"}, "--bootstrap-key-ttl must be positive"},
 	} {
 		_, err := config.Load(tt.args, env(nil))
 		require.ErrorContains(t, err, tt.wantErr, tt.args)

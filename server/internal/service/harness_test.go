@@ -95,6 +95,8 @@ func startURL(t testing.TB, dbURL string, opts ...envOption) *env {
 		// neither a caller's nor an address's failed authentications
 		// (every test client is 127.0.0.1). Both are tested in app.
 		"--rate-limit=0", "--auth-failure-limit=0",
+		// Tests act as the bootstrap admin while moving the clock by days.
+		"--bootstrap-key-ttl=87600h",
 	}, func(string) string { return "" })
 	require.NoError(t, err)
 	for _, o := range opts {
