@@ -33,7 +33,7 @@ import (
 //
 // A throttled address may be a NAT or a proxy that an attacker shares with
 // legitimate callers. So that the attacker cannot lock them out, a
-// credential that authenticated recently (from any address) is still
+// credential this process has seen authenticate (from any address) is still
 // checked at a throttled address, and passes if it is still good; only
 // credentials not seen working are refused unchecked, which is what
 // guessing sends. Refusing those unchecked matters: were they checked and
