@@ -90,11 +90,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if key := a.BootstrapKey(); key != "" {
-		// Printed once, to the terminal rather than the log: it is a
-		// credential, and it exists nowhere else.
-		fmt.Fprintf(os.Stderr, "\nNo API keys existed, so an admin key was created. It is shown only now:\n\n  %s\n\nUse it as \"authorization: Bearer <key>\" to create staff, partners and their keys.\n\n", key)
-	}
+	// Printed once, to the terminal rather than the log: it is a
+	// credential, and it exists nowhere else.
+	fmt.Fprint(os.Stderr, a.BootstrapNotice())
 	return a.Run(ctx)
 }
 

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 
+	"github.com/aftersales/aftersales/server/internal/clientaddr"
 	"github.com/aftersales/aftersales/server/internal/config"
 	"github.com/aftersales/aftersales/server/internal/natspub"
 	"github.com/aftersales/aftersales/server/internal/service"
@@ -104,9 +105,12 @@ type App struct {
 	gatewayConn *grpc.ClientConn
 
 	registry *prometheus.Registry
-	// bootstrapKey is the admin key issued because the database had none;
-	// empty otherwise.
-	bootstrapKey string
+	// bootstrapKey is the admin key issued because the database had none,
+	// valid until bootstrapExpire; empty otherwise.
+	bootstrapKey    string
+	bootstrapExpire time.Time
+	// clientAddr finds the address calls come from, for both servers.
+	clientAddr *clientaddr.Resolver
 	// closers release what the services use, after the jobs stopped.
 	closers []func()
 	// stopping is set when shutdown starts, so /readyz turns away traffic
@@ -153,7 +157,18 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 	cleanup = append(cleanup, func() { _ = a.db.Close() })
 
-	authn := auth.NewAuthenticator(a.db, o.tokens, logger)
+	a.clientAddr = clientaddr.New(cfg.TrustedProxies)
+	throttle := auth.NewThrottle(auth.ThrottleConfig{
+		Failures:   cfg.AuthFailureLimit,
+		Window:     cfg.AuthFailureWindow,
+		ClientAddr: a.clientAddr.FromContext,
+		Now:        o.now,
+		Logger:     logger,
+	})
+	if err := a.registry.Register(throttle); err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	authn := auth.NewAuthenticator(a.db, o.tokens, logger, auth.WithThrottle(throttle))
 	authn.CacheKeys(cfg.APIKeyCacheTTL)
 	deps := service.Deps{
 		DB:          a.db,
@@ -203,7 +218,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, fmt.Errorf("listen for gRPC: %w", err)
 	}
 	cleanup = append(cleanup, func() { _ = a.grpcLis.Close() })
-	if a.bootstrapKey, err = auth.Bootstrap(ctx, a.db); err != nil {
+	if a.bootstrapKey, a.bootstrapExpire, err = auth.Bootstrap(ctx, a.db, cfg.BootstrapKeyTTL); err != nil {
 		return nil, fmt.Errorf("bootstrap admin key: %w", err)
 	}
 	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, tlsCfg.grpc, authn.Authorize, func(s grpc.ServiceRegistrar) {
@@ -306,8 +321,30 @@ func RebuildReports(ctx context.Context, cfg config.Config, logger *slog.Logger)
 }
 
 // BootstrapKey returns the admin API key issued at start-up because the
-// database had no keys, or "". It exists only in memory: print it once.
+// database had no keys, or "". It exists only in memory: print it once,
+// with BootstrapNotice.
 func (a *App) BootstrapKey() string { return a.bootstrapKey }
+
+// BootstrapNotice returns what to tell the operator about the bootstrap
+// key, the key included, or "" when none was issued.
+func (a *App) BootstrapNotice() string {
+	if a.bootstrapKey == "" {
+		return ""
+	}
+	return fmt.Sprintf(`
+No API keys existed, so an admin key was created. It is shown only now:
+
+  %s
+
+It expires at %s, after %s (--bootstrap-key-ttl).
+Use it now, as "authorization: Bearer <key>", to create a proper admin key
+for yourself (POST /v1/apiKeys, or ApiKeyService.CreateApiKey), then
+staff, partners and their keys; then revoke this one. Once it has
+expired, "aftersales keys create --role ADMIN" issues an admin key on the
+database directly.
+
+`, a.bootstrapKey, a.bootstrapExpire.UTC().Format(time.RFC3339), a.cfg.BootstrapKeyTTL)
+}
 
 // GRPCAddr returns the address the gRPC server listens on.
 func (a *App) GRPCAddr() string { return a.grpcLis.Addr().String() }

@@ -24,6 +24,7 @@ import (
 	"github.com/aftersales/aftersales/gen/openapi"
 	"github.com/aftersales/aftersales/pkg/apierr"
 	"github.com/aftersales/aftersales/server/internal/auth"
+	"github.com/aftersales/aftersales/server/internal/clientaddr"
 	"github.com/aftersales/aftersales/server/internal/interceptors"
 )
 
@@ -34,7 +35,7 @@ const readyTimeout = 2 * time.Second
 // httpHandler returns the HTTP routes: operational endpoints, and the JSON
 // gateway for everything else.
 func (a *App) httpHandler(ctx context.Context) (http.Handler, error) {
-	gw, err := newGateway(ctx, a.gatewayConn, a.gateways)
+	gw, err := newGateway(ctx, a.gatewayConn, a.gateways, a.clientAddr)
 	if err != nil {
 		return nil, err
 	}
@@ -89,8 +90,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // newGateway returns the JSON gateway with the handlers of register, which
 // call the gRPC server through conn. Errors use the gateway's default
 // handler (a google.rpc.Status as JSON with the HTTP status of its code),
-// through gatewayError; JSON also when the client asked for CSV.
-func newGateway(ctx context.Context, conn *grpc.ClientConn, register []GatewayRegisterer) (*runtime.ServeMux, error) {
+// through gatewayError; JSON also when the client asked for CSV. Each call
+// carries the HTTP client's address, resolved by clientAddr, to the gRPC
+// server, which would otherwise see every JSON client as loopback.
+func newGateway(ctx context.Context, conn *grpc.ClientConn, register []GatewayRegisterer, clientAddr *clientaddr.Resolver) (*runtime.ServeMux, error) {
 	jsonpb := &runtime.JSONPb{
 		MarshalOptions: protojson.MarshalOptions{
 			// Unset fields are left out: smaller responses, and AIP
@@ -110,6 +113,7 @@ func newGateway(ctx context.Context, conn *grpc.ClientConn, register []GatewayRe
 		runtime.WithMarshalerOption(mimeCSV, csvMarshaler{jsonpb}),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithErrorHandler(gatewayError),
+		runtime.WithMetadata(clientAddr.GatewayMetadata),
 	)
 	for _, r := range register {
 		if err := r(ctx, mux, conn); err != nil {

@@ -357,7 +357,8 @@ func TestCustomerToken(t *testing.T) {
 func TestBootstrap(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
-		key, err := auth.Bootstrap(ctx, f.db)
+		before := f.db.Now()
+		key, expire, err := auth.Bootstrap(ctx, f.db, 24*time.Hour)
 		require.NoError(t, err)
 		require.NotEmpty(t, key)
 		require.Equal(t, int64(1), countKeys(t, f.db))
@@ -366,9 +367,19 @@ func TestBootstrap(t *testing.T) {
 		require.Equal(t, principal.Service, p.Kind)
 		require.Equal(t, principal.RoleAdmin, p.Role)
 
-		again, err := auth.Bootstrap(ctx, f.db)
+		// It expires a day after it was issued, and the key row says so.
+		require.False(t, expire.Before(before.Add(24*time.Hour)))
+		require.False(t, expire.After(f.db.Now().Add(24*time.Hour)))
+		id, _, _ := auth.ParseKey(key)
+		var row store.ApiKey
+		require.NoError(t, f.db.Gorm(ctx).Where("id = ?", id).Take(&row).Error)
+		require.NotNil(t, row.ExpireTime)
+		require.WithinDuration(t, expire, *row.ExpireTime, time.Millisecond)
+
+		again, againExpire, err := auth.Bootstrap(ctx, f.db, time.Hour)
 		require.NoError(t, err)
 		require.Empty(t, again, "keys exist: no new key")
+		require.True(t, againExpire.IsZero())
 		require.Equal(t, int64(1), countKeys(t, f.db))
 	})
 }
@@ -380,7 +391,7 @@ func TestBootstrapCountsEveryKey(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, f *fixture) {
 		row, _ := f.issue(auth.KeySpec{ServiceRole: aftersalesv1.Staff_AGENT})
 		f.set(&store.ApiKey{}, row.ID, "revoke_time", f.db.Now())
-		key, err := auth.Bootstrap(context.Background(), f.db)
+		key, _, err := auth.Bootstrap(context.Background(), f.db, time.Hour)
 		require.NoError(t, err)
 		require.Empty(t, key)
 		require.Equal(t, int64(1), countKeys(t, f.db))
@@ -406,7 +417,7 @@ func TestBootstrapConcurrentReplicas(t *testing.T) {
 			for i := range dbs {
 				wg.Go(func() {
 					<-start
-					keys[i], errs[i] = auth.Bootstrap(context.Background(), dbs[i])
+					keys[i], _, errs[i] = auth.Bootstrap(context.Background(), dbs[i], time.Hour)
 				})
 			}
 			close(start)

@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"gorm.io/gorm/clause"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
@@ -31,16 +32,30 @@ type TokenVerifier interface {
 
 // Authenticator turns a request's credentials into a principal.
 type Authenticator struct {
-	db     *store.DB
-	tokens TokenVerifier // nil when customer tokens are not configured
-	log    *slog.Logger
-	keys   *keyCache // nil when keys are read on every call
+	db       *store.DB
+	tokens   TokenVerifier // nil when customer tokens are not configured
+	log      *slog.Logger
+	throttle *Throttle // nil: failures are neither counted nor throttled
+	keys     *keyCache // nil when keys are read on every call
+}
+
+// Option configures an Authenticator.
+type Option func(*Authenticator)
+
+// WithThrottle counts failed authentications per client address with t
+// and refuses credentials from addresses that failed too often.
+func WithThrottle(t *Throttle) Option {
+	return func(a *Authenticator) { a.throttle = t }
 }
 
 // NewAuthenticator returns an Authenticator reading keys from db and
 // verifying customer tokens with tokens (may be nil).
-func NewAuthenticator(db *store.DB, tokens TokenVerifier, log *slog.Logger) *Authenticator {
-	return &Authenticator{db: db, tokens: tokens, log: log}
+func NewAuthenticator(db *store.DB, tokens TokenVerifier, log *slog.Logger, opts ...Option) *Authenticator {
+	a := &Authenticator{db: db, tokens: tokens, log: log}
+	for _, opt := range opts {
+		opt(a)
+	}
+	return a
 }
 
 // CacheKeys makes the Authenticator keep the API keys it reads for ttl
@@ -90,21 +105,37 @@ func (a *Authenticator) Authorize(ctx context.Context, method string) (principal
 // Authenticate identifies the caller: by "authorization: Bearer
 // <credential>", an API key ("ask_…") or a customer token (a JWT); or by
 // a verified partner client certificate, alone or with that partner's key
-// (see cert.go).
+// (see cert.go). With a throttle, credentials from an address that failed
+// too often may be refused unchecked (see throttle.go).
 func (a *Authenticator) Authenticate(ctx context.Context) (principal.Principal, error) {
-	p, err := a.authenticate(ctx)
+	try, err := a.throttle.begin(ctx)
 	if err != nil {
-		if s, ok := apierrStatus(err); ok {
-			return principal.Principal{}, s
-		}
-		if errors.Is(err, store.ErrUnavailable) {
-			return principal.Principal{}, apierr.New(codes.Unavailable, aftersalesv1.ErrorReason_STORAGE_UNAVAILABLE, "the database is unavailable; retry later")
-		}
-		// The detail is for the operator, never the caller.
-		a.log.InfoContext(ctx, "authentication failed", slog.String("detail", err.Error()))
-		return principal.Principal{}, errInvalid
+		return principal.Principal{}, err
 	}
-	return p, nil
+	p, err := a.authenticate(ctx)
+	if err == nil {
+		try.succeeded()
+		return p, nil
+	}
+	if s, ok := apierrStatus(err); ok {
+		// INVALID_CREDENTIALS for a malformed header, say; a delegation
+		// the key may not make is not a failed authentication.
+		if status.Code(s) == codes.Unauthenticated {
+			try.failed(ctx)
+		}
+		return principal.Principal{}, s
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		return principal.Principal{}, apierr.New(codes.Unavailable, aftersalesv1.ErrorReason_STORAGE_UNAVAILABLE, "the database is unavailable; retry later")
+	}
+	// The detail is for the operator, never the caller.
+	attrs := []any{slog.String("detail", err.Error())}
+	if try.addr.IsValid() {
+		attrs = append(attrs, slog.String("client_addr", try.addr.String()))
+	}
+	a.log.InfoContext(ctx, "authentication failed", attrs...)
+	try.failed(ctx)
+	return principal.Principal{}, errInvalid
 }
 
 // authenticate does Authenticate's work; Authenticate turns its errors

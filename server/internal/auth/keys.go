@@ -99,14 +99,16 @@ func IssueKey(tx *gorm.DB, now time.Time, spec KeySpec) (*store.ApiKey, string, 
 	return row, full, nil
 }
 
-// Bootstrap issues one admin service key when the database has no keys
-// at all, so that a fresh install can create the real ones. It returns ""
-// when keys exist. Safe with several replicas starting at once: only the
+// Bootstrap issues one admin service key, valid for ttl, when the
+// database has no keys at all, so that a fresh install can create the
+// real ones. It returns the key and when it expires, or "" when keys
+// exist. The key expires because it is printed (to a terminal, or a
+// container's log) and is meant for the first minutes of an install, not
+// for running it. Safe with several replicas starting at once: only the
 // transaction that finds the table empty issues a key (the check and the
 // insert share one transaction, and on MySQL the count locks the range).
-func Bootstrap(ctx context.Context, db *store.DB) (string, error) {
-	var key string
-	err := db.InTx(ctx, func(tx *gorm.DB) error {
+func Bootstrap(ctx context.Context, db *store.DB, ttl time.Duration) (key string, expireTime time.Time, err error) {
+	err = db.InTx(ctx, func(tx *gorm.DB) error {
 		var n int64
 		q := tx.Model(&store.ApiKey{})
 		if db.Dialect() == store.DialectMySQL {
@@ -118,14 +120,19 @@ func Bootstrap(ctx context.Context, db *store.DB) (string, error) {
 		if n > 0 {
 			return nil
 		}
-		_, full, err := IssueKey(tx, db.Now(), KeySpec{DisplayName: "bootstrap admin", ServiceRole: aftersalesv1.Staff_ADMIN})
-		key = full
+		now := db.Now()
+		expire := now.Add(ttl)
+		_, full, err := IssueKey(tx, now, KeySpec{DisplayName: "bootstrap admin", ServiceRole: aftersalesv1.Staff_ADMIN, ExpireTime: &expire})
+		key, expireTime = full, expire
 		return err
 	})
 	if errors.Is(err, store.ErrConflict) {
 		// Another replica bootstrapping at the same moment won the race
 		// (MySQL picks one of the two as a deadlock victim).
-		return "", nil
+		return "", time.Time{}, nil
 	}
-	return key, err
+	if err != nil || key == "" {
+		return "", time.Time{}, err
+	}
+	return key, expireTime, nil
 }

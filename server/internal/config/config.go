@@ -23,6 +23,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -129,6 +130,20 @@ type Config struct {
 	// APIKeyCacheTTL is how long a replica reuses an API key it read;
 	// revocations made through other replicas take effect within it.
 	APIKeyCacheTTL time.Duration
+
+	// AuthFailureLimit is how many failed authentications one client
+	// address may make within AuthFailureWindow before its further
+	// attempts are refused unchecked; 0 disables the throttle.
+	AuthFailureLimit int
+	// AuthFailureWindow is the window of AuthFailureLimit.
+	AuthFailureWindow time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client address; from other peers the header is ignored.
+	TrustedProxies Prefixes
+
+	// BootstrapKeyTTL is how long the admin key issued on a first start
+	// (no keys in the database) works.
+	BootstrapKeyTTL time.Duration
 
 	// TLS is on when TLSCert and TLSKey are both set; see TLS.
 
@@ -300,6 +315,49 @@ func (d *ComplaintDeadlines) UnmarshalText(text []byte) error {
 	return nil
 }
 
+// Prefixes are network prefixes. As a flag value they read
+// "10.0.0.0/8,192.0.2.7,2001:db8::/32": a bare address stands for itself
+// alone.
+type Prefixes []netip.Prefix
+
+// MarshalText implements encoding.TextMarshaler, for flag.TextVar.
+func (p Prefixes) MarshalText() ([]byte, error) {
+	parts := make([]string, len(p))
+	for i, prefix := range p {
+		parts[i] = prefix.String()
+	}
+	return []byte(strings.Join(parts, ",")), nil
+}
+
+// UnmarshalText parses a comma-separated list of CIDRs and addresses.
+func (p *Prefixes) UnmarshalText(text []byte) error {
+	var out Prefixes
+	for part := range strings.SplitSeq(string(text), ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if addr, err := netip.ParseAddr(part); err == nil {
+			// Clients are compared as plain IPv4 addresses, never as
+			// IPv4-mapped IPv6 ones.
+			addr = addr.Unmap()
+			out = append(out, netip.PrefixFrom(addr, addr.BitLen()))
+			continue
+		}
+		prefix, err := netip.ParsePrefix(part)
+		if err != nil {
+			return fmt.Errorf("%q is neither a CIDR nor an IP address", part)
+		}
+		if prefix.Addr().Is4In6() {
+			return fmt.Errorf("%q: write IPv4 networks as IPv4", part)
+		}
+		// 10.1.2.3/8 stands for the network it is in.
+		out = append(out, prefix.Masked())
+	}
+	*p = out
+	return nil
+}
+
 // KeysCommand is what "aftersales keys" does. It works on the database
 // directly, so an operator can create the first keys, or recover after
 // losing every admin key, without a running server.
@@ -365,9 +423,20 @@ func Default() Config {
 		// stuck in a loop from taking the database down for everyone. The
 		// limit is per process: N replicas allow N times as much. Bulk
 		// integrations raise it, and --rate-limit=0 turns it off.
-		RateLimit:       50,
-		RateBurst:       100,
-		APIKeyCacheTTL:  2 * time.Second,
+		RateLimit:      50,
+		RateBurst:      100,
+		APIKeyCacheTTL: 2 * time.Second,
+		// Ten failures a minute is far more than a person mistyping or a
+		// deployment rolling out a rotated key produces, and caps an
+		// attacker at one guess every six seconds per address.
+		AuthFailureLimit:  10,
+		AuthFailureWindow: time.Minute,
+		// A day is enough to create the real admin key right after the
+		// first start, and short enough that the key, printed to stderr
+		// (which often ends up in a log store), is soon worthless. Should
+		// it expire unused, "aftersales keys create --role ADMIN" issues
+		// one on the database directly.
+		BootstrapKeyTTL: 24 * time.Hour,
 		JWTSubjectClaim: "sub",
 		DevToken:        DevTokenCommand{TTL: time.Hour},
 
@@ -415,6 +484,10 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "sustained calls per second each caller (API key, staff member, partner or customer) may make to this process; calls over it fail with RESOURCE_EXHAUSTED (HTTP 429) and a retry delay; 0 disables")
 	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "calls a caller may make at once after being idle, before --rate-limit applies")
 	fs.DurationVar(&c.APIKeyCacheTTL, "api-key-cache-ttl", c.APIKeyCacheTTL, "how long this process reuses an API key it read, with its staff member's or partner's role and active flag, instead of reading them for every call; a revocation, deactivation or role change made through another replica takes effect here within it (through this one, at once); 0 reads them for every call")
+	fs.IntVar(&c.AuthFailureLimit, "auth-failure-limit", c.AuthFailureLimit, "failed authentications (unknown, revoked or expired key, bad token or client certificate) one client address may make within --auth-failure-window; beyond it, its calls with credentials this process has not seen working are refused unchecked with RESOURCE_EXHAUSTED (HTTP 429) and a retry delay; valid callers are never delayed; 0 disables")
+	fs.DurationVar(&c.AuthFailureWindow, "auth-failure-window", c.AuthFailureWindow, "window of --auth-failure-limit: an address that used up its failures gets another attempt every window/limit, and all of them back after a window without failures")
+	fs.TextVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For (HTTP header or gRPC metadata) names the client address, for --auth-failure-limit; from any other peer the header is ignored")
+	fs.DurationVar(&c.BootstrapKeyTTL, "bootstrap-key-ttl", c.BootstrapKeyTTL, "how long the admin key printed on the first start (empty database) works; use it to create your own admin key")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM file of the server certificate (and intermediates); with --tls-key, gRPC and HTTP are served over TLS. It must name the server in a DNS or IP subject alternative name, which the JSON gateway verifies when it calls the gRPC server")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM file of the private key of --tls-cert")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", c.TLSClientCA, "PEM file of the CAs signing partner client certificates; the gRPC server then verifies a client certificate if one is sent, and one whose URI SAN is aftersales:partners/{id} authenticates that active partner. Needs --tls-cert and --tls-key")
@@ -659,6 +732,15 @@ func (c Config) Validate() error {
 	if c.APIKeyCacheTTL < 0 || c.APIKeyCacheTTL > time.Minute {
 		// A revocation must not wait long on another replica.
 		bad("--api-key-cache-ttl must be between 0 and 1m, got %s", c.APIKeyCacheTTL)
+	}
+	if c.AuthFailureLimit < 0 {
+		bad("--auth-failure-limit must not be negative, got %d", c.AuthFailureLimit)
+	}
+	if c.AuthFailureLimit > 0 && c.AuthFailureWindow <= 0 {
+		bad("--auth-failure-window must be positive when --auth-failure-limit is set, got %s", c.AuthFailureWindow)
+	}
+	if c.BootstrapKeyTTL <= 0 {
+		bad("--bootstrap-key-ttl must be positive, got %s", c.BootstrapKeyTTL)
 	}
 	errs = append(errs, c.validateJWT(), c.validateTLS())
 	return errors.Join(errs...)

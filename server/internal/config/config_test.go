@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -175,7 +176,8 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 		"grpc-addr", "http-addr", "database-url", "data-dir", "db-max-conns",
 		"log-level", "log-format", "shutdown-timeout", "sla-check-interval",
 		"default-deadline", "max-request-bytes", "reflection", "pprof",
-		"rate-limit", "rate-burst", "api-key-cache-ttl", "tls-cert", "tls-key", "tls-client-ca",
+		"rate-limit", "rate-burst", "api-key-cache-ttl", "auth-failure-limit", "auth-failure-window", "trusted-proxies",
+		"bootstrap-key-ttl", "tls-cert", "tls-key", "tls-client-ca",
 		"jwt-issuer", "jwt-audience", "jwt-hmac-secret", "jwt-key-file", "jwt-subject-claim",
 		"complaint-deadlines", "complaint-check-interval", "complaint-desk", "follow-up-delay", "follow-up-window",
 		"follow-up-complaint-at-or-below", "follow-up-close-at-or-above", "retraining-period",
@@ -201,6 +203,10 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 	require.Contains(t, md, "| `--shutdown-timeout` | `AFTERSALES_SHUTDOWN_TIMEOUT` | `15s` |")
 	require.Contains(t, md, "| `--rate-limit` | `AFTERSALES_RATE_LIMIT` | `50` | sustained calls per second each caller")
 	require.Contains(t, md, "| `--rate-burst` | `AFTERSALES_RATE_BURST` | `100` |")
+	require.Contains(t, md, "| `--auth-failure-limit` | `AFTERSALES_AUTH_FAILURE_LIMIT` | `10` |")
+	require.Contains(t, md, "| `--auth-failure-window` | `AFTERSALES_AUTH_FAILURE_WINDOW` | `1m0s` |")
+	require.Contains(t, md, "| `--trusted-proxies` | `AFTERSALES_TRUSTED_PROXIES` | (empty) |")
+	require.Contains(t, md, "| `--bootstrap-key-ttl` | `AFTERSALES_BOOTSTRAP_KEY_TTL` | `24h0m0s` |")
 	require.Contains(t, md, "| `--tls-cert` | `AFTERSALES_TLS_CERT` | (empty) |")
 	require.Contains(t, md, "| `--tls-key` | `AFTERSALES_TLS_KEY` | (empty) |")
 	require.Contains(t, md, "| `--tls-client-ca` | `AFTERSALES_TLS_CLIENT_CA` | (empty) |")
@@ -255,6 +261,51 @@ func TestLoadRateLimit(t *testing.T) {
 		{[]string{"--rate-limit=+Inf"}, "--rate-limit must be a non-negative number"},
 		{[]string{"--rate-limit=fast"}, "-rate-limit"},
 		{[]string{"--rate-limit=10", "--rate-burst=0"}, "--rate-burst must be at least 1"},
+	} {
+		_, err := config.Load(tt.args, env(nil))
+		require.ErrorContains(t, err, tt.wantErr, tt.args)
+	}
+}
+
+func TestLoadAuthThrottle(t *testing.T) {
+	c, err := config.Load(nil, env(nil))
+	require.NoError(t, err)
+	require.Equal(t, 10, c.AuthFailureLimit, "on by default")
+	require.Equal(t, time.Minute, c.AuthFailureWindow)
+	require.Empty(t, c.TrustedProxies, "no proxy is trusted by default")
+	require.Equal(t, 24*time.Hour, c.BootstrapKeyTTL)
+
+	c, err = config.Load([]string{"--auth-failure-limit=3", "--auth-failure-window=5m", "--bootstrap-key-ttl=1h"},
+		env(map[string]string{"AFTERSALES_TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.7,2001:db8::/32,::ffff:198.51.100.1, 172.16.5.4/12"}))
+	require.NoError(t, err)
+	require.Equal(t, 3, c.AuthFailureLimit)
+	require.Equal(t, 5*time.Minute, c.AuthFailureWindow)
+	require.Equal(t, time.Hour, c.BootstrapKeyTTL)
+	require.Equal(t, config.Prefixes{
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("192.0.2.7/32"),
+		netip.MustParsePrefix("2001:db8::/32"),
+		netip.MustParsePrefix("198.51.100.1/32"),
+		netip.MustParsePrefix("172.16.0.0/12"),
+	}, c.TrustedProxies, "a bare address is itself alone, a mapped IPv4 address is IPv4, a CIDR is its network")
+	text, err := c.TrustedProxies.MarshalText()
+	require.NoError(t, err)
+	require.Equal(t, "10.0.0.0/8,192.0.2.7/32,2001:db8::/32,198.51.100.1/32,172.16.0.0/12", string(text))
+
+	c, err = config.Load([]string{"--auth-failure-limit=0", "--auth-failure-window=0s"}, env(nil))
+	require.NoError(t, err, "the window does not matter while the throttle is off")
+	require.Zero(t, c.AuthFailureLimit)
+
+	for _, tt := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"--auth-failure-limit=-1"}, "--auth-failure-limit must not be negative"},
+		{[]string{"--auth-failure-window=0s"}, "--auth-failure-window must be positive"},
+		{[]string{"--trusted-proxies=10.0.0.0/33"}, `"10.0.0.0/33" is neither a CIDR nor an IP address`},
+		{[]string{"--trusted-proxies=proxy.internal"}, "-trusted-proxies"},
+		{[]string{"--trusted-proxies=::ffff:10.0.0.0/104"}, "write IPv4 networks as IPv4"},
+		{[]string{"--bootstrap-key-ttl=0s"}, "--bootstrap-key-ttl must be positive"},
 	} {
 		_, err := config.Load(tt.args, env(nil))
 		require.ErrorContains(t, err, tt.wantErr, tt.args)

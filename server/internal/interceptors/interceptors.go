@@ -6,8 +6,9 @@
 //  1. recovery: a panic anywhere below becomes INTERNAL (INTERNAL_ERROR).
 //  2. logging: one log line per call.
 //  3. metrics: Prometheus counters and the handling-time histogram.
-//  4. principal: who is calling (authentication) and whether they may
-//     call this method (the policy table).
+//  4. principal: who is calling (authentication, which throttles failed
+//     credentials per client address: see auth/throttle.go) and whether
+//     they may call this method (the policy table).
 //  5. rate limit (when configured): one token bucket per principal, so it
 //     needs the principal above; before validation and the handler, so a
 //     rejected call costs little. Calls that fail authentication are not

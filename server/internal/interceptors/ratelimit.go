@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -16,13 +15,13 @@ import (
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/pkg/apierr"
+	"github.com/aftersales/aftersales/server/internal/limiter"
 	"github.com/aftersales/aftersales/server/internal/principal"
 )
 
 // DefaultRateLimitMaxKeys is the number of principals a RateLimiter tracks
-// when RateLimit.MaxKeys is zero. A bucket costs a few hundred bytes, so
-// the default bounds the limiter to a few megabytes.
-const DefaultRateLimitMaxKeys = 10_000
+// when RateLimit.MaxKeys is zero.
+const DefaultRateLimitMaxKeys = limiter.DefaultMaxKeys
 
 // healthPrefix is the method prefix of the gRPC health service, which load
 // balancers and orchestrators poll and must never be turned away.
@@ -52,21 +51,12 @@ type RateLimit struct {
 // however, so anonymous JSON callers share a single bucket; authenticated
 // principals are the case this is built for.
 //
-// Memory is bounded by MaxKeys buckets. A bucket that has refilled to its
-// burst is indistinguishable from a new one, so when the map is full the
-// limiter first drops every full bucket, which loses nothing. If that frees
-// less than a quarter of the map, it drops arbitrary buckets until a
-// quarter is free; those principals start again with a full burst. Freeing
-// a quarter at a time keeps the cost of a sweep amortised over the many
-// insertions that follow it.
+// Memory is bounded by MaxKeys buckets, kept by a limiter.Keyed: when the
+// map is full, full buckets go first, then arbitrary ones.
 type RateLimiter struct {
 	limit   rate.Limit
-	burst   int
-	maxKeys int
 	now     func() time.Time
-
-	mu      sync.Mutex
-	buckets map[string]*rate.Limiter
+	buckets *limiter.Keyed[string]
 }
 
 // NewRateLimiter returns a RateLimiter for cfg that reads the time from
@@ -76,28 +66,18 @@ func NewRateLimiter(cfg RateLimit, now func() time.Time) *RateLimiter {
 	if now == nil {
 		now = time.Now
 	}
-	l := &RateLimiter{
+	return &RateLimiter{
 		limit:   rate.Limit(cfg.PerSecond),
-		burst:   max(cfg.Burst, 1),
-		maxKeys: cfg.MaxKeys,
 		now:     now,
-		buckets: make(map[string]*rate.Limiter),
+		buckets: limiter.NewKeyed[string](rate.Limit(cfg.PerSecond), cfg.Burst, cfg.MaxKeys),
 	}
-	if l.maxKeys <= 0 {
-		l.maxKeys = DefaultRateLimitMaxKeys
-	}
-	return l
 }
 
 // Enabled reports whether the limiter limits anything.
 func (l *RateLimiter) Enabled() bool { return l.limit > 0 }
 
 // Len returns the number of principals currently tracked.
-func (l *RateLimiter) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.buckets)
-}
+func (l *RateLimiter) Len() int { return l.buckets.Len() }
 
 // Allow takes a token from key's bucket. When the bucket is empty it takes
 // nothing and returns ok false with how long until a token is available.
@@ -106,7 +86,7 @@ func (l *RateLimiter) Allow(key string) (retryAfter time.Duration, ok bool) {
 		return 0, true
 	}
 	now := l.now()
-	b := l.bucket(key, now)
+	b := l.buckets.Get(key, now)
 	// AllowN leaves the bucket untouched when it refuses, unlike
 	// Reserve+Cancel, whose cancellation cannot restore the token when
 	// another call reserved in between: under a flood, rejected calls
@@ -115,51 +95,7 @@ func (l *RateLimiter) Allow(key string) (retryAfter time.Duration, ok bool) {
 	if b.AllowN(now, 1) {
 		return 0, true
 	}
-	wait := time.Duration((1 - b.TokensAt(now)) / float64(l.limit) * float64(time.Second))
-	// Round up to whole milliseconds so that a client retrying after the
-	// hint finds a token rather than arriving a hair early. The floor
-	// keeps the hint positive when a concurrent call that read the clock
-	// later refilled the bucket between AllowN and TokensAt.
-	return max((wait + time.Millisecond - 1).Truncate(time.Millisecond), time.Millisecond), false
-}
-
-// bucket returns key's bucket, creating it at now if needed.
-//
-// The bucket is used after mu is released. A sweep may drop it meanwhile;
-// the call then spends a token from a bucket nobody sees again, which at
-// worst gives that principal one extra call, a price worth keeping the
-// critical section to one map lookup.
-func (l *RateLimiter) bucket(key string, now time.Time) *rate.Limiter {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b, ok := l.buckets[key]; ok {
-		return b
-	}
-	if len(l.buckets) >= l.maxKeys {
-		l.sweep(now)
-	}
-	b := rate.NewLimiter(l.limit, l.burst)
-	l.buckets[key] = b
-	return b
-}
-
-// sweep frees at least a quarter of the map; see RateLimiter. l.mu must be
-// held.
-func (l *RateLimiter) sweep(now time.Time) {
-	for k, b := range l.buckets {
-		if b.TokensAt(now) >= float64(l.burst) {
-			delete(l.buckets, k)
-		}
-	}
-	target := l.maxKeys - max(l.maxKeys/4, 1)
-	// Map iteration order is unspecified, so this drops arbitrary buckets
-	// rather than always the same ones.
-	for k := range l.buckets {
-		if len(l.buckets) <= target {
-			break
-		}
-		delete(l.buckets, k)
-	}
+	return limiter.Delay(b, now), false
 }
 
 // check returns RESOURCE_EXHAUSTED (RATE_LIMITED) with a RetryInfo when

@@ -136,8 +136,12 @@ func testConfig(t testing.TB, dbURL string, opts ...envOption) config.Config {
 	cfg, err := config.Load([]string{
 		"--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--database-url=" + dbURL,
 		"--sla-check-interval=1h",
-		// The test clock stands still, so no bucket would ever refill.
-		"--rate-limit=0",
+		// The test clock stands still, so no bucket would ever refill:
+		// neither a caller's nor an address's failed authentications
+		// (every test client is 127.0.0.1). Both are tested in app.
+		"--rate-limit=0", "--auth-failure-limit=0",
+		// Tests act as the bootstrap admin while moving the clock by days.
+		"--bootstrap-key-ttl=87600h",
 	}, func(string) string { return "" })
 	require.NoError(t, err)
 	for _, o := range opts {
