@@ -110,6 +110,7 @@ type runFlags struct {
 	profile        string
 	profileSeconds int
 	rawPlan        string
+	metricsDays    int
 	round          int
 	quiesce        time.Duration
 	retries        int
@@ -139,6 +140,7 @@ func cmdRun(args []string) error {
 	fs.StringVar(&f.profile, "profile", "", "write a CPU profile of the server taken during the measured window here")
 	fs.IntVar(&f.profileSeconds, "profile-seconds", 15, "length of the CPU profile")
 	fs.StringVar(&f.rawPlan, "raw-plan", "", "raw-create: file of the server's CreateTicket statements (bench explain -plan-out); empty runs every known one")
+	fs.IntVar(&f.metricsDays, "metrics-days", 30, "metrics-grpc: the report window, in whole UTC days up to today")
 	fs.IntVar(&f.round, "round", 0, "round number: results of one label from several rounds are merged, and ratios taken round by round")
 	fs.DurationVar(&f.quiesce, "quiesce", 0, "first wait up to this long for mysqld to go idle (the previous run's purge and flushing)")
 	fs.IntVar(&f.retries, "retries", 2, "measure a window disturbed by other work (other processes busy) again, at most this many times")

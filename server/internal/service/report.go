@@ -162,16 +162,26 @@ func emptyRows(dim aftersalesv1.Dimension) []*aftersalesv1.MetricsRow {
 	return nil
 }
 
-// sumRollups reads the rollup rows of the window: at most one row per
-// day and group value, however many tickets there are.
+// sumRollups reads the rollup rows of the window, however many tickets
+// there are: per group value, one row per whole month inside the window
+// and one per day outside them (see monthly).
 func sumRollups(db *gorm.DB, w window, scope string, group int32, values []string) (map[string]*counters, error) {
 	sel := make([]string, 0, numCounters+1)
 	sel = append(sel, "group_value")
 	for _, c := range rollupColumns {
 		sel = append(sel, "SUM("+c+")")
 	}
-	q := db.Model(&store.ReportRollup{}).Select(strings.Join(sel, ", ")).
-		Where("scope = ? AND group_kind = ? AND day >= ? AND day < ?", scope, group, w.start, w.end)
+	q := db.Model(&store.ReportRollup{}).Select(strings.Join(sel, ", ")).Where("scope = ?", scope)
+	first, last := w.start, monthOf(w.end) // the whole months: [first, last)
+	if first != monthOf(first) {
+		first = nextMonth(first)
+	}
+	if first < last {
+		q = q.Where("(group_kind = ? AND ((day >= ? AND day < ?) OR (day >= ? AND day < ?))) OR (group_kind = ? AND day >= ? AND day < ?)",
+			group, w.start, first, last, w.end, group+monthly, first, last)
+	} else {
+		q = q.Where("group_kind = ? AND day >= ? AND day < ?", group, w.start, w.end)
+	}
 	if values != nil {
 		q = q.Where("group_value IN ?", values)
 	}

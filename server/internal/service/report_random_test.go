@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -19,6 +20,15 @@ type figures struct {
 	Opened, Resolved, Responses, ResponseSecs, ResolutionSecs, SLAMet, FCR, FirstResolved, Reopened int64
 	Surveys, SatisfactionSum, Satisfied, NPSAnswers, Promoters, Detractors                          int64
 	Complaints, AckDecided, AckOnTime, FollowUpsEnded, FollowUpsCompleted                           int64
+}
+
+// plus adds two days' figures.
+func (f figures) plus(g figures) figures {
+	a, b := reflect.ValueOf(&f).Elem(), reflect.ValueOf(g)
+	for i := range a.NumField() {
+		a.Field(i).SetInt(a.Field(i).Int() + b.Field(i).Int())
+	}
+	return f
 }
 
 func figuresOf(r *aftersalesv1.MetricsRow) figures {
@@ -159,6 +169,39 @@ func TestReportRollupsMatchDirectComputation(t *testing.T) {
 							exp[""] = figures{}
 						}
 						require.Equal(t, exp, got, "%s: day %d by %s", when, d, by)
+					}
+				}
+				// Longer windows add month rows (whole months inside the
+				// window) to day rows (the rest): a window of whole months
+				// around the history, and one from 40 days before it to 40
+				// after, hold the history's totals.
+				d0 := day(e, 0)
+				firstMonth := int(time.Date(d0.Year(), d0.Month(), 1, 0, 0, 0, 0, time.UTC).Sub(d0) / (24 * time.Hour))
+				dn := day(e, days)
+				afterLast := int(time.Date(dn.Year(), dn.Month()+1, 1, 0, 0, 0, 0, time.UTC).Sub(d0) / (24 * time.Hour))
+				for _, w := range [][2]int{{firstMonth, afterLast}, {-40, days + 40}} {
+					for _, by := range []aftersalesv1.Dimension{aftersalesv1.Dimension_NONE, aftersalesv1.Dimension_STAFF} {
+						got := map[string]figures{}
+						for g, row := range e.metrics(mgr, w[0], w[1], by) {
+							got[g] = figuresOf(row)
+						}
+						exp := map[string]figures{}
+						for k, v := range want {
+							if (by == aftersalesv1.Dimension_NONE) != (k.group == "*") {
+								continue
+							}
+							g := k.group
+							if g == "*" {
+								g = ""
+							}
+							exp[g] = exp[g].plus(v)
+						}
+						for g, v := range exp {
+							if v == (figures{}) && g != "" {
+								delete(exp, g)
+							}
+						}
+						require.Equal(t, exp, got, "%s: days %d..%d by %s", when, w[0], w[1], by)
 					}
 				}
 			}
