@@ -83,7 +83,83 @@ type result struct {
 type secondRes struct {
 	Calls int     `json:"calls"`
 	P99   float64 `json:"p99_ms"`
+	// InnoDB is what mysqld's storage engine did in the second (see
+	// innodbGauges): to tell a stall of the server from one of mysqld's
+	// checkpointing and flushing.
+	InnoDB *innodbSecond `json:"innodb,omitempty"`
 }
+
+// innodbSecond is one second of InnoDB: where its checkpoint and its
+// dirty pages stood at the end of it, and what it wrote.
+type innodbSecond struct {
+	CheckpointPct float64 `json:"checkpoint_pct"` // checkpoint age, % of the redo log's capacity
+	DirtyPct      float64 `json:"dirty_pct"`      // dirty pages, % of the buffer pool
+	RedoKB        int64   `json:"redo_kb"`        // redo written
+	Fsyncs        int64   `json:"fsyncs"`
+	PagesFlushed  int64   `json:"pages_flushed"`
+	WaitFree      int64   `json:"wait_free"` // waits for a free page (a user thread flushing)
+	LogWaits      int64   `json:"log_waits"` // waits for redo log buffer space
+	History       int64   `json:"history"`   // undo history not yet purged
+}
+
+// innodbGauges are the status values sampled every second.
+var innodbGauges = []string{"Innodb_checkpoint_age", "Innodb_checkpoint_max_age", "Innodb_buffer_pool_pages_dirty",
+	"Innodb_buffer_pool_pages_total", "Innodb_os_log_written", "Innodb_data_fsyncs", "Innodb_buffer_pool_pages_flushed",
+	"Innodb_buffer_pool_wait_free", "Innodb_log_waits", "Innodb_history_list_length"}
+
+// innodbSample is the gauges read at one time.
+type innodbSample struct {
+	at time.Time
+	v  map[string]int64
+}
+
+// sampleInnoDB reads innodbGauges every second until stop is closed.
+func sampleInnoDB(db *sql.DB, stop <-chan struct{}) []innodbSample {
+	var out []innodbSample
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if v := readStatus(db, innodbGauges); v != nil {
+			out = append(out, innodbSample{at: time.Now(), v: v})
+		}
+		select {
+		case <-stop:
+			return out
+		case <-t.C:
+		}
+	}
+}
+
+// innodbSeconds attaches to each second of res the InnoDB samples taken
+// nearest its start and its end.
+func innodbSeconds(res *result, samples []innodbSample) {
+	at := func(t time.Time) *innodbSample {
+		var best *innodbSample
+		for i := range samples {
+			if best == nil || absDur(samples[i].at.Sub(t)) < absDur(best.at.Sub(t)) {
+				best = &samples[i]
+			}
+		}
+		return best
+	}
+	for i := range res.Seconds {
+		from := at(res.Start.Add(time.Duration(i) * time.Second))
+		to := at(res.Start.Add(time.Duration(i+1) * time.Second))
+		if from == nil || to == nil || from == to {
+			continue
+		}
+		v, d := to.v, func(k string) int64 { return to.v[k] - from.v[k] }
+		res.Seconds[i].InnoDB = &innodbSecond{
+			CheckpointPct: 100 * float64(v["Innodb_checkpoint_age"]) / float64(max(1, v["Innodb_checkpoint_max_age"])),
+			DirtyPct:      100 * float64(v["Innodb_buffer_pool_pages_dirty"]) / float64(max(1, v["Innodb_buffer_pool_pages_total"])),
+			RedoKB:        d("Innodb_os_log_written") / 1024, Fsyncs: d("Innodb_data_fsyncs"),
+			PagesFlushed: d("Innodb_buffer_pool_pages_flushed"), WaitFree: d("Innodb_buffer_pool_wait_free"),
+			LogWaits: d("Innodb_log_waits"), History: v["Innodb_history_list_length"],
+		}
+	}
+}
+
+func absDur(d time.Duration) time.Duration { return max(d, -d) }
 
 type kindRes struct {
 	Calls int     `json:"calls"`
@@ -297,12 +373,26 @@ func measure(ctx context.Context, f *runFlags, env *env, sc *scenario) (*result,
 		profDone = make(chan error, 1)
 		go func() { profDone <- fetchProfile(f.httpAddr, f.profileSeconds, f.profile) }()
 	}
-	var rec *recording
+	var (
+		rec      *recording
+		innodb   []innodbSample
+		stopInno = make(chan struct{})
+		innoDone = make(chan struct{})
+	)
 	if f.rate > 0 {
+		// An open loop's latency is where stalls show: record what InnoDB
+		// did each second beside it.
+		go func() {
+			defer close(innoDone)
+			innodb = sampleInnoDB(env.db, stopInno)
+		}()
 		rec = openLoop(ctx, sc, f.conc, f.rate, f.warmup, f.duration, mon, startProfile)
 	} else {
+		close(innoDone)
 		rec = closedLoop(ctx, sc, f.conc, f.warmup, f.duration, mon, startProfile)
 	}
+	close(stopInno)
+	<-innoDone
 	if profDone != nil {
 		if err := <-profDone; err != nil {
 			return nil, nil, fmt.Errorf("CPU profile: %w", err)
@@ -310,6 +400,7 @@ func measure(ctx context.Context, f *runFlags, env *env, sc *scenario) (*result,
 	}
 
 	res := rec.summarize(sc.kinds)
+	innodbSeconds(res, innodb)
 	res.Label, res.Scenario, res.Conc, res.Round, res.KindNames = f.label, f.scenario, f.conc, f.round, sc.kinds
 	res.QuiesceS = waited.Seconds()
 	res.Mode = "closed"
@@ -514,8 +605,11 @@ var innodbCounters = []string{"Innodb_data_fsyncs", "Innodb_buffer_pool_reads", 
 	"Innodb_row_lock_time", "Innodb_log_waits", "Innodb_buffer_pool_wait_free"}
 
 // innodbStatus reads innodbCounters; nil if it cannot.
-func innodbStatus(db *sql.DB) map[string]int64 {
-	rows, err := db.Query("SHOW GLOBAL STATUS WHERE Variable_name IN ('" + strings.Join(innodbCounters, "','") + "')")
+func innodbStatus(db *sql.DB) map[string]int64 { return readStatus(db, innodbCounters) }
+
+// readStatus reads the named global status values; nil if it cannot.
+func readStatus(db *sql.DB, names []string) map[string]int64 {
+	rows, err := db.Query("SHOW GLOBAL STATUS WHERE Variable_name IN ('" + strings.Join(names, "','") + "')")
 	if err != nil {
 		return nil
 	}

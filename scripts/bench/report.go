@@ -493,6 +493,35 @@ func timeline(r result) string {
 		fmt.Fprintf(&b, " %.0f", p)
 	}
 	fmt.Fprintf(&b, " (calls started per second %d..%d)", minN, maxN)
+	if r.Seconds[0].InnoDB == nil {
+		return b.String()
+	}
+	// What InnoDB did in the same seconds: its checkpoint age (% of the
+	// redo capacity; past ~75% it flushes furiously, at the sync point
+	// writes wait), dirty pages, redo written, flushes and waits.
+	rows := []struct {
+		name string
+		v    func(*innodbSecond) string
+	}{
+		{"checkpoint age %", func(s *innodbSecond) string { return fmt.Sprintf("%.0f", s.CheckpointPct) }},
+		{"dirty pages %", func(s *innodbSecond) string { return fmt.Sprintf("%.0f", s.DirtyPct) }},
+		{"redo KB", func(s *innodbSecond) string { return fmt.Sprint(s.RedoKB) }},
+		{"fsyncs", func(s *innodbSecond) string { return fmt.Sprint(s.Fsyncs) }},
+		{"pages flushed", func(s *innodbSecond) string { return fmt.Sprint(s.PagesFlushed) }},
+		{"free-page waits", func(s *innodbSecond) string { return fmt.Sprint(s.WaitFree) }},
+		{"log waits", func(s *innodbSecond) string { return fmt.Sprint(s.LogWaits) }},
+		{"undo history", func(s *innodbSecond) string { return fmt.Sprint(s.History) }},
+	}
+	for _, row := range rows {
+		fmt.Fprintf(&b, "\n    InnoDB per second, %s:", row.name)
+		for _, s := range r.Seconds {
+			if s.InnoDB == nil {
+				b.WriteString(" -")
+				continue
+			}
+			b.WriteString(" " + row.v(s.InnoDB))
+		}
+	}
 	return b.String()
 }
 
