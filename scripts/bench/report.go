@@ -180,8 +180,8 @@ func cmdReport(args []string) error {
 		}
 		if n := float64(r.Calls); n > 0 && r.InnoDB != nil {
 			d := r.InnoDB
-			line := fmt.Sprintf("%s: mysqld per call: %.2f fsyncs, %.2f buffer-pool misses (disk reads)", r.Label,
-				float64(d["Innodb_data_fsyncs"])/n, float64(d["Innodb_buffer_pool_reads"])/n)
+			line := fmt.Sprintf("%s: mysqld per call: %.2f fsyncs, %.2f buffer-pool misses (disk reads), %.1f KB of redo", r.Label,
+				float64(d["Innodb_data_fsyncs"])/n, float64(d["Innodb_buffer_pool_reads"])/n, float64(d["Innodb_os_log_written"])/n/1024)
 			if w := d["Innodb_row_lock_waits"]; w > 0 {
 				line += fmt.Sprintf("; %d row-lock waits (%d ms in all)", w, d["Innodb_row_lock_time"])
 			}
