@@ -600,7 +600,8 @@ func (m *cpuMonitor) finish() {
 // innodbCounters are the MySQL status counters whose growth over a window
 // explains its latency: group commit (fsyncs), reads that missed the
 // buffer pool, waits for row locks, for redo log space and for free
-// pages, and the redo written (what fills the log between checkpoints). They are server-wide: other databases' load counts too.
+// pages, and the redo written (what fills the log between checkpoints).
+// They are server-wide: other databases' load counts too.
 var innodbCounters = []string{"Innodb_data_fsyncs", "Innodb_buffer_pool_reads", "Innodb_row_lock_waits",
 	"Innodb_row_lock_time", "Innodb_log_waits", "Innodb_buffer_pool_wait_free", "Innodb_os_log_written"}
 
