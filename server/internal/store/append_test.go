@@ -75,3 +75,34 @@ func TestAppend(t *testing.T) {
 		})
 	}
 }
+
+// TestAfterCommit: functions queued in a transaction run once it has
+// committed, when its writes are visible to other connections, and never
+// when it rolls back.
+func TestAfterCommit(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			db := storetest.Open(t, dialect)
+			ctx := t.Context()
+			var seen []int64
+			visible := func() {
+				var n int64
+				require.NoError(t, db.Gorm(ctx).Model(&store.Lease{}).Where("name = ?", "after/1").Count(&n).Error)
+				seen = append(seen, n)
+			}
+			require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error {
+				store.AfterCommit(tx, visible)
+				require.Empty(t, seen, "not before the commit")
+				return store.Append(tx, &store.Lease{Name: "after/1", Holder: "h", ExpiresAt: db.Now()})
+			}))
+			require.Equal(t, []int64{1}, seen, "once, with the transaction's rows visible")
+
+			err := db.InTx(ctx, func(tx *gorm.DB) error {
+				store.AfterCommit(tx, visible)
+				return errors.New("rolled back")
+			})
+			require.Error(t, err)
+			require.Len(t, seen, 1, "never after a rollback")
+		})
+	}
+}
