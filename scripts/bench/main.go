@@ -12,6 +12,7 @@
 //	bench run      -scenario NAME ...        run one scenario, append its result
 //	bench explain  -dsn DSN -db NAME ...     capture the server's SQL and EXPLAIN it
 //	bench report   -results FILE ...         print the table and the goals
+//	bench soak     -grpc ADDR ...            capacity of a mixed load, then minutes of it at a fraction (scripts/soak.sh)
 //	bench webhook-receiver -grpc ADDR ...    subscribe to ticket.* and record each delivery's lag
 //	bench reports-reset   -dsn DSN -db NAME  empty the report tables (scripts/bench-reports.sh)
 //	bench reports-catchup -dsn DSN -db NAME  wait for the report rollups, record sizes and times
@@ -29,7 +30,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench info|createdb|dropdb|dburl|seed|wait|run|explain|report|webhook-receiver|reports-reset|reports-catchup|reports-report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench info|createdb|dropdb|dburl|seed|wait|run|explain|report|soak|webhook-receiver|reports-reset|reports-catchup|reports-report [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
@@ -42,6 +43,7 @@ func main() {
 		"run":      cmdRun,
 		"explain":  cmdExplain,
 		"report":   cmdReport,
+		"soak":     cmdSoak,
 
 		"webhook-receiver": cmdWebhookReceiver,
 

@@ -67,13 +67,21 @@ func newEnv(ctx context.Context, f *runFlags, keys []string) (*env, error) {
 }
 
 func (e *env) close() {
-	for _, c := range e.conns {
+	e.closeConns()
+	_ = e.db.Close()
+}
+
+// closeConns closes the clients' connections to the server.
+func (e *env) closeConns() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, c := range e.conns {
 		if c != nil {
 			_ = c.Close()
+			e.conns[i] = nil
 		}
 	}
 	e.http.CloseIdleConnections()
-	_ = e.db.Close()
 }
 
 // load fills the pools a scenario needs.
@@ -179,6 +187,7 @@ func (e *env) randomTicket() string { return e.ticketIDs[mrand.IntN(len(e.ticket
 
 // grpcWorker is a worker's client and the metadata carrying its key.
 type grpcWorker struct {
+	conn   *grpc.ClientConn // for the other services' clients
 	client aftersalesv1.TicketServiceClient
 	md     metadata.MD
 }
@@ -189,7 +198,7 @@ func (e *env) grpcWorker(i int) (*grpcWorker, error) {
 		return nil, err
 	}
 	md := metadata.Pairs("authorization", "Bearer "+e.key(i))
-	return &grpcWorker{client: aftersalesv1.NewTicketServiceClient(c), md: md}, nil
+	return &grpcWorker{conn: c, client: aftersalesv1.NewTicketServiceClient(c), md: md}, nil
 }
 
 // callCtx returns the context of one call: the worker's credentials and

@@ -104,6 +104,11 @@ const (
 	// RESOURCE_EXHAUSTED: the caller sent too many requests. A
 	// google.rpc.RetryInfo says when to try again.
 	ErrorReason_RATE_LIMITED ErrorReason = 42
+	// UNAVAILABLE: the server that took the call is shutting down and takes
+	// no new calls; nothing was done. Safe to retry with the same request_id
+	// (another replica, or this one once restarted, will answer). A
+	// WatchEvents stream ends with it too: resume after the last event read.
+	ErrorReason_SHUTTING_DOWN ErrorReason = 43
 	// UNAUTHENTICATED: credentials are missing, malformed, expired, revoked
 	// or otherwise not valid. Which of these is deliberately not said.
 	ErrorReason_INVALID_CREDENTIALS ErrorReason = 50
@@ -139,6 +144,7 @@ var (
 		40: "STORAGE_UNAVAILABLE",
 		41: "INTERNAL_ERROR",
 		42: "RATE_LIMITED",
+		43: "SHUTTING_DOWN",
 		50: "INVALID_CREDENTIALS",
 		51: "ACCESS_DENIED",
 	}
@@ -167,6 +173,7 @@ var (
 		"STORAGE_UNAVAILABLE":      40,
 		"INTERNAL_ERROR":           41,
 		"RATE_LIMITED":             42,
+		"SHUTTING_DOWN":            43,
 		"INVALID_CREDENTIALS":      50,
 		"ACCESS_DENIED":            51,
 	}
@@ -203,7 +210,7 @@ var File_aftersales_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	" aftersales/v1/error_reason.proto\x12\raftersales.v1*\xfb\x04\n" +
+	" aftersales/v1/error_reason.proto\x12\raftersales.v1*\x8e\x05\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fFIELD_VIOLATION\x10\x01\x12\x12\n" +
@@ -229,7 +236,8 @@ const file_aftersales_v1_error_reason_proto_rawDesc = "" +
 	"\x13WEBHOOK_URL_REFUSED\x10\b\x12\x17\n" +
 	"\x13STORAGE_UNAVAILABLE\x10(\x12\x12\n" +
 	"\x0eINTERNAL_ERROR\x10)\x12\x10\n" +
-	"\fRATE_LIMITED\x10*\x12\x17\n" +
+	"\fRATE_LIMITED\x10*\x12\x11\n" +
+	"\rSHUTTING_DOWN\x10+\x12\x17\n" +
 	"\x13INVALID_CREDENTIALS\x102\x12\x11\n" +
 	"\rACCESS_DENIED\x103BAZ?github.com/aftersales/aftersales/gen/aftersales/v1;aftersalesv1b\x06proto3"
 

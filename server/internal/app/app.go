@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/aftersales/aftersales/server/internal/auth"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/aftersales/aftersales/server/internal/clientaddr"
 	"github.com/aftersales/aftersales/server/internal/config"
+	"github.com/aftersales/aftersales/server/internal/interceptors"
 	"github.com/aftersales/aftersales/server/internal/natspub"
 	"github.com/aftersales/aftersales/server/internal/service"
 	"github.com/aftersales/aftersales/server/internal/store"
@@ -113,9 +113,9 @@ type App struct {
 	clientAddr *clientaddr.Resolver
 	// closers release what the services use, after the jobs stopped.
 	closers []func()
-	// stopping is set when shutdown starts, so /readyz turns away traffic
-	// while in-flight calls finish.
-	stopping atomic.Bool
+	// drain refuses new calls once shutdown starts, and /readyz reads it
+	// to turn load balancers away, while the calls in flight finish.
+	drain *interceptors.Drain
 }
 
 // New opens and migrates the database, builds the servers and binds their
@@ -133,6 +133,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		jobs:     o.jobs,
 		gateways: append([]GatewayRegisterer{service.RegisterGateway}, o.gateways...),
 		registry: prometheus.NewRegistry(),
+		drain:    interceptors.NewDrain(),
 	}
 	// Undo whatever was acquired when a later step fails.
 	var cleanup []func()
@@ -221,7 +222,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if a.bootstrapKey, a.bootstrapExpire, err = auth.Bootstrap(ctx, a.db, cfg.BootstrapKeyTTL); err != nil {
 		return nil, fmt.Errorf("bootstrap admin key: %w", err)
 	}
-	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, tlsCfg.grpc, authn.Authorize, func(s grpc.ServiceRegistrar) {
+	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, tlsCfg.grpc, a.drain, authn.Authorize, func(s grpc.ServiceRegistrar) {
 		a.services.Register(s)
 		for _, register := range o.services {
 			register(s)
@@ -396,22 +397,39 @@ func (a *App) Run(ctx context.Context) error {
 	return errors.Join(runErr, a.shutdown(context.WithoutCancel(ctx), stopJobs, jobsDone))
 }
 
-// shutdown stops everything in the order that lets in-flight work finish:
-// probes first so load balancers stop sending, then the jobs, then HTTP
-// (whose calls go through gRPC), then gRPC, and the database last.
+// shutdown stops everything in the order that lets in-flight work finish
+// and loses nothing acknowledged:
+//
+//  1. gRPC health turns NOT_SERVING and the drain gate closes: /readyz
+//     answers 503, every new call, gRPC or JSON, is refused with
+//     UNAVAILABLE (SHUTTING_DOWN; 503 over JSON), which clients retry
+//     on another replica, and watch streams end the same way. Both
+//     listeners stay open meanwhile, so a caller gets that answer rather
+//     than a refused connection; HTTP responses carry Connection: close.
+//  2. The background jobs stop, while the calls in flight finish.
+//  3. Then HTTP (whose calls went through gRPC and are done), gRPC
+//     (GracefulStop, which now has nothing left to wait for), and the
+//     database last: every call that got an OK committed before it.
+//
+// After ShutdownTimeout the calls still running are cut off (the clients
+// get UNAVAILABLE, and their transactions roll back).
 func (a *App) shutdown(ctx context.Context, stopJobs context.CancelFunc, jobsDone <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
 
-	a.stopping.Store(true)
 	a.health.Shutdown()
+	idle := a.drain.Start()
 
 	stopJobs()
 	select {
 	case <-jobsDone:
 	case <-ctx.Done():
 		a.logger.WarnContext(ctx, "background jobs did not stop within the shutdown timeout")
+	}
+	select {
+	case <-idle:
+	case <-ctx.Done():
 	}
 
 	if err := a.httpServer.Shutdown(ctx); err != nil {

@@ -184,6 +184,13 @@ func (ta *testApp) wait(t *testing.T, timeout time.Duration) error {
 // stops it when the test ends.
 func start(t *testing.T, mutate func(*config.Config), opts ...app.Option) *testApp {
 	t.Helper()
+	return startCtx(t, context.Background(), mutate, opts...)
+}
+
+// startCtx is start with Run's context derived from parent: the app also
+// shuts down when parent is done.
+func startCtx(t *testing.T, parent context.Context, mutate func(*config.Config), opts ...app.Option) *testApp {
+	t.Helper()
 	cfg := config.Default()
 	cfg.GRPCAddr = "127.0.0.1:0"
 	cfg.HTTPAddr = "127.0.0.1:0"
@@ -202,7 +209,7 @@ func start(t *testing.T, mutate func(*config.Config), opts ...app.Option) *testA
 		app.WithTokenVerifier(ta.handlers),
 	}, opts...)
 
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(parent)
 	a, err := app.New(ctx, cfg, logger, opts...)
 	if err != nil {
 		cancel()

@@ -27,8 +27,9 @@ import (
 // services that register adds, health and (if enabled) reflection, and
 // registers its metrics and the Go and process collectors on reg. It
 // serves TLS with tlsConfig, or plaintext when tlsConfig is nil. now is
-// the clock of validation and of the rate limiter.
-func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Registry, now func() time.Time, tlsConfig *tls.Config, authorize interceptors.AuthorizeFunc, register func(grpc.ServiceRegistrar)) (*grpc.Server, *health.Server, error) {
+// the clock of validation and of the rate limiter; drain is the gate that
+// refuses new calls during a shutdown.
+func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Registry, now func() time.Time, tlsConfig *tls.Config, drain *interceptors.Drain, authorize interceptors.AuthorizeFunc, register func(grpc.ServiceRegistrar)) (*grpc.Server, *health.Server, error) {
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	for _, c := range []prometheus.Collector{
 		metrics,
@@ -50,6 +51,7 @@ func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Regis
 		Authorize:       authorize,
 		RateLimiter:     limiter,
 		Now:             now,
+		Drain:           drain,
 	})
 	opts = append(opts, grpc.MaxRecvMsgSize(cfg.MaxRequestBytes))
 	if tlsConfig != nil {

@@ -61,13 +61,25 @@ func (a *App) httpHandler(ctx context.Context) (http.Handler, error) {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	mux.Handle("/", http.MaxBytesHandler(gw, int64(a.cfg.MaxRequestBytes)))
-	return mux, nil
+	return a.closeWhenDraining(mux), nil
+}
+
+// closeWhenDraining makes every response during a shutdown close its
+// connection, so that keep-alive clients reconnect, through the load
+// balancer, to a replica that stays.
+func (a *App) closeWhenDraining(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.drain.Draining() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ready answers /readyz: 200 when the database answers, 503 when it does
 // not or when the process is shutting down.
 func (a *App) ready(w http.ResponseWriter, r *http.Request) {
-	if a.stopping.Load() {
+	if a.drain.Draining() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "shutting down"})
 		return
 	}

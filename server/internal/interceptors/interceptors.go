@@ -6,16 +6,19 @@
 //  1. recovery: a panic anywhere below becomes INTERNAL (INTERNAL_ERROR).
 //  2. logging: one log line per call.
 //  3. metrics: Prometheus counters and the handling-time histogram.
-//  4. principal: who is calling (authentication, which throttles failed
+//  4. drain (when given): once a shutdown has begun, new calls are
+//     refused with UNAVAILABLE (SHUTTING_DOWN) before they cost a
+//     database read, and the calls in flight are counted (see Drain).
+//  5. principal: who is calling (authentication, which throttles failed
 //     credentials per client address: see auth/throttle.go) and whether
 //     they may call this method (the policy table).
-//  5. rate limit (when configured): one token bucket per principal, so it
+//  6. rate limit (when configured): one token bucket per principal, so it
 //     needs the principal above; before validation and the handler, so a
 //     rejected call costs little. Calls that fail authentication are not
 //     counted: they never reach it.
-//  6. deadline: a default deadline for unary calls that came without one.
-//  7. validation: protovalidate rules on the request.
-//  8. safety net: turns a handler panic or a non-status error into
+//  7. deadline: a default deadline for unary calls that came without one.
+//  8. validation: protovalidate rules on the request.
+//  9. safety net: turns a handler panic or a non-status error into
 //     INTERNAL (INTERNAL_ERROR) so that logging and metrics above see the
 //     code the client gets, and driver error text never reaches a client.
 //
@@ -56,6 +59,8 @@ type Options struct {
 	// Now is the clock for validation rules that compare with the current
 	// time. Nil uses time.Now.
 	Now func() time.Time
+	// Drain refuses new calls during a shutdown. Nil never refuses.
+	Drain *Drain
 }
 
 // ServerOptions returns the grpc.ServerOptions that install the chain.
@@ -65,14 +70,18 @@ func ServerOptions(o Options) []grpc.ServerOption {
 		recoveryUnary(o.Logger),
 		loggingUnary(o.Logger),
 		o.Metrics.UnaryServerInterceptor(),
-		principalUnary(o.Authorize),
 	}
 	stream := []grpc.StreamServerInterceptor{
 		recoveryStream(o.Logger),
 		loggingStream(o.Logger),
 		o.Metrics.StreamServerInterceptor(),
-		principalStream(o.Authorize),
 	}
+	if o.Drain != nil {
+		unary = append(unary, o.Drain.unary())
+		stream = append(stream, o.Drain.stream())
+	}
+	unary = append(unary, principalUnary(o.Authorize))
+	stream = append(stream, principalStream(o.Authorize))
 	if o.RateLimiter != nil && o.RateLimiter.Enabled() {
 		unary = append(unary, o.RateLimiter.UnaryServerInterceptor())
 		stream = append(stream, o.RateLimiter.StreamServerInterceptor())
