@@ -2,9 +2,11 @@ package filter_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -277,6 +279,11 @@ func TestCanonicalDoesNotReorderInput(t *testing.T) {
 	require.Equal(t, "urgent", conds[0].Field)
 }
 
+// FuzzParse checks two properties. Any input: no panic, errors are
+// classified *Error values pointing into the input, and an accepted filter's
+// canonical form parses to the same conditions. A condition built from the
+// schema (field, allowed operator, well-formed value picked by the other
+// arguments) is accepted and yields exactly that condition.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"",
@@ -288,9 +295,9 @@ func FuzzParse(f *testing.F) {
 		"state=NEW OR x",
 		`a="`,
 	} {
-		f.Add(s)
+		f.Add(s, uint8(len(s)), uint8(0), s)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
+	f.Fuzz(func(t *testing.T, s string, field, op uint8, value string) {
 		conds, err := filter.Parse(s, testSchema)
 		if err != nil {
 			var ferr *filter.Error
@@ -300,21 +307,68 @@ func FuzzParse(f *testing.F) {
 			require.GreaterOrEqual(t, ferr.Pos, 0)
 			require.LessOrEqual(t, ferr.Pos, len(s))
 			require.Nil(t, conds)
-			return
-		}
-		require.LessOrEqual(t, len(conds), filter.MaxConditions)
+		} else {
+			require.LessOrEqual(t, len(conds), filter.MaxConditions)
 
-		// The canonical form must parse to the same conditions. Quoting can
-		// make it longer than the input, past the length limit.
-		canon := filter.Canonical(conds)
-		if len(canon) > filter.MaxLength {
+			// The canonical form must parse to the same conditions. Quoting
+			// can make it longer than the input, past the length limit.
+			canon := filter.Canonical(conds)
+			if len(canon) <= filter.MaxLength {
+				again, err := filter.Parse(canon, testSchema)
+				require.NoError(t, err, "canonical %q of %q", canon, s)
+				require.Len(t, again, len(conds))
+				require.Equal(t, canon, filter.Canonical(again))
+			}
+		}
+
+		// A valid condition is accepted as written.
+		want, text, ok := validCond(testSchema[int(field)%len(testSchema)], op, value)
+		if !ok {
 			return
 		}
-		again, err := filter.Parse(canon, testSchema)
-		require.NoError(t, err, "canonical %q of %q", canon, s)
-		require.Len(t, again, len(conds))
-		require.Equal(t, canon, filter.Canonical(again))
+		got, err := filter.Parse(text, testSchema)
+		require.NoError(t, err, "valid filter %q", text)
+		require.Equal(t, []filter.Cond{want}, got, "filter %q", text)
 	})
+}
+
+// validCond builds a well-formed condition on f from fuzzer input: the
+// operator picked by op among those allowed, a value of f's kind derived
+// from value. ok is false when value cannot be written within the limits.
+func validCond(f filter.Field, op uint8, value string) (filter.Cond, string, bool) {
+	ops := f.AllowedOps()
+	c := filter.Cond{Field: f.Name, Op: ops[int(op)%len(ops)]}
+	var n int64
+	for i := 0; i < len(value); i++ {
+		n = n*31 + int64(value[i])
+	}
+	var lit string
+	switch f.Kind {
+	case filter.KindEnum:
+		v := f.Enum[len(value)%len(f.Enum)]
+		c.Value, lit = v, v
+	case filter.KindInt:
+		c.Value, lit = n, strconv.FormatInt(n, 10)
+	case filter.KindBool:
+		v := len(value)%2 == 0
+		c.Value, lit = v, strconv.FormatBool(v)
+	case filter.KindTime:
+		// Any instant of years 1 to 9999, in UTC.
+		const span = 315537897600 // seconds from 0001-01-01 to 9999-12-31
+		sec := n % span
+		if sec < 0 {
+			sec += span
+		}
+		v := time.Unix(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Unix()+sec, int64(uint64(n)%1e9)).UTC()
+		c.Value, lit = v, strconv.Quote(v.Format(time.RFC3339Nano))
+	default:
+		if !utf8.ValidString(value) || strings.IndexByte(value, 0) >= 0 {
+			return c, "", false
+		}
+		c.Value, lit = value, strconv.Quote(value)
+	}
+	text := f.Name + " " + string(c.Op) + " " + lit
+	return c, text, len(text) <= filter.MaxLength
 }
 
 var benchFilter = `state = NEW AND assignee="staff/abc" AND create_time>=2026-01-01T00:00:00Z AND priority>3`

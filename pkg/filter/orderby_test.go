@@ -2,6 +2,7 @@ package filter_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,23 +76,72 @@ func TestParseOrderByErrors(t *testing.T) {
 	}
 }
 
+// FuzzParseOrderBy: any input parses without panic to a classified
+// *Error or to keys whose canonical form parses back to the same keys; an
+// order_by built from allowed fields (picked, ordered and directed by pick,
+// directions in any case, spaces anywhere a separator allows) is accepted.
 func FuzzParseOrderBy(f *testing.F) {
 	for _, s := range []string{"", "create_time desc, id", "id,", "ID DESC", "product.model asc,create_time"} {
-		f.Add(s)
+		f.Add(s, uint32(len(s)*7919))
 	}
-	f.Fuzz(func(t *testing.T, s string) {
+	f.Fuzz(func(t *testing.T, s string, pick uint32) {
 		orders, err := filter.ParseOrderBy(s, testOrderFields)
 		if err != nil {
 			var ferr *filter.Error
 			require.True(t, errors.As(err, &ferr), "got %T", err)
+			require.True(t, errors.Is(err, filter.ErrSyntax) || errors.Is(err, filter.ErrUnknownField), "unclassified error %v", err)
+			require.GreaterOrEqual(t, ferr.Pos, 0)
 			require.LessOrEqual(t, ferr.Pos, len(s))
-			return
+			require.Nil(t, orders)
+		} else {
+			for _, o := range orders {
+				require.True(t, testOrderFields[o.Field], "field %q is not allowed", o.Field)
+			}
+			canon := filter.CanonicalOrderBy(orders)
+			again, err := filter.ParseOrderBy(canon, testOrderFields)
+			require.NoError(t, err)
+			require.Equal(t, orders, again)
 		}
-		canon := filter.CanonicalOrderBy(orders)
-		again, err := filter.ParseOrderBy(canon, testOrderFields)
-		require.NoError(t, err)
-		require.Equal(t, orders, again)
+
+		text, want := validOrderBy(pick)
+		got, err := filter.ParseOrderBy(text, testOrderFields)
+		require.NoError(t, err, "valid order_by %q", text)
+		require.Equal(t, want, got, "order_by %q", text)
 	})
+}
+
+// validOrderBy spells an order_by over the allowed fields of
+// testOrderFields as pick chooses: which fields in which order, each with no
+// direction, asc or desc in some case, and extra blanks.
+func validOrderBy(pick uint32) (string, []filter.Order) {
+	fields := []string{"create_time", "id", "product.model"}
+	next := func(n uint32) uint32 { r := pick % n; pick /= n; return r }
+	var want []filter.Order
+	var parts []string
+	for range next(uint32(len(fields) + 1)) {
+		name := fields[next(uint32(len(fields)))]
+		fields = slices.DeleteFunc(fields, func(f string) bool { return f == name })
+		o := filter.Order{Field: name}
+		part := name
+		switch next(5) {
+		case 1:
+			part += " asc"
+		case 2:
+			part += " ASC"
+		case 3:
+			part += " desc"
+			o.Desc = true
+		case 4:
+			part += "  Desc"
+			o.Desc = true
+		}
+		if next(2) == 1 {
+			part = " " + part + "\t"
+		}
+		parts = append(parts, part)
+		want = append(want, o)
+	}
+	return strings.Join(parts, ","), want
 }
 
 func BenchmarkParseOrderBy(b *testing.B) {

@@ -3,6 +3,7 @@ package pagetoken_test
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -195,6 +196,9 @@ func TestSize(t *testing.T) {
 	}
 }
 
+// FuzzDecode: Decode never panics, refuses with ErrInvalid or ErrMismatch
+// only, accepts only what Encode produces, and every position in the
+// supported range round-trips and is bound to its query.
 func FuzzDecode(f *testing.F) {
 	f.Add(pagetoken.Encode(testQuery, testPos), "shops/s1", `state="NEW"`, "x", int64(0), uint32(0))
 	f.Add(pagetoken.Encode(pagetoken.Query{}, pagetoken.Position{}), "", "", "", int64(-1), uint32(999999999))
@@ -205,8 +209,17 @@ func FuzzDecode(f *testing.F) {
 		// Arbitrary input must not panic, and whatever is accepted must be
 		// exactly what Encode produces for the decoded position.
 		pos, err := pagetoken.Decode(token, q)
-		if err == nil && token != "" {
+		switch {
+		case err != nil:
+			// Errors are the documented client errors, nothing else.
+			require.True(t, errors.Is(err, pagetoken.ErrInvalid) || errors.Is(err, pagetoken.ErrMismatch), "unclassified error %v", err)
+			require.True(t, pos.IsZero())
+		case token == "":
+			require.True(t, pos.IsZero())
+		default:
 			require.Equal(t, token, pagetoken.Encode(q, pos))
+			require.Equal(t, time.UTC, pos.CreateTime.Location())
+			require.True(t, utf8Valid(pos.ID))
 		}
 
 		// Any position in the supported range survives a round trip.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -8,17 +9,23 @@ import (
 	"net"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/aftersales/aftersales/pkg/apierr"
 	"github.com/aftersales/aftersales/server/internal/config"
 	"github.com/aftersales/aftersales/server/internal/interceptors"
 )
@@ -100,9 +107,70 @@ func dialSelf(addr net.Addr, tlsConfig *tls.Config) (*grpc.ClientConn, error) {
 		// client default (a full page of tickets); requests are already
 		// capped by the HTTP body limit.
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)),
+		grpc.WithUnaryInterceptor(refuseInvalidUTF8),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("connect gateway to gRPC server: %w", err)
 	}
 	return conn, nil
+}
+
+// refuseInvalidUTF8 intercepts the gateway's calls. The gateway copies
+// path and query parameters into string fields as they come, so "%FF"
+// makes a request that cannot be marshaled, which gRPC reports as
+// INTERNAL. That is the client's input: INVALID_ARGUMENT naming the
+// field. (A JSON body that is not UTF-8 is refused by the JSON decoder.)
+// The request is only inspected when the call failed with INTERNAL, so
+// the check costs nothing otherwise; a request with such a field never
+// reaches the server, so that INTERNAL was the marshaling.
+func refuseInvalidUTF8(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	if status.Code(err) != codes.Internal {
+		return err
+	}
+	if m, ok := req.(proto.Message); ok {
+		if field := invalidUTF8Field(m.ProtoReflect(), ""); field != "" {
+			return apierr.InvalidField(field, "is not valid UTF-8")
+		}
+	}
+	return err
+}
+
+// invalidUTF8Field returns the path of the first string field of m that
+// is not valid UTF-8 (prefix is m's own path), or "".
+func invalidUTF8Field(m protoreflect.Message, prefix string) string {
+	var found string
+	check := func(path string, fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Kind() == protoreflect.StringKind && !utf8.ValidString(v.String()):
+			found = path
+		case fd.Message() != nil:
+			found = invalidUTF8Field(v.Message(), path+".")
+		}
+		return found == ""
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		path := prefix + string(fd.Name())
+		switch {
+		case fd.IsList():
+			l := v.List()
+			for i := range l.Len() {
+				if !check(path, fd, l.Get(i)) {
+					return false
+				}
+			}
+			return true
+		case fd.IsMap():
+			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				if !utf8.ValidString(k.String()) {
+					found = path
+					return false
+				}
+				return check(path, fd.MapValue(), mv)
+			})
+			return found == ""
+		}
+		return check(path, fd, v)
+	})
+	return found
 }

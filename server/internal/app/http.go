@@ -9,16 +9,22 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/textproto"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/gen/openapi"
@@ -126,6 +132,7 @@ func newGateway(ctx context.Context, conn *grpc.ClientConn, register []GatewayRe
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithErrorHandler(gatewayError),
 		runtime.WithMetadata(clientAddr.GatewayMetadata),
+		runtime.WithRoutingErrorHandler(routingError),
 	)
 	for _, r := range register {
 		if err := r(ctx, mux, conn); err != nil {
@@ -152,16 +159,20 @@ func incomingHeader(key string) (string, bool) {
 // gatewayError is the gateway's default error handler, except that:
 //
 //   - the gateway's own INVALID_ARGUMENT errors (a body, path or query
-//     parameter that does not parse) get the reason FIELD_VIOLATION: the
-//     API promises an ErrorInfo on every error a method returns, and these
-//     never reach the gRPC server to get one there;
+//     parameter that does not parse) get the reason FIELD_VIOLATION and a
+//     BadRequest naming the field (see gatewayViolation): the API promises
+//     an ErrorInfo on every error a method returns, and field violations
+//     on every invalid argument, and these never reach the gRPC server to
+//     get them there;
 //   - an error with a RetryInfo (a rate-limited call, 429) also gets a
 //     Retry-After header, which HTTP clients and proxies understand
 //     without parsing the body.
 func gatewayError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	st := status.Convert(err)
 	if st.Code() == codes.InvalidArgument && apierr.Info(err) == nil {
-		err = apierr.New(codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION, st.Message())
+		err = apierr.New(codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION, st.Message(), &errdetails.BadRequest{
+			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: gatewayViolation(ctx, st.Message()), Description: st.Message()}},
+		})
 	}
 	for _, d := range st.Details() {
 		if info, ok := d.(*errdetails.RetryInfo); ok && info.GetRetryDelay() != nil {
@@ -170,6 +181,50 @@ func gatewayError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// gatewayParam finds the parameter named in the gateway's messages about
+// path variables and query parameters ("type mismatch, parameter:
+// ticket.name, …", `parsing field "page_size": …`).
+var gatewayParam = regexp.MustCompile(`^(?:type mismatch, parameter: ([\w.]+),|missing parameter ([\w.]+)$|(?:parsing field|parsing list|too many values for field|duplicate field|field already set for oneof) "([\w.]+)")`)
+
+// gatewayViolation names the field of a gateway INVALID_ARGUMENT: the
+// path or query parameter its message names; otherwise the body could
+// not be read, and the field is the method's body field ("ticket"), or
+// "" for a body that is the whole request, as Google's APIs do. The
+// message has the detail (a JSON position, an unknown key).
+func gatewayViolation(ctx context.Context, msg string) string {
+	if m := gatewayParam.FindStringSubmatch(msg); m != nil {
+		return m[1] + m[2] + m[3]
+	}
+	method, ok := runtime.RPCMethod(ctx)
+	if !ok {
+		return ""
+	}
+	service, name, _ := strings.Cut(strings.TrimPrefix(method, "/"), "/")
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(service))
+	sd, ok := d.(protoreflect.ServiceDescriptor)
+	if err != nil || !ok || sd.Methods().ByName(protoreflect.Name(name)) == nil {
+		return ""
+	}
+	rule, _ := proto.GetExtension(sd.Methods().ByName(protoreflect.Name(name)).Options(), annotations.E_Http).(*annotations.HttpRule)
+	if body := rule.GetBody(); body != "*" {
+		return body
+	}
+	return ""
+}
+
+// routingError answers a request that no method serves, 404 NOT_FOUND
+// with an ErrorInfo like every other error. That includes a known path
+// with the wrong HTTP method, which the gateway would answer 501
+// UNIMPLEMENTED: a server error for a client's mistake, and 405 would
+// need an Allow header the gateway cannot say.
+func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	err := apierr.New(codes.NotFound, aftersalesv1.ErrorReason_RESOURCE_NOT_FOUND, "no method of this API is served at this HTTP method and path")
+	if httpStatus == http.StatusBadRequest {
+		err = status.Error(codes.InvalidArgument, "the request path is not an absolute path")
+	}
+	gatewayError(ctx, mux, m, w, r, err)
 }
 
 // retryAfter formats d as a Retry-After value: whole seconds, rounded up

@@ -215,7 +215,7 @@ func accMayCall(method string, role accRole) (may, ok bool) {
 
 // accMethods returns every method of every service of package
 // aftersales.v1 in the registry, by full gRPC method name, sorted.
-func accMethods(t *testing.T) map[string]protoreflect.MethodDescriptor {
+func accMethods(t testing.TB) map[string]protoreflect.MethodDescriptor {
 	t.Helper()
 	out := map[string]protoreflect.MethodDescriptor{}
 	protoregistry.GlobalFiles.RangeFilesByPackage("aftersales.v1", func(fd protoreflect.FileDescriptor) bool {

@@ -1532,6 +1532,8 @@ func TestJSONErrorBody(t *testing.T) {
 			t.Run("malformed JSON", func(t *testing.T) {
 				r := e.do(http.MethodPost, "/v1/customers", agent, `{"displayName": `)
 				requireShape(t, r, http.StatusBadRequest, codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION)
+				// The violation names the body field the JSON was for.
+				require.Equal(t, []string{"customer"}, jsonFieldViolations(r))
 			})
 			t.Run("unknown enum name", func(t *testing.T) {
 				r := e.do(http.MethodPost, "/v1/tickets", agent, map[string]any{"customer": f.customer.GetName(), "type": "TELEPORT", "channel": "APP", "title": "x"})
@@ -1540,10 +1542,32 @@ func TestJSONErrorBody(t *testing.T) {
 			t.Run("wrong JSON type", func(t *testing.T) {
 				r := e.do(http.MethodPost, "/v1/"+tk.GetName()+":approveFee", agent, map[string]any{"approved": "yes"})
 				requireShape(t, r, http.StatusBadRequest, codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION)
+				// The body is the whole request: a violation without a
+				// field, as in Google's APIs.
+				vs, _ := jsonDetail(r, "google.rpc.BadRequest")["fieldViolations"].([]any)
+				require.Len(t, vs, 1, string(r.raw))
+				require.Empty(t, vs[0].(map[string]any)["field"])
+				require.NotEmpty(t, vs[0].(map[string]any)["description"])
 			})
 			t.Run("bad query parameter", func(t *testing.T) {
 				r := e.do(http.MethodGet, "/v1/tickets?pageSize=many", agent, nil)
 				requireShape(t, r, http.StatusBadRequest, codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION)
+				require.Equal(t, []string{"page_size"}, jsonFieldViolations(r))
+			})
+			t.Run("parameters that are not UTF-8", func(t *testing.T) {
+				// Once 500 INTERNAL: the gateway could not marshal them.
+				r := e.do(http.MethodGet, "/v1/tickets/%FF", agent, nil)
+				requireShape(t, r, http.StatusBadRequest, codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION)
+				require.Equal(t, []string{"name"}, jsonFieldViolations(r))
+				r = e.do(http.MethodGet, "/v1/tickets?filter=title%3D%22%FF%22", agent, nil)
+				requireShape(t, r, http.StatusBadRequest, codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION)
+				require.Equal(t, []string{"filter"}, jsonFieldViolations(r))
+			})
+			t.Run("no such route", func(t *testing.T) {
+				requireShape(t, e.do(http.MethodGet, "/v1/nothing/here", agent, nil), http.StatusNotFound, codes.NotFound, aftersalesv1.ErrorReason_RESOURCE_NOT_FOUND)
+				// A served path with another HTTP method: once 501
+				// UNIMPLEMENTED, a server error for a client's mistake.
+				requireShape(t, e.do(http.MethodDelete, "/v1/tickets", agent, nil), http.StatusNotFound, codes.NotFound, aftersalesv1.ErrorReason_RESOURCE_NOT_FOUND)
 			})
 		})
 	}
