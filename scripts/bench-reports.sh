@@ -95,7 +95,7 @@ log "database $db: migrating, seeding $customers customers and staff, issuing a 
 "$server" keys create --role MANAGER --name "reports benchmark" --database-url "$url" >"$tmp/keys.txt" 2>>"$tmp/keys.log"
 
 server_flags=(--report-rollup-interval 1s)
-if "$server" -h 2>/dev/null | grep -q -- '--rate-limit'; then
+if has_flag "$server" --rate-limit; then
   server_flags+=(--rate-limit 1000000 --rate-burst 1000000)
 fi
 start_server() { # log-file

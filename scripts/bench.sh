@@ -174,7 +174,7 @@ prepare "$server" "$url" "$db" ""
 # benchmark into a test of the limiter: it stays on, so its cost is
 # measured, with limits no scenario reaches.
 rate_note="no per-caller rate limit in this server"
-if "$server" -h 2>/dev/null | grep -q -- '--rate-limit'; then
+if has_flag "$server" --rate-limit; then
   rate_note="rate limiter on with --rate-limit/--rate-burst 1000000 (never reached)"
 fi
 # start_server binary url log-file log-level [flags...]: start a server,
@@ -182,7 +182,7 @@ fi
 # may predate one.
 start_server() {
   local flags=(--pprof)
-  if "$1" -h 2>/dev/null | grep -q -- '--rate-limit'; then
+  if has_flag "$1" --rate-limit; then
     flags+=(--rate-limit 1000000 --rate-burst 1000000)
   fi
   "${pin_server[@]}" "$1" --database-url "$2" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \

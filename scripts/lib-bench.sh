@@ -12,8 +12,18 @@
 #                       generator on CPU 1 unless BENCH_PIN=0: sets
 #                       pin_server, pin_gen and pinning (a description)
 #   stop_process PID    stops a process the script started, and reaps it
+#   has_flag BIN FLAG   whether BIN -h lists FLAG
 
 # shellcheck disable=SC2034 # the variables are for the sourcing script
+
+# has_flag binary flag: whether binary's -h lists flag. The help is read
+# whole first: "binary -h | grep -q" under pipefail fails whenever grep
+# exits at the match before the binary has written the rest (SIGPIPE).
+has_flag() {
+  local help
+  help=$("$1" -h 2>&1) || true
+  grep -q -- "$2" <<<"$help"
+}
 
 stop_process() {
   [ -n "$1" ] || return 0
