@@ -57,7 +57,7 @@ func cmdReport(args []string) error {
 		byLabel[results[i].Label] = &results[i]
 	}
 	rules := []ratioRule{
-		{label: "create-grpc", base: "raw-create", goal: 0.7, name: "create", what: "CreateTicket gRPC / raw database/sql, calls/s at c=32"},
+		{label: "create-grpc", base: "raw-create", goal: 0.85, name: "create", what: "CreateTicket gRPC / raw database/sql, calls/s at c=32"},
 		{label: "create-json", base: "create-grpc", goal: 0.8, name: "gateway", what: "CreateTicket JSON / gRPC, calls/s"},
 		{label: "get-json", base: "get-grpc", goal: 0.5, name: "gateway", what: "GetTicket JSON / gRPC, calls/s"},
 		{label: "create-grpc outbox+webhook", base: "create-grpc no outbox", goal: 0.9, name: "outbox", what: "CreateTicket with outbox+webhook / without outbox"},
