@@ -111,7 +111,7 @@ func cmdReport(args []string) error {
 				if n > 1 {
 					vs += fmt.Sprintf(", median of %d rounds %.2f..%.2f", n, lo, hi)
 				}
-				vs += fmt.Sprintf(", goal %s %.1f", op, rule.goal)
+				vs += fmt.Sprintf(", goal %s %g", op, rule.goal)
 			}
 		}
 		rows = append(rows, []string{r.Label, conc, fmt.Sprintf("%.1f", r.Rate), fmt.Sprintf("%.2f", r.P50), fmt.Sprintf("%.2f", r.P95),
@@ -136,7 +136,7 @@ func cmdReport(args []string) error {
 		if n > 1 {
 			spread = fmt.Sprintf("  rounds %.2f..%.2f", lo, hi)
 		}
-		fmt.Printf("  %-8s %-56s %6.2f  (goal %s %.1f)  %-7s%s\n", rule.name, rule.what, v, op, rule.goal, verdict(met), spread)
+		fmt.Printf("  %-8s %-56s %6.2f  (goal %s %g)  %-7s%s\n", rule.name, rule.what, v, op, rule.goal, verdict(met), spread)
 	}
 	if *rssKiB >= 0 {
 		mib := float64(*rssKiB) / 1024
