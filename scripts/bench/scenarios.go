@@ -90,7 +90,7 @@ func (e *env) load(ctx context.Context, what ...string) error {
 		var err error
 		switch w {
 		case "customers":
-			err = e.loadCustomers(ctx)
+			err = e.loadCustomers(ctx, "")
 		case "tickets":
 			// Every ticket is a GetTicket target: a random sample of the
 			// whole table (the benchmark reads at most ~100k tickets).
@@ -112,8 +112,10 @@ func (e *env) load(ctx context.Context, what ...string) error {
 	return nil
 }
 
-func (e *env) loadCustomers(ctx context.Context) error {
-	rows, err := e.db.QueryContext(ctx, "SELECT customer_id, id FROM products")
+// loadCustomers fills e.customers with the products matching where (a
+// WHERE clause, or "" for all of them).
+func (e *env) loadCustomers(ctx context.Context, where string) error {
+	rows, err := e.db.QueryContext(ctx, "SELECT customer_id, id FROM products "+where)
 	if err != nil {
 		return err
 	}
@@ -125,10 +127,13 @@ func (e *env) loadCustomers(ctx context.Context) error {
 		}
 		e.customers = append(e.customers, c)
 	}
-	if len(e.customers) == 0 {
-		return fmt.Errorf("no products: seed first")
+	if err := rows.Err(); err != nil {
+		return err
 	}
-	return rows.Err()
+	if len(e.customers) == 0 {
+		return fmt.Errorf("no products %s: seed first", where)
+	}
+	return nil
 }
 
 func (e *env) ids(ctx context.Context, q string) ([]string, error) {

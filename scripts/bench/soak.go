@@ -528,7 +528,8 @@ func (e *env) soakMix(ctx context.Context) (*soakScenario, error) {
 	if err := e.load(ctx, "tickets", "techs"); err != nil {
 		return nil, err
 	}
-	if err := e.loadWarrantyCustomers(ctx); err != nil {
+	// Products whose warranty runs for at least another month.
+	if err := e.loadCustomers(ctx, "WHERE warranty_end_time > NOW() + INTERVAL 30 DAY"); err != nil {
 		return nil, err
 	}
 	if len(e.ticketIDs) == 0 || len(e.techs) == 0 {
@@ -565,30 +566,6 @@ func (e *env) soakMix(ctx context.Context) (*soakScenario, error) {
 		}
 	}}
 	return &soakScenario{scenario: sc, pools: p}, nil
-}
-
-// loadWarrantyCustomers fills e.customers with products whose warranty
-// runs for at least another month.
-func (e *env) loadWarrantyCustomers(ctx context.Context) error {
-	rows, err := e.db.QueryContext(ctx, "SELECT customer_id, id FROM products WHERE warranty_end_time > NOW() + INTERVAL 30 DAY")
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c customerRef
-		if err := rows.Scan(&c.customerID, &c.productID); err != nil {
-			return err
-		}
-		e.customers = append(e.customers, c)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(e.customers) == 0 {
-		return errors.New("no products in warranty: seed first")
-	}
-	return nil
 }
 
 // soakCall makes one call of kind; ok is false when its stage had nothing
