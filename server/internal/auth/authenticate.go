@@ -275,16 +275,7 @@ func (a *Authenticator) lookupKey(ctx context.Context, id string) (*boundKey, er
 	if a.keys == nil {
 		return a.readKey(ctx, id)
 	}
-	now := a.db.Now()
-	row, gen := a.keys.get(id, now)
-	if row != nil {
-		return row, nil
-	}
-	row, err := a.readKey(ctx, id)
-	if err == nil {
-		a.keys.put(id, row, now, gen)
-	}
-	return row, err
+	return a.keys.load(ctx, id, a.db.Now(), a.readKey)
 }
 
 // readKey reads the key with id and the state of its identity from the

@@ -1,8 +1,11 @@
 package auth
 
 import (
+	"context"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // keyCache keeps the API keys read in the last ttl, with the state of the
@@ -17,6 +20,10 @@ import (
 // cannot fill the cache.
 type keyCache struct {
 	ttl time.Duration
+	// reads makes the callers that miss one key at once share one read:
+	// when a busy key expires, hundreds of calls miss it together, and
+	// under load their reads would queue for the pool's connections.
+	reads singleflight.Group
 
 	mu   sync.Mutex
 	keys map[string]cachedKey
@@ -29,6 +36,9 @@ type cachedKey struct {
 	row     *boundKey
 	expires time.Time
 }
+
+// keyReadTimeout bounds a read shared by the callers missing one key.
+const keyReadTimeout = 5 * time.Second
 
 // maxCachedKeys bounds the cache's memory: past it, the cache starts
 // over. Deployments have hundreds of keys, not thousands.
@@ -70,4 +80,28 @@ func (c *keyCache) forget() {
 	defer c.mu.Unlock()
 	clear(c.keys)
 	c.gen++
+}
+
+// load returns the row of key id: cached, or read by read (once for all
+// the callers missing it at the same time) and kept.
+func (c *keyCache) load(ctx context.Context, id string, now time.Time, read func(context.Context, string) (*boundKey, error)) (*boundKey, error) {
+	row, gen := c.get(id, now)
+	if row != nil {
+		return row, nil
+	}
+	v, err, _ := c.reads.Do(id, func() (any, error) {
+		// Not the first caller's context: its cancellation must not fail
+		// the others waiting on this read. Bounded all the same.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keyReadTimeout)
+		defer cancel()
+		row, err := read(ctx, id)
+		if err == nil {
+			c.put(id, row, now, gen)
+		}
+		return row, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*boundKey), nil
 }
