@@ -10,8 +10,8 @@ type FollowUp struct {
 	CustomerID    string     `gorm:"size:32;not null;index:idx_follow_ups_customer,priority:1"`
 	Origin        int32      `gorm:"not null"`
 	Method        int32      `gorm:"not null"`
-	State         int32      `gorm:"not null;index:idx_follow_ups_state_due,priority:1;index:idx_follow_ups_state,priority:1"`
-	AssigneeID    string     `gorm:"size:32;not null;index:idx_follow_ups_assignee,priority:1"`
+	State         int32      `gorm:"not null;index:idx_follow_ups_state_due,priority:1;index:idx_follow_ups_state,priority:1;index:idx_follow_ups_state_assignee,priority:1"`
+	AssigneeID    string     `gorm:"size:32;not null;index:idx_follow_ups_assignee,priority:1;index:idx_follow_ups_state_assignee,priority:2"`
 	ScheduledTime time.Time  `gorm:"not null"`
 	DueTime       time.Time  `gorm:"not null;index:idx_follow_ups_state_due,priority:2"`
 	Note          string     `gorm:"type:text;not null"`
