@@ -64,19 +64,10 @@ func (b *base) auditAs(ctx context.Context, tx *gorm.DB, resource string, before
 	if state == nil {
 		state = before
 	}
-	data, err := anyBytes(state)
-	if err != nil {
-		return err
-	}
-	if before == nil {
-		rec.State = data
-		if verb == "" {
-			typ = changefeed.Type(rt, true, false, nil)
-		}
-	} else {
+	if before != nil {
 		changes, err := diff(before, after)
 		if err != nil || len(changes) == 0 {
-			return err
+			return err // an update that changed nothing is not recorded
 		}
 		raw, err := json.Marshal(changes)
 		if err != nil {
@@ -89,6 +80,16 @@ func (b *base) auditAs(ctx context.Context, tx *gorm.DB, resource string, before
 				fields[i] = c.Field
 			}
 			typ = changefeed.Type(rt, false, after == nil, fields)
+		}
+	}
+	data, err := anyBytes(state)
+	if err != nil {
+		return err
+	}
+	if before == nil {
+		rec.State = data
+		if verb == "" {
+			typ = changefeed.Type(rt, true, false, nil)
 		}
 	}
 	if err := store.Append(tx, rec); err != nil {
