@@ -109,6 +109,12 @@ const (
 	// (another replica, or this one once restarted, will answer). A
 	// WatchEvents stream ends with it too: resume after the last event read.
 	ErrorReason_SHUTTING_DOWN ErrorReason = 43
+	// UNAVAILABLE: the server is working on as many calls as it admits and
+	// the call found no room within the server's wait; nothing was done. A
+	// google.rpc.RetryInfo says when to try again (the same request_id
+	// makes the retry safe). DEADLINE_EXCEEDED or CANCELLED carry it when
+	// the caller's own deadline or cancellation ended the wait.
+	ErrorReason_OVERLOADED ErrorReason = 44
 	// UNAUTHENTICATED: credentials are missing, malformed, expired, revoked
 	// or otherwise not valid. Which of these is deliberately not said.
 	ErrorReason_INVALID_CREDENTIALS ErrorReason = 50
@@ -145,6 +151,7 @@ var (
 		41: "INTERNAL_ERROR",
 		42: "RATE_LIMITED",
 		43: "SHUTTING_DOWN",
+		44: "OVERLOADED",
 		50: "INVALID_CREDENTIALS",
 		51: "ACCESS_DENIED",
 	}
@@ -174,6 +181,7 @@ var (
 		"INTERNAL_ERROR":           41,
 		"RATE_LIMITED":             42,
 		"SHUTTING_DOWN":            43,
+		"OVERLOADED":               44,
 		"INVALID_CREDENTIALS":      50,
 		"ACCESS_DENIED":            51,
 	}
@@ -210,7 +218,7 @@ var File_aftersales_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	" aftersales/v1/error_reason.proto\x12\raftersales.v1*\x8e\x05\n" +
+	" aftersales/v1/error_reason.proto\x12\raftersales.v1*\x9e\x05\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fFIELD_VIOLATION\x10\x01\x12\x12\n" +
@@ -237,7 +245,9 @@ const file_aftersales_v1_error_reason_proto_rawDesc = "" +
 	"\x13STORAGE_UNAVAILABLE\x10(\x12\x12\n" +
 	"\x0eINTERNAL_ERROR\x10)\x12\x10\n" +
 	"\fRATE_LIMITED\x10*\x12\x11\n" +
-	"\rSHUTTING_DOWN\x10+\x12\x17\n" +
+	"\rSHUTTING_DOWN\x10+\x12\x0e\n" +
+	"\n" +
+	"OVERLOADED\x10,\x12\x17\n" +
 	"\x13INVALID_CREDENTIALS\x102\x12\x11\n" +
 	"\rACCESS_DENIED\x103BAZ?github.com/aftersales/aftersales/gen/aftersales/v1;aftersalesv1b\x06proto3"
 

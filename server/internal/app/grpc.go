@@ -59,6 +59,7 @@ func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Regis
 		RateLimiter:     limiter,
 		Now:             now,
 		Drain:           drain,
+		Admission:       interceptors.NewAdmission(cfg.MaxInFlight, cfg.AdmissionWait),
 	})
 	opts = append(opts, grpc.MaxRecvMsgSize(cfg.MaxRequestBytes))
 	if tlsConfig != nil {

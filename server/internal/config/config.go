@@ -114,6 +114,11 @@ type Config struct {
 	// MaxRequestBytes caps the size of one request: a gRPC message or an
 	// HTTP body.
 	MaxRequestBytes int
+	// MaxInFlight bounds the unary calls one process works on at once; 0
+	// bounds nothing. AdmissionWait is how long a call over the bound
+	// waits for room before it is refused with UNAVAILABLE (OVERLOADED).
+	MaxInFlight   int
+	AdmissionWait time.Duration
 
 	// Reflection registers the gRPC reflection service, so tools like
 	// grpcurl work without the .proto files.
@@ -416,7 +421,14 @@ func Default() Config {
 		SLACheckInterval: 30 * time.Second,
 		DefaultDeadline:  30 * time.Second,
 		MaxRequestBytes:  4 << 20,
-		Reflection:       true,
+		// A little more than the MySQL pool's 50 connections: most calls
+		// hold one connection for most of their time, so more calls than
+		// that in flight only wait for a connection while they take CPU
+		// from the ones holding one. Two seconds of waiting is the most a
+		// person at a desk should wait before the client retries.
+		MaxInFlight:   64,
+		AdmissionWait: 2 * time.Second,
+		Reflection:    true,
 		// 50 calls a second per caller is generous for people and
 		// ordinary integrations (a busy agent's desk makes a few calls a
 		// second, a page load a burst of a dozen or so) and stops a client
@@ -479,6 +491,8 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.SLACheckInterval, "sla-check-interval", c.SLACheckInterval, "how often the background loop checks tickets for SLA breaches")
 	fs.DurationVar(&c.DefaultDeadline, "default-deadline", c.DefaultDeadline, "deadline of a call whose client set none; 0 disables")
 	fs.IntVar(&c.MaxRequestBytes, "max-request-bytes", c.MaxRequestBytes, "maximum size of a request in bytes: gRPC message or HTTP body")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", c.MaxInFlight, "calls (gRPC or JSON; not streams or health checks) this process works on at once; one over it waits up to --admission-wait for room, first come first served, then fails with UNAVAILABLE (HTTP 503) and a retry delay; 0 admits every call")
+	fs.DurationVar(&c.AdmissionWait, "admission-wait", c.AdmissionWait, "how long a call waits for room when --max-in-flight calls are in flight; 0 refuses it at once")
 	fs.BoolVar(&c.Reflection, "reflection", c.Reflection, "serve gRPC server reflection")
 	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve net/http/pprof under /debug/pprof/ on the HTTP address")
 	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "sustained calls per second each caller (API key, staff member, partner or customer) may make to this process; calls over it fail with RESOURCE_EXHAUSTED (HTTP 429) and a retry delay; 0 disables")
@@ -720,6 +734,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRequestBytes <= 0 {
 		bad("--max-request-bytes must be positive, got %d", c.MaxRequestBytes)
+	}
+	if c.MaxInFlight < 0 {
+		bad("--max-in-flight must not be negative, got %d", c.MaxInFlight)
+	}
+	if c.AdmissionWait < 0 {
+		bad("--admission-wait must not be negative, got %s", c.AdmissionWait)
 	}
 	// NaN compares false with everything, so "< 0" alone would let it
 	// through and it would silently turn the limiter off.

@@ -175,7 +175,7 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 	want := []string{
 		"grpc-addr", "http-addr", "database-url", "data-dir", "db-max-conns",
 		"log-level", "log-format", "shutdown-timeout", "sla-check-interval",
-		"default-deadline", "max-request-bytes", "reflection", "pprof",
+		"default-deadline", "max-request-bytes", "max-in-flight", "admission-wait", "reflection", "pprof",
 		"rate-limit", "rate-burst", "api-key-cache-ttl", "auth-failure-limit", "auth-failure-window", "trusted-proxies",
 		"bootstrap-key-ttl", "tls-cert", "tls-key", "tls-client-ca",
 		"jwt-issuer", "jwt-audience", "jwt-hmac-secret", "jwt-key-file", "jwt-subject-claim",

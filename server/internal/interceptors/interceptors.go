@@ -9,16 +9,20 @@
 //  4. drain (when given): once a shutdown has begun, new calls are
 //     refused with UNAVAILABLE (SHUTTING_DOWN) before they cost a
 //     database read, and the calls in flight are counted (see Drain).
-//  5. principal: who is calling (authentication, which throttles failed
+//  5. admission (when given): at most so many unary calls in flight;
+//     the rest wait their turn briefly, then get UNAVAILABLE
+//     (OVERLOADED) with a retry delay (see Admission). Before the
+//     principal, whose key lookup may read the database.
+//  6. principal: who is calling (authentication, which throttles failed
 //     credentials per client address: see auth/throttle.go) and whether
 //     they may call this method (the policy table).
-//  6. rate limit (when configured): one token bucket per principal, so it
+//  7. rate limit (when configured): one token bucket per principal, so it
 //     needs the principal above; before validation and the handler, so a
 //     rejected call costs little. Calls that fail authentication are not
 //     counted: they never reach it.
-//  7. deadline: a default deadline for unary calls that came without one.
-//  8. validation: protovalidate rules on the request.
-//  9. safety net: turns a handler panic or a non-status error into
+//  8. deadline: a default deadline for unary calls that came without one.
+//  9. validation: protovalidate rules on the request.
+//  10. safety net: turns a handler panic or a non-status error into
 //     INTERNAL (INTERNAL_ERROR) so that logging and metrics above see the
 //     code the client gets, and driver error text never reaches a client.
 //
@@ -61,6 +65,8 @@ type Options struct {
 	Now func() time.Time
 	// Drain refuses new calls during a shutdown. Nil never refuses.
 	Drain *Drain
+	// Admission bounds the unary calls in flight. Nil bounds nothing.
+	Admission *Admission
 }
 
 // ServerOptions returns the grpc.ServerOptions that install the chain.
@@ -79,6 +85,9 @@ func ServerOptions(o Options) []grpc.ServerOption {
 	if o.Drain != nil {
 		unary = append(unary, o.Drain.unary())
 		stream = append(stream, o.Drain.stream())
+	}
+	if o.Admission != nil {
+		unary = append(unary, o.Admission.unary())
 	}
 	unary = append(unary, principalUnary(o.Authorize))
 	stream = append(stream, principalStream(o.Authorize))

@@ -20,6 +20,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -48,6 +50,11 @@ func do(ctx context.Context, req *wrapperspb.StringValue) (proto.Message, error)
 		return nil, fmt.Errorf("query: %w", context.DeadlineExceeded)
 	case "whoami":
 		return wrapperspb.String(principal.FromContext(ctx).String()), nil
+	case "hold":
+		// Occupies the handler until the test closes held's channel.
+		held.entered <- struct{}{}
+		<-held.release
+		return req, nil
 	case "deadline":
 		d, ok := ctx.Deadline()
 		if !ok {
@@ -181,6 +188,7 @@ func start(t *testing.T, opts ...func(*interceptors.Options)) *fixture {
 			unary("Validate", validate),
 		},
 	}, struct{}{})
+	healthpb.RegisterHealthServer(s, health.NewServer())
 
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
