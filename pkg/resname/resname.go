@@ -21,6 +21,10 @@ const (
 	Enrollments           = "enrollments"
 	Assessments           = "assessments"
 	Webhooks              = "webhooks"
+	Campaigns             = "campaigns"
+	Targets               = "targets"
+	MaintenancePlans      = "maintenancePlans"
+	Visits                = "visits"
 )
 
 // Wildcard is the AIP-159 "any parent" id, as in "customers/-".

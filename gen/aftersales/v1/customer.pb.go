@@ -299,7 +299,13 @@ type Product struct {
 	// When the product was last changed. Output only.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version for optimistic concurrency (AIP-154).
-	Etag          string `protobuf:"bytes,10,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,10,opt,name=etag,proto3" json:"etag,omitempty"`
+	// When the unit was made, from the manufacturer's records. Campaigns
+	// target by it.
+	ManufactureTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=manufacture_time,json=manufactureTime,proto3" json:"manufacture_time,omitempty"`
+	// The region the unit is in: its install address's region, else its
+	// owner's address region. Output only; campaigns target by it.
+	Region        string `protobuf:"bytes,12,opt,name=region,proto3" json:"region,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -400,6 +406,20 @@ func (x *Product) GetUpdateTime() *timestamppb.Timestamp {
 func (x *Product) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *Product) GetManufactureTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ManufactureTime
+	}
+	return nil
+}
+
+func (x *Product) GetRegion() string {
+	if x != nil {
+		return x.Region
 	}
 	return ""
 }
@@ -1142,7 +1162,7 @@ const file_aftersales_v1_customer_proto_rawDesc = "" +
 	"\x05EMAIL\x10\x03\x12\a\n" +
 	"\x03APP\x10\x04\x12\n" +
 	"\n" +
-	"\x06WECHAT\x10\x05\"\x93\x04\n" +
+	"\x06WECHAT\x10\x05\"\xf2\x04\n" +
 	"\aProduct\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\x05model\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\x05model\x12Q\n" +
@@ -1156,7 +1176,9 @@ const file_aftersales_v1_customer_proto_rawDesc = "" +
 	"\vupdate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
 	"\x04etag\x18\n" +
-	" \x01(\tR\x04etag\"|\n" +
+	" \x01(\tR\x04etag\x12E\n" +
+	"\x10manufacture_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0fmanufactureTime\x12\x16\n" +
+	"\x06region\x18\f \x01(\tR\x06region\"|\n" +
 	"\x15CreateCustomerRequest\x12;\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x17.aftersales.v1.CustomerB\x06\xbaH\x03\xc8\x01\x01R\bcustomer\x12&\n" +
 	"\n" +
@@ -1266,39 +1288,40 @@ var file_aftersales_v1_customer_proto_depIdxs = []int32{
 	16, // 6: aftersales.v1.Product.install_address:type_name -> aftersales.v1.PostalAddress
 	17, // 7: aftersales.v1.Product.create_time:type_name -> google.protobuf.Timestamp
 	17, // 8: aftersales.v1.Product.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 9: aftersales.v1.CreateCustomerRequest.customer:type_name -> aftersales.v1.Customer
-	2,  // 10: aftersales.v1.ListCustomersResponse.customers:type_name -> aftersales.v1.Customer
-	2,  // 11: aftersales.v1.UpdateCustomerRequest.customer:type_name -> aftersales.v1.Customer
-	18, // 12: aftersales.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 13: aftersales.v1.CreateProductRequest.product:type_name -> aftersales.v1.Product
-	3,  // 14: aftersales.v1.ListProductsResponse.products:type_name -> aftersales.v1.Product
-	3,  // 15: aftersales.v1.UpdateProductRequest.product:type_name -> aftersales.v1.Product
-	18, // 16: aftersales.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 17: aftersales.v1.CheckWarrantyResponse.warranty_status:type_name -> aftersales.v1.WarrantyStatus
-	17, // 18: aftersales.v1.CheckWarrantyResponse.warranty_end_time:type_name -> google.protobuf.Timestamp
-	4,  // 19: aftersales.v1.CustomerService.CreateCustomer:input_type -> aftersales.v1.CreateCustomerRequest
-	5,  // 20: aftersales.v1.CustomerService.GetCustomer:input_type -> aftersales.v1.GetCustomerRequest
-	6,  // 21: aftersales.v1.CustomerService.ListCustomers:input_type -> aftersales.v1.ListCustomersRequest
-	8,  // 22: aftersales.v1.CustomerService.UpdateCustomer:input_type -> aftersales.v1.UpdateCustomerRequest
-	9,  // 23: aftersales.v1.CustomerService.CreateProduct:input_type -> aftersales.v1.CreateProductRequest
-	10, // 24: aftersales.v1.CustomerService.GetProduct:input_type -> aftersales.v1.GetProductRequest
-	11, // 25: aftersales.v1.CustomerService.ListProducts:input_type -> aftersales.v1.ListProductsRequest
-	13, // 26: aftersales.v1.CustomerService.UpdateProduct:input_type -> aftersales.v1.UpdateProductRequest
-	14, // 27: aftersales.v1.CustomerService.CheckWarranty:input_type -> aftersales.v1.CheckWarrantyRequest
-	2,  // 28: aftersales.v1.CustomerService.CreateCustomer:output_type -> aftersales.v1.Customer
-	2,  // 29: aftersales.v1.CustomerService.GetCustomer:output_type -> aftersales.v1.Customer
-	7,  // 30: aftersales.v1.CustomerService.ListCustomers:output_type -> aftersales.v1.ListCustomersResponse
-	2,  // 31: aftersales.v1.CustomerService.UpdateCustomer:output_type -> aftersales.v1.Customer
-	3,  // 32: aftersales.v1.CustomerService.CreateProduct:output_type -> aftersales.v1.Product
-	3,  // 33: aftersales.v1.CustomerService.GetProduct:output_type -> aftersales.v1.Product
-	12, // 34: aftersales.v1.CustomerService.ListProducts:output_type -> aftersales.v1.ListProductsResponse
-	3,  // 35: aftersales.v1.CustomerService.UpdateProduct:output_type -> aftersales.v1.Product
-	15, // 36: aftersales.v1.CustomerService.CheckWarranty:output_type -> aftersales.v1.CheckWarrantyResponse
-	28, // [28:37] is the sub-list for method output_type
-	19, // [19:28] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	17, // 9: aftersales.v1.Product.manufacture_time:type_name -> google.protobuf.Timestamp
+	2,  // 10: aftersales.v1.CreateCustomerRequest.customer:type_name -> aftersales.v1.Customer
+	2,  // 11: aftersales.v1.ListCustomersResponse.customers:type_name -> aftersales.v1.Customer
+	2,  // 12: aftersales.v1.UpdateCustomerRequest.customer:type_name -> aftersales.v1.Customer
+	18, // 13: aftersales.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 14: aftersales.v1.CreateProductRequest.product:type_name -> aftersales.v1.Product
+	3,  // 15: aftersales.v1.ListProductsResponse.products:type_name -> aftersales.v1.Product
+	3,  // 16: aftersales.v1.UpdateProductRequest.product:type_name -> aftersales.v1.Product
+	18, // 17: aftersales.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 18: aftersales.v1.CheckWarrantyResponse.warranty_status:type_name -> aftersales.v1.WarrantyStatus
+	17, // 19: aftersales.v1.CheckWarrantyResponse.warranty_end_time:type_name -> google.protobuf.Timestamp
+	4,  // 20: aftersales.v1.CustomerService.CreateCustomer:input_type -> aftersales.v1.CreateCustomerRequest
+	5,  // 21: aftersales.v1.CustomerService.GetCustomer:input_type -> aftersales.v1.GetCustomerRequest
+	6,  // 22: aftersales.v1.CustomerService.ListCustomers:input_type -> aftersales.v1.ListCustomersRequest
+	8,  // 23: aftersales.v1.CustomerService.UpdateCustomer:input_type -> aftersales.v1.UpdateCustomerRequest
+	9,  // 24: aftersales.v1.CustomerService.CreateProduct:input_type -> aftersales.v1.CreateProductRequest
+	10, // 25: aftersales.v1.CustomerService.GetProduct:input_type -> aftersales.v1.GetProductRequest
+	11, // 26: aftersales.v1.CustomerService.ListProducts:input_type -> aftersales.v1.ListProductsRequest
+	13, // 27: aftersales.v1.CustomerService.UpdateProduct:input_type -> aftersales.v1.UpdateProductRequest
+	14, // 28: aftersales.v1.CustomerService.CheckWarranty:input_type -> aftersales.v1.CheckWarrantyRequest
+	2,  // 29: aftersales.v1.CustomerService.CreateCustomer:output_type -> aftersales.v1.Customer
+	2,  // 30: aftersales.v1.CustomerService.GetCustomer:output_type -> aftersales.v1.Customer
+	7,  // 31: aftersales.v1.CustomerService.ListCustomers:output_type -> aftersales.v1.ListCustomersResponse
+	2,  // 32: aftersales.v1.CustomerService.UpdateCustomer:output_type -> aftersales.v1.Customer
+	3,  // 33: aftersales.v1.CustomerService.CreateProduct:output_type -> aftersales.v1.Product
+	3,  // 34: aftersales.v1.CustomerService.GetProduct:output_type -> aftersales.v1.Product
+	12, // 35: aftersales.v1.CustomerService.ListProducts:output_type -> aftersales.v1.ListProductsResponse
+	3,  // 36: aftersales.v1.CustomerService.UpdateProduct:output_type -> aftersales.v1.Product
+	15, // 37: aftersales.v1.CustomerService.CheckWarranty:output_type -> aftersales.v1.CheckWarrantyResponse
+	29, // [29:38] is the sub-list for method output_type
+	20, // [20:29] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_aftersales_v1_customer_proto_init() }

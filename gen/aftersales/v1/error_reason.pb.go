@@ -92,6 +92,17 @@ const (
 	// the events kept (retention). ErrorInfo metadata "oldest_after_id" is
 	// the earliest position from which the feed continues without a gap.
 	ErrorReason_EVENT_CURSOR_EXPIRED ErrorReason = 37
+	// FAILED_PRECONDITION: a campaign's target matches no product, so there
+	// is nothing to launch or create (a PreconditionFailure says so).
+	ErrorReason_CAMPAIGN_TARGET_EMPTY ErrorReason = 38
+	// FAILED_PRECONDITION: the campaign's target matches more products than
+	// the confirmation threshold and LaunchCampaign's confirmed_target_count
+	// is missing or differs from the current count (which the
+	// PreconditionFailure gives).
+	ErrorReason_CAMPAIGN_CONFIRMATION_REQUIRED ErrorReason = 39
+	// INVALID_ARGUMENT: a product model no registered product has (a field
+	// violation names it).
+	ErrorReason_UNKNOWN_PRODUCT_MODEL ErrorReason = 9
 	// INVALID_ARGUMENT: a webhook URL is not an https URL, or it resolves to
 	// a loopback, private or link-local address the server does not call.
 	ErrorReason_WEBHOOK_URL_REFUSED ErrorReason = 8
@@ -146,6 +157,9 @@ var (
 		35: "NOT_INDEPENDENT",
 		36: "SURVEY_ALREADY_SUBMITTED",
 		37: "EVENT_CURSOR_EXPIRED",
+		38: "CAMPAIGN_TARGET_EMPTY",
+		39: "CAMPAIGN_CONFIRMATION_REQUIRED",
+		9:  "UNKNOWN_PRODUCT_MODEL",
 		8:  "WEBHOOK_URL_REFUSED",
 		40: "STORAGE_UNAVAILABLE",
 		41: "INTERNAL_ERROR",
@@ -156,34 +170,37 @@ var (
 		51: "ACCESS_DENIED",
 	}
 	ErrorReason_value = map[string]int32{
-		"ERROR_REASON_UNSPECIFIED": 0,
-		"FIELD_VIOLATION":          1,
-		"INVALID_FILTER":           2,
-		"INVALID_ORDER_BY":         3,
-		"INVALID_PAGE_TOKEN":       4,
-		"INVALID_UPDATE_MASK":      5,
-		"REFERENCE_NOT_FOUND":      6,
-		"REQUEST_ID_REUSED":        7,
-		"RESOURCE_NOT_FOUND":       10,
-		"RESOURCE_EXISTS":          11,
-		"ETAG_MISMATCH":            20,
-		"CONCURRENT_MODIFICATION":  21,
-		"INVALID_STATE_TRANSITION": 30,
-		"FEE_APPROVAL_REQUIRED":    31,
-		"ASSIGNEE_NOT_ELIGIBLE":    32,
-		"STAFF_NOT_QUALIFIED":      33,
-		"REMEDY_REQUIRED":          34,
-		"NOT_INDEPENDENT":          35,
-		"SURVEY_ALREADY_SUBMITTED": 36,
-		"EVENT_CURSOR_EXPIRED":     37,
-		"WEBHOOK_URL_REFUSED":      8,
-		"STORAGE_UNAVAILABLE":      40,
-		"INTERNAL_ERROR":           41,
-		"RATE_LIMITED":             42,
-		"SHUTTING_DOWN":            43,
-		"OVERLOADED":               44,
-		"INVALID_CREDENTIALS":      50,
-		"ACCESS_DENIED":            51,
+		"ERROR_REASON_UNSPECIFIED":       0,
+		"FIELD_VIOLATION":                1,
+		"INVALID_FILTER":                 2,
+		"INVALID_ORDER_BY":               3,
+		"INVALID_PAGE_TOKEN":             4,
+		"INVALID_UPDATE_MASK":            5,
+		"REFERENCE_NOT_FOUND":            6,
+		"REQUEST_ID_REUSED":              7,
+		"RESOURCE_NOT_FOUND":             10,
+		"RESOURCE_EXISTS":                11,
+		"ETAG_MISMATCH":                  20,
+		"CONCURRENT_MODIFICATION":        21,
+		"INVALID_STATE_TRANSITION":       30,
+		"FEE_APPROVAL_REQUIRED":          31,
+		"ASSIGNEE_NOT_ELIGIBLE":          32,
+		"STAFF_NOT_QUALIFIED":            33,
+		"REMEDY_REQUIRED":                34,
+		"NOT_INDEPENDENT":                35,
+		"SURVEY_ALREADY_SUBMITTED":       36,
+		"EVENT_CURSOR_EXPIRED":           37,
+		"CAMPAIGN_TARGET_EMPTY":          38,
+		"CAMPAIGN_CONFIRMATION_REQUIRED": 39,
+		"UNKNOWN_PRODUCT_MODEL":          9,
+		"WEBHOOK_URL_REFUSED":            8,
+		"STORAGE_UNAVAILABLE":            40,
+		"INTERNAL_ERROR":                 41,
+		"RATE_LIMITED":                   42,
+		"SHUTTING_DOWN":                  43,
+		"OVERLOADED":                     44,
+		"INVALID_CREDENTIALS":            50,
+		"ACCESS_DENIED":                  51,
 	}
 )
 
@@ -218,7 +235,7 @@ var File_aftersales_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	" aftersales/v1/error_reason.proto\x12\raftersales.v1*\x9e\x05\n" +
+	" aftersales/v1/error_reason.proto\x12\raftersales.v1*\xf8\x05\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fFIELD_VIOLATION\x10\x01\x12\x12\n" +
@@ -240,7 +257,10 @@ const file_aftersales_v1_error_reason_proto_rawDesc = "" +
 	"\x0fREMEDY_REQUIRED\x10\"\x12\x13\n" +
 	"\x0fNOT_INDEPENDENT\x10#\x12\x1c\n" +
 	"\x18SURVEY_ALREADY_SUBMITTED\x10$\x12\x18\n" +
-	"\x14EVENT_CURSOR_EXPIRED\x10%\x12\x17\n" +
+	"\x14EVENT_CURSOR_EXPIRED\x10%\x12\x19\n" +
+	"\x15CAMPAIGN_TARGET_EMPTY\x10&\x12\"\n" +
+	"\x1eCAMPAIGN_CONFIRMATION_REQUIRED\x10'\x12\x19\n" +
+	"\x15UNKNOWN_PRODUCT_MODEL\x10\t\x12\x17\n" +
 	"\x13WEBHOOK_URL_REFUSED\x10\b\x12\x17\n" +
 	"\x13STORAGE_UNAVAILABLE\x10(\x12\x12\n" +
 	"\x0eINTERNAL_ERROR\x10)\x12\x10\n" +

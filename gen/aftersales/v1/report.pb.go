@@ -7,6 +7,7 @@
 package aftersalesv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -103,6 +104,52 @@ func (Dimension) EnumDescriptor() ([]byte, []int) {
 	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{0}
 }
 
+// GetCampaignMetricsRequest is the request of GetCampaignMetrics.
+type GetCampaignMetricsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "campaigns/{campaign}".
+	Campaign      string `protobuf:"bytes,1,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCampaignMetricsRequest) Reset() {
+	*x = GetCampaignMetricsRequest{}
+	mi := &file_aftersales_v1_report_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCampaignMetricsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCampaignMetricsRequest) ProtoMessage() {}
+
+func (x *GetCampaignMetricsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_report_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCampaignMetricsRequest.ProtoReflect.Descriptor instead.
+func (*GetCampaignMetricsRequest) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetCampaignMetricsRequest) GetCampaign() string {
+	if x != nil {
+		return x.Campaign
+	}
+	return ""
+}
+
 // GetServiceMetricsRequest is the request of GetServiceMetrics.
 type GetServiceMetricsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -125,7 +172,7 @@ type GetServiceMetricsRequest struct {
 
 func (x *GetServiceMetricsRequest) Reset() {
 	*x = GetServiceMetricsRequest{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[0]
+	mi := &file_aftersales_v1_report_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -137,7 +184,7 @@ func (x *GetServiceMetricsRequest) String() string {
 func (*GetServiceMetricsRequest) ProtoMessage() {}
 
 func (x *GetServiceMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[0]
+	mi := &file_aftersales_v1_report_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -150,7 +197,7 @@ func (x *GetServiceMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServiceMetricsRequest.ProtoReflect.Descriptor instead.
 func (*GetServiceMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{0}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *GetServiceMetricsRequest) GetStartTime() *timestamppb.Timestamp {
@@ -213,7 +260,7 @@ type ServiceMetrics struct {
 
 func (x *ServiceMetrics) Reset() {
 	*x = ServiceMetrics{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[1]
+	mi := &file_aftersales_v1_report_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -225,7 +272,7 @@ func (x *ServiceMetrics) String() string {
 func (*ServiceMetrics) ProtoMessage() {}
 
 func (x *ServiceMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[1]
+	mi := &file_aftersales_v1_report_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -238,7 +285,7 @@ func (x *ServiceMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceMetrics.ProtoReflect.Descriptor instead.
 func (*ServiceMetrics) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{1}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ServiceMetrics) GetStartTime() *timestamppb.Timestamp {
@@ -307,7 +354,7 @@ type Ratio struct {
 
 func (x *Ratio) Reset() {
 	*x = Ratio{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[2]
+	mi := &file_aftersales_v1_report_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -319,7 +366,7 @@ func (x *Ratio) String() string {
 func (*Ratio) ProtoMessage() {}
 
 func (x *Ratio) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[2]
+	mi := &file_aftersales_v1_report_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -332,7 +379,7 @@ func (x *Ratio) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ratio.ProtoReflect.Descriptor instead.
 func (*Ratio) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{2}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Ratio) GetNumerator() int64 {
@@ -382,7 +429,7 @@ type DurationStats struct {
 
 func (x *DurationStats) Reset() {
 	*x = DurationStats{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[3]
+	mi := &file_aftersales_v1_report_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -394,7 +441,7 @@ func (x *DurationStats) String() string {
 func (*DurationStats) ProtoMessage() {}
 
 func (x *DurationStats) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[3]
+	mi := &file_aftersales_v1_report_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -407,7 +454,7 @@ func (x *DurationStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DurationStats.ProtoReflect.Descriptor instead.
 func (*DurationStats) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{3}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DurationStats) GetCount() int64 {
@@ -463,7 +510,7 @@ type Nps struct {
 
 func (x *Nps) Reset() {
 	*x = Nps{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[4]
+	mi := &file_aftersales_v1_report_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -475,7 +522,7 @@ func (x *Nps) String() string {
 func (*Nps) ProtoMessage() {}
 
 func (x *Nps) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[4]
+	mi := &file_aftersales_v1_report_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -488,7 +535,7 @@ func (x *Nps) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Nps.ProtoReflect.Descriptor instead.
 func (*Nps) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{4}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Nps) GetPromoters() int64 {
@@ -591,13 +638,22 @@ type MetricsRow struct {
 	// COMPLETED, UNREACHABLE or DECLINED: COMPLETED / ended × 100. Cancelled
 	// ones and ones still SCHEDULED are not counted.
 	FollowUpCompletionPercent *Ratio `protobuf:"bytes,15,opt,name=follow_up_completion_percent,json=followUpCompletionPercent,proto3" json:"follow_up_completion_percent,omitempty"`
-	unknownFields             protoimpl.UnknownFields
-	sizeCache                 protoimpl.SizeCache
+	// Tickets opened by campaigns (Ticket.campaign set) whose create_time is
+	// in the window. Campaign tickets are counted only here and in
+	// campaign_tickets_resolved: the ticket figures above (2–8) and the
+	// complaint ratio's denominator leave them out, so that a recall of
+	// thousands of units does not distort the SLA and resolution figures.
+	CampaignTicketsOpened int64 `protobuf:"varint,16,opt,name=campaign_tickets_opened,json=campaignTicketsOpened,proto3" json:"campaign_tickets_opened,omitempty"`
+	// Campaign tickets now RESOLVED or CLOSED whose resolve_time is in the
+	// window.
+	CampaignTicketsResolved int64 `protobuf:"varint,17,opt,name=campaign_tickets_resolved,json=campaignTicketsResolved,proto3" json:"campaign_tickets_resolved,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *MetricsRow) Reset() {
 	*x = MetricsRow{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[5]
+	mi := &file_aftersales_v1_report_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -609,7 +665,7 @@ func (x *MetricsRow) String() string {
 func (*MetricsRow) ProtoMessage() {}
 
 func (x *MetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[5]
+	mi := &file_aftersales_v1_report_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -622,7 +678,7 @@ func (x *MetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsRow.ProtoReflect.Descriptor instead.
 func (*MetricsRow) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{5}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MetricsRow) GetGroup() string {
@@ -730,6 +786,20 @@ func (x *MetricsRow) GetFollowUpCompletionPercent() *Ratio {
 	return nil
 }
 
+func (x *MetricsRow) GetCampaignTicketsOpened() int64 {
+	if x != nil {
+		return x.CampaignTicketsOpened
+	}
+	return 0
+}
+
+func (x *MetricsRow) GetCampaignTicketsResolved() int64 {
+	if x != nil {
+		return x.CampaignTicketsResolved
+	}
+	return 0
+}
+
 // GetStaffScorecardRequest is the request of GetStaffScorecard.
 type GetStaffScorecardRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -746,7 +816,7 @@ type GetStaffScorecardRequest struct {
 
 func (x *GetStaffScorecardRequest) Reset() {
 	*x = GetStaffScorecardRequest{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[6]
+	mi := &file_aftersales_v1_report_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -758,7 +828,7 @@ func (x *GetStaffScorecardRequest) String() string {
 func (*GetStaffScorecardRequest) ProtoMessage() {}
 
 func (x *GetStaffScorecardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[6]
+	mi := &file_aftersales_v1_report_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -771,7 +841,7 @@ func (x *GetStaffScorecardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStaffScorecardRequest.ProtoReflect.Descriptor instead.
 func (*GetStaffScorecardRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{6}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetStaffScorecardRequest) GetName() string {
@@ -842,7 +912,7 @@ type StaffScorecard struct {
 
 func (x *StaffScorecard) Reset() {
 	*x = StaffScorecard{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[7]
+	mi := &file_aftersales_v1_report_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -854,7 +924,7 @@ func (x *StaffScorecard) String() string {
 func (*StaffScorecard) ProtoMessage() {}
 
 func (x *StaffScorecard) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[7]
+	mi := &file_aftersales_v1_report_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -867,7 +937,7 @@ func (x *StaffScorecard) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StaffScorecard.ProtoReflect.Descriptor instead.
 func (*StaffScorecard) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{7}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *StaffScorecard) GetStaff() string {
@@ -995,7 +1065,7 @@ type QualificationChange struct {
 
 func (x *QualificationChange) Reset() {
 	*x = QualificationChange{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[8]
+	mi := &file_aftersales_v1_report_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1077,7 @@ func (x *QualificationChange) String() string {
 func (*QualificationChange) ProtoMessage() {}
 
 func (x *QualificationChange) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[8]
+	mi := &file_aftersales_v1_report_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1090,7 @@ func (x *QualificationChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QualificationChange.ProtoReflect.Descriptor instead.
 func (*QualificationChange) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{8}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *QualificationChange) GetFromState() Qualification_State {
@@ -1078,7 +1148,7 @@ type GetFaultStatisticsRequest struct {
 
 func (x *GetFaultStatisticsRequest) Reset() {
 	*x = GetFaultStatisticsRequest{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[9]
+	mi := &file_aftersales_v1_report_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1090,7 +1160,7 @@ func (x *GetFaultStatisticsRequest) String() string {
 func (*GetFaultStatisticsRequest) ProtoMessage() {}
 
 func (x *GetFaultStatisticsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[9]
+	mi := &file_aftersales_v1_report_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1103,7 +1173,7 @@ func (x *GetFaultStatisticsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFaultStatisticsRequest.ProtoReflect.Descriptor instead.
 func (*GetFaultStatisticsRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{9}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetFaultStatisticsRequest) GetStartTime() *timestamppb.Timestamp {
@@ -1166,7 +1236,7 @@ type FaultStatistics struct {
 
 func (x *FaultStatistics) Reset() {
 	*x = FaultStatistics{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[10]
+	mi := &file_aftersales_v1_report_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1178,7 +1248,7 @@ func (x *FaultStatistics) String() string {
 func (*FaultStatistics) ProtoMessage() {}
 
 func (x *FaultStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[10]
+	mi := &file_aftersales_v1_report_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1191,7 +1261,7 @@ func (x *FaultStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultStatistics.ProtoReflect.Descriptor instead.
 func (*FaultStatistics) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{10}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *FaultStatistics) GetStartTime() *timestamppb.Timestamp {
@@ -1261,7 +1331,7 @@ type FaultRow struct {
 
 func (x *FaultRow) Reset() {
 	*x = FaultRow{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[11]
+	mi := &file_aftersales_v1_report_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1273,7 +1343,7 @@ func (x *FaultRow) String() string {
 func (*FaultRow) ProtoMessage() {}
 
 func (x *FaultRow) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[11]
+	mi := &file_aftersales_v1_report_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1286,7 +1356,7 @@ func (x *FaultRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRow.ProtoReflect.Descriptor instead.
 func (*FaultRow) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{11}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FaultRow) GetProductModel() string {
@@ -1372,7 +1442,7 @@ type PeriodCount struct {
 
 func (x *PeriodCount) Reset() {
 	*x = PeriodCount{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[12]
+	mi := &file_aftersales_v1_report_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1384,7 +1454,7 @@ func (x *PeriodCount) String() string {
 func (*PeriodCount) ProtoMessage() {}
 
 func (x *PeriodCount) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[12]
+	mi := &file_aftersales_v1_report_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,7 +1467,7 @@ func (x *PeriodCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeriodCount.ProtoReflect.Descriptor instead.
 func (*PeriodCount) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{12}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PeriodCount) GetPeriod() string {
@@ -1418,7 +1488,9 @@ var File_aftersales_v1_report_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_report_proto_rawDesc = "" +
 	"\n" +
-	"\x1aaftersales/v1/report.proto\x12\raftersales.v1\x1a\x19aftersales/v1/staff.proto\x1a\x1caftersales/v1/training.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xef\x01\n" +
+	"\x1aaftersales/v1/report.proto\x12\raftersales.v1\x1a\x1caftersales/v1/campaign.proto\x1a\x19aftersales/v1/staff.proto\x1a\x1caftersales/v1/training.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"@\n" +
+	"\x19GetCampaignMetricsRequest\x12#\n" +
+	"\bcampaign\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcampaign\"\xef\x01\n" +
 	"\x18GetServiceMetricsRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
@@ -1451,7 +1523,7 @@ const file_aftersales_v1_report_proto_rawDesc = "" +
 	"detractors\x18\x02 \x01(\x03R\n" +
 	"detractors\x12\x18\n" +
 	"\aanswers\x18\x03 \x01(\x03R\aanswers\x12\x14\n" +
-	"\x05score\x18\x04 \x01(\x01R\x05score\"\x9f\b\n" +
+	"\x05score\x18\x04 \x01(\x01R\x05score\"\x93\t\n" +
 	"\n" +
 	"MetricsRow\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12%\n" +
@@ -1469,7 +1541,9 @@ const file_aftersales_v1_report_proto_rawDesc = "" +
 	"\x1acomplaints_per_100_tickets\x18\f \x01(\v2\x14.aftersales.v1.RatioR\x17complaintsPer100Tickets\x12h\n" +
 	"&complaint_acknowledged_on_time_percent\x18\r \x01(\v2\x14.aftersales.v1.RatioR\"complaintAcknowledgedOnTimePercent\x12`\n" +
 	"\"complaint_resolved_on_time_percent\x18\x0e \x01(\v2\x14.aftersales.v1.RatioR\x1ecomplaintResolvedOnTimePercent\x12U\n" +
-	"\x1cfollow_up_completion_percent\x18\x0f \x01(\v2\x14.aftersales.v1.RatioR\x19followUpCompletionPercent\"\xa0\x01\n" +
+	"\x1cfollow_up_completion_percent\x18\x0f \x01(\v2\x14.aftersales.v1.RatioR\x19followUpCompletionPercent\x126\n" +
+	"\x17campaign_tickets_opened\x18\x10 \x01(\x03R\x15campaignTicketsOpened\x12:\n" +
+	"\x19campaign_tickets_resolved\x18\x11 \x01(\x03R\x17campaignTicketsResolved\"\xa0\x01\n" +
 	"\x18GetStaffScorecardRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x129\n" +
 	"\n" +
@@ -1543,11 +1617,12 @@ const file_aftersales_v1_report_proto_rawDesc = "" +
 	"\aPARTNER\x10\x04\x12\x11\n" +
 	"\rPRODUCT_MODEL\x10\x05\x12\v\n" +
 	"\aCHANNEL\x10\x06\x12\x0f\n" +
-	"\vTICKET_TYPE\x10\a2\x89\x03\n" +
+	"\vTICKET_TYPE\x10\a2\x96\x04\n" +
 	"\rReportService\x12w\n" +
 	"\x11GetServiceMetrics\x12'.aftersales.v1.GetServiceMetricsRequest\x1a\x1d.aftersales.v1.ServiceMetrics\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/serviceMetrics\x12\x81\x01\n" +
 	"\x11GetStaffScorecard\x12'.aftersales.v1.GetStaffScorecardRequest\x1a\x1d.aftersales.v1.StaffScorecard\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{name=staff/*}/scorecard\x12{\n" +
-	"\x12GetFaultStatistics\x12(.aftersales.v1.GetFaultStatisticsRequest\x1a\x1e.aftersales.v1.FaultStatistics\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/faultStatisticsBAZ?github.com/aftersales/aftersales/gen/aftersales/v1;aftersalesv1b\x06proto3"
+	"\x12GetFaultStatistics\x12(.aftersales.v1.GetFaultStatisticsRequest\x1a\x1e.aftersales.v1.FaultStatistics\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/faultStatistics\x12\x8a\x01\n" +
+	"\x12GetCampaignMetrics\x12(.aftersales.v1.GetCampaignMetricsRequest\x1a\x1e.aftersales.v1.CampaignMetrics\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{campaign=campaigns/*}/metricsBAZ?github.com/aftersales/aftersales/gen/aftersales/v1;aftersalesv1b\x06proto3"
 
 var (
 	file_aftersales_v1_report_proto_rawDescOnce sync.Once
@@ -1562,85 +1637,89 @@ func file_aftersales_v1_report_proto_rawDescGZIP() []byte {
 }
 
 var file_aftersales_v1_report_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_aftersales_v1_report_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_aftersales_v1_report_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_aftersales_v1_report_proto_goTypes = []any{
 	(Dimension)(0),                    // 0: aftersales.v1.Dimension
-	(*GetServiceMetricsRequest)(nil),  // 1: aftersales.v1.GetServiceMetricsRequest
-	(*ServiceMetrics)(nil),            // 2: aftersales.v1.ServiceMetrics
-	(*Ratio)(nil),                     // 3: aftersales.v1.Ratio
-	(*DurationStats)(nil),             // 4: aftersales.v1.DurationStats
-	(*Nps)(nil),                       // 5: aftersales.v1.Nps
-	(*MetricsRow)(nil),                // 6: aftersales.v1.MetricsRow
-	(*GetStaffScorecardRequest)(nil),  // 7: aftersales.v1.GetStaffScorecardRequest
-	(*StaffScorecard)(nil),            // 8: aftersales.v1.StaffScorecard
-	(*QualificationChange)(nil),       // 9: aftersales.v1.QualificationChange
-	(*GetFaultStatisticsRequest)(nil), // 10: aftersales.v1.GetFaultStatisticsRequest
-	(*FaultStatistics)(nil),           // 11: aftersales.v1.FaultStatistics
-	(*FaultRow)(nil),                  // 12: aftersales.v1.FaultRow
-	(*PeriodCount)(nil),               // 13: aftersales.v1.PeriodCount
-	(*timestamppb.Timestamp)(nil),     // 14: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 15: google.protobuf.Duration
-	(Staff_Role)(0),                   // 16: aftersales.v1.Staff.Role
-	(*Assessment)(nil),                // 17: aftersales.v1.Assessment
-	(Qualification_State)(0),          // 18: aftersales.v1.Qualification.State
-	(*AccountabilityRecord)(nil),      // 19: aftersales.v1.AccountabilityRecord
+	(*GetCampaignMetricsRequest)(nil), // 1: aftersales.v1.GetCampaignMetricsRequest
+	(*GetServiceMetricsRequest)(nil),  // 2: aftersales.v1.GetServiceMetricsRequest
+	(*ServiceMetrics)(nil),            // 3: aftersales.v1.ServiceMetrics
+	(*Ratio)(nil),                     // 4: aftersales.v1.Ratio
+	(*DurationStats)(nil),             // 5: aftersales.v1.DurationStats
+	(*Nps)(nil),                       // 6: aftersales.v1.Nps
+	(*MetricsRow)(nil),                // 7: aftersales.v1.MetricsRow
+	(*GetStaffScorecardRequest)(nil),  // 8: aftersales.v1.GetStaffScorecardRequest
+	(*StaffScorecard)(nil),            // 9: aftersales.v1.StaffScorecard
+	(*QualificationChange)(nil),       // 10: aftersales.v1.QualificationChange
+	(*GetFaultStatisticsRequest)(nil), // 11: aftersales.v1.GetFaultStatisticsRequest
+	(*FaultStatistics)(nil),           // 12: aftersales.v1.FaultStatistics
+	(*FaultRow)(nil),                  // 13: aftersales.v1.FaultRow
+	(*PeriodCount)(nil),               // 14: aftersales.v1.PeriodCount
+	(*timestamppb.Timestamp)(nil),     // 15: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 16: google.protobuf.Duration
+	(Staff_Role)(0),                   // 17: aftersales.v1.Staff.Role
+	(*Assessment)(nil),                // 18: aftersales.v1.Assessment
+	(Qualification_State)(0),          // 19: aftersales.v1.Qualification.State
+	(*AccountabilityRecord)(nil),      // 20: aftersales.v1.AccountabilityRecord
+	(*CampaignMetrics)(nil),           // 21: aftersales.v1.CampaignMetrics
 }
 var file_aftersales_v1_report_proto_depIdxs = []int32{
-	14, // 0: aftersales.v1.GetServiceMetricsRequest.start_time:type_name -> google.protobuf.Timestamp
-	14, // 1: aftersales.v1.GetServiceMetricsRequest.end_time:type_name -> google.protobuf.Timestamp
+	15, // 0: aftersales.v1.GetServiceMetricsRequest.start_time:type_name -> google.protobuf.Timestamp
+	15, // 1: aftersales.v1.GetServiceMetricsRequest.end_time:type_name -> google.protobuf.Timestamp
 	0,  // 2: aftersales.v1.GetServiceMetricsRequest.group_by:type_name -> aftersales.v1.Dimension
-	14, // 3: aftersales.v1.ServiceMetrics.start_time:type_name -> google.protobuf.Timestamp
-	14, // 4: aftersales.v1.ServiceMetrics.end_time:type_name -> google.protobuf.Timestamp
+	15, // 3: aftersales.v1.ServiceMetrics.start_time:type_name -> google.protobuf.Timestamp
+	15, // 4: aftersales.v1.ServiceMetrics.end_time:type_name -> google.protobuf.Timestamp
 	0,  // 5: aftersales.v1.ServiceMetrics.group_by:type_name -> aftersales.v1.Dimension
-	6,  // 6: aftersales.v1.ServiceMetrics.rows:type_name -> aftersales.v1.MetricsRow
-	14, // 7: aftersales.v1.ServiceMetrics.data_time:type_name -> google.protobuf.Timestamp
-	15, // 8: aftersales.v1.DurationStats.total:type_name -> google.protobuf.Duration
-	15, // 9: aftersales.v1.DurationStats.mean:type_name -> google.protobuf.Duration
-	15, // 10: aftersales.v1.DurationStats.p90:type_name -> google.protobuf.Duration
-	4,  // 11: aftersales.v1.MetricsRow.time_to_first_response:type_name -> aftersales.v1.DurationStats
-	4,  // 12: aftersales.v1.MetricsRow.time_to_resolution:type_name -> aftersales.v1.DurationStats
-	3,  // 13: aftersales.v1.MetricsRow.sla_compliance_percent:type_name -> aftersales.v1.Ratio
-	3,  // 14: aftersales.v1.MetricsRow.first_contact_resolution_percent:type_name -> aftersales.v1.Ratio
-	3,  // 15: aftersales.v1.MetricsRow.reopen_rate_percent:type_name -> aftersales.v1.Ratio
-	3,  // 16: aftersales.v1.MetricsRow.csat_mean:type_name -> aftersales.v1.Ratio
-	3,  // 17: aftersales.v1.MetricsRow.csat_satisfied_percent:type_name -> aftersales.v1.Ratio
-	5,  // 18: aftersales.v1.MetricsRow.nps:type_name -> aftersales.v1.Nps
-	3,  // 19: aftersales.v1.MetricsRow.complaints_per_100_tickets:type_name -> aftersales.v1.Ratio
-	3,  // 20: aftersales.v1.MetricsRow.complaint_acknowledged_on_time_percent:type_name -> aftersales.v1.Ratio
-	3,  // 21: aftersales.v1.MetricsRow.complaint_resolved_on_time_percent:type_name -> aftersales.v1.Ratio
-	3,  // 22: aftersales.v1.MetricsRow.follow_up_completion_percent:type_name -> aftersales.v1.Ratio
-	14, // 23: aftersales.v1.GetStaffScorecardRequest.start_time:type_name -> google.protobuf.Timestamp
-	14, // 24: aftersales.v1.GetStaffScorecardRequest.end_time:type_name -> google.protobuf.Timestamp
-	16, // 25: aftersales.v1.StaffScorecard.role:type_name -> aftersales.v1.Staff.Role
-	14, // 26: aftersales.v1.StaffScorecard.start_time:type_name -> google.protobuf.Timestamp
-	14, // 27: aftersales.v1.StaffScorecard.end_time:type_name -> google.protobuf.Timestamp
-	6,  // 28: aftersales.v1.StaffScorecard.metrics:type_name -> aftersales.v1.MetricsRow
-	6,  // 29: aftersales.v1.StaffScorecard.team_metrics:type_name -> aftersales.v1.MetricsRow
-	17, // 30: aftersales.v1.StaffScorecard.assessments:type_name -> aftersales.v1.Assessment
-	18, // 31: aftersales.v1.StaffScorecard.qualification_state:type_name -> aftersales.v1.Qualification.State
-	19, // 32: aftersales.v1.StaffScorecard.accountability_records:type_name -> aftersales.v1.AccountabilityRecord
-	14, // 33: aftersales.v1.StaffScorecard.data_time:type_name -> google.protobuf.Timestamp
-	9,  // 34: aftersales.v1.StaffScorecard.qualification_history:type_name -> aftersales.v1.QualificationChange
-	18, // 35: aftersales.v1.QualificationChange.from_state:type_name -> aftersales.v1.Qualification.State
-	18, // 36: aftersales.v1.QualificationChange.to_state:type_name -> aftersales.v1.Qualification.State
-	14, // 37: aftersales.v1.QualificationChange.create_time:type_name -> google.protobuf.Timestamp
-	14, // 38: aftersales.v1.GetFaultStatisticsRequest.start_time:type_name -> google.protobuf.Timestamp
-	14, // 39: aftersales.v1.GetFaultStatisticsRequest.end_time:type_name -> google.protobuf.Timestamp
-	14, // 40: aftersales.v1.FaultStatistics.start_time:type_name -> google.protobuf.Timestamp
-	14, // 41: aftersales.v1.FaultStatistics.end_time:type_name -> google.protobuf.Timestamp
-	12, // 42: aftersales.v1.FaultStatistics.rows:type_name -> aftersales.v1.FaultRow
-	12, // 43: aftersales.v1.FaultStatistics.top_codes:type_name -> aftersales.v1.FaultRow
-	14, // 44: aftersales.v1.FaultStatistics.data_time:type_name -> google.protobuf.Timestamp
-	3,  // 45: aftersales.v1.FaultRow.share_of_model_percent:type_name -> aftersales.v1.Ratio
-	13, // 46: aftersales.v1.FaultRow.purchase_months:type_name -> aftersales.v1.PeriodCount
-	1,  // 47: aftersales.v1.ReportService.GetServiceMetrics:input_type -> aftersales.v1.GetServiceMetricsRequest
-	7,  // 48: aftersales.v1.ReportService.GetStaffScorecard:input_type -> aftersales.v1.GetStaffScorecardRequest
-	10, // 49: aftersales.v1.ReportService.GetFaultStatistics:input_type -> aftersales.v1.GetFaultStatisticsRequest
-	2,  // 50: aftersales.v1.ReportService.GetServiceMetrics:output_type -> aftersales.v1.ServiceMetrics
-	8,  // 51: aftersales.v1.ReportService.GetStaffScorecard:output_type -> aftersales.v1.StaffScorecard
-	11, // 52: aftersales.v1.ReportService.GetFaultStatistics:output_type -> aftersales.v1.FaultStatistics
-	50, // [50:53] is the sub-list for method output_type
-	47, // [47:50] is the sub-list for method input_type
+	7,  // 6: aftersales.v1.ServiceMetrics.rows:type_name -> aftersales.v1.MetricsRow
+	15, // 7: aftersales.v1.ServiceMetrics.data_time:type_name -> google.protobuf.Timestamp
+	16, // 8: aftersales.v1.DurationStats.total:type_name -> google.protobuf.Duration
+	16, // 9: aftersales.v1.DurationStats.mean:type_name -> google.protobuf.Duration
+	16, // 10: aftersales.v1.DurationStats.p90:type_name -> google.protobuf.Duration
+	5,  // 11: aftersales.v1.MetricsRow.time_to_first_response:type_name -> aftersales.v1.DurationStats
+	5,  // 12: aftersales.v1.MetricsRow.time_to_resolution:type_name -> aftersales.v1.DurationStats
+	4,  // 13: aftersales.v1.MetricsRow.sla_compliance_percent:type_name -> aftersales.v1.Ratio
+	4,  // 14: aftersales.v1.MetricsRow.first_contact_resolution_percent:type_name -> aftersales.v1.Ratio
+	4,  // 15: aftersales.v1.MetricsRow.reopen_rate_percent:type_name -> aftersales.v1.Ratio
+	4,  // 16: aftersales.v1.MetricsRow.csat_mean:type_name -> aftersales.v1.Ratio
+	4,  // 17: aftersales.v1.MetricsRow.csat_satisfied_percent:type_name -> aftersales.v1.Ratio
+	6,  // 18: aftersales.v1.MetricsRow.nps:type_name -> aftersales.v1.Nps
+	4,  // 19: aftersales.v1.MetricsRow.complaints_per_100_tickets:type_name -> aftersales.v1.Ratio
+	4,  // 20: aftersales.v1.MetricsRow.complaint_acknowledged_on_time_percent:type_name -> aftersales.v1.Ratio
+	4,  // 21: aftersales.v1.MetricsRow.complaint_resolved_on_time_percent:type_name -> aftersales.v1.Ratio
+	4,  // 22: aftersales.v1.MetricsRow.follow_up_completion_percent:type_name -> aftersales.v1.Ratio
+	15, // 23: aftersales.v1.GetStaffScorecardRequest.start_time:type_name -> google.protobuf.Timestamp
+	15, // 24: aftersales.v1.GetStaffScorecardRequest.end_time:type_name -> google.protobuf.Timestamp
+	17, // 25: aftersales.v1.StaffScorecard.role:type_name -> aftersales.v1.Staff.Role
+	15, // 26: aftersales.v1.StaffScorecard.start_time:type_name -> google.protobuf.Timestamp
+	15, // 27: aftersales.v1.StaffScorecard.end_time:type_name -> google.protobuf.Timestamp
+	7,  // 28: aftersales.v1.StaffScorecard.metrics:type_name -> aftersales.v1.MetricsRow
+	7,  // 29: aftersales.v1.StaffScorecard.team_metrics:type_name -> aftersales.v1.MetricsRow
+	18, // 30: aftersales.v1.StaffScorecard.assessments:type_name -> aftersales.v1.Assessment
+	19, // 31: aftersales.v1.StaffScorecard.qualification_state:type_name -> aftersales.v1.Qualification.State
+	20, // 32: aftersales.v1.StaffScorecard.accountability_records:type_name -> aftersales.v1.AccountabilityRecord
+	15, // 33: aftersales.v1.StaffScorecard.data_time:type_name -> google.protobuf.Timestamp
+	10, // 34: aftersales.v1.StaffScorecard.qualification_history:type_name -> aftersales.v1.QualificationChange
+	19, // 35: aftersales.v1.QualificationChange.from_state:type_name -> aftersales.v1.Qualification.State
+	19, // 36: aftersales.v1.QualificationChange.to_state:type_name -> aftersales.v1.Qualification.State
+	15, // 37: aftersales.v1.QualificationChange.create_time:type_name -> google.protobuf.Timestamp
+	15, // 38: aftersales.v1.GetFaultStatisticsRequest.start_time:type_name -> google.protobuf.Timestamp
+	15, // 39: aftersales.v1.GetFaultStatisticsRequest.end_time:type_name -> google.protobuf.Timestamp
+	15, // 40: aftersales.v1.FaultStatistics.start_time:type_name -> google.protobuf.Timestamp
+	15, // 41: aftersales.v1.FaultStatistics.end_time:type_name -> google.protobuf.Timestamp
+	13, // 42: aftersales.v1.FaultStatistics.rows:type_name -> aftersales.v1.FaultRow
+	13, // 43: aftersales.v1.FaultStatistics.top_codes:type_name -> aftersales.v1.FaultRow
+	15, // 44: aftersales.v1.FaultStatistics.data_time:type_name -> google.protobuf.Timestamp
+	4,  // 45: aftersales.v1.FaultRow.share_of_model_percent:type_name -> aftersales.v1.Ratio
+	14, // 46: aftersales.v1.FaultRow.purchase_months:type_name -> aftersales.v1.PeriodCount
+	2,  // 47: aftersales.v1.ReportService.GetServiceMetrics:input_type -> aftersales.v1.GetServiceMetricsRequest
+	8,  // 48: aftersales.v1.ReportService.GetStaffScorecard:input_type -> aftersales.v1.GetStaffScorecardRequest
+	11, // 49: aftersales.v1.ReportService.GetFaultStatistics:input_type -> aftersales.v1.GetFaultStatisticsRequest
+	1,  // 50: aftersales.v1.ReportService.GetCampaignMetrics:input_type -> aftersales.v1.GetCampaignMetricsRequest
+	3,  // 51: aftersales.v1.ReportService.GetServiceMetrics:output_type -> aftersales.v1.ServiceMetrics
+	9,  // 52: aftersales.v1.ReportService.GetStaffScorecard:output_type -> aftersales.v1.StaffScorecard
+	12, // 53: aftersales.v1.ReportService.GetFaultStatistics:output_type -> aftersales.v1.FaultStatistics
+	21, // 54: aftersales.v1.ReportService.GetCampaignMetrics:output_type -> aftersales.v1.CampaignMetrics
+	51, // [51:55] is the sub-list for method output_type
+	47, // [47:51] is the sub-list for method input_type
 	47, // [47:47] is the sub-list for extension type_name
 	47, // [47:47] is the sub-list for extension extendee
 	0,  // [0:47] is the sub-list for field type_name
@@ -1651,6 +1730,7 @@ func file_aftersales_v1_report_proto_init() {
 	if File_aftersales_v1_report_proto != nil {
 		return
 	}
+	file_aftersales_v1_campaign_proto_init()
 	file_aftersales_v1_staff_proto_init()
 	file_aftersales_v1_training_proto_init()
 	type x struct{}
@@ -1659,7 +1739,7 @@ func file_aftersales_v1_report_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aftersales_v1_report_proto_rawDesc), len(file_aftersales_v1_report_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	ReportService_GetServiceMetrics_FullMethodName  = "/aftersales.v1.ReportService/GetServiceMetrics"
 	ReportService_GetStaffScorecard_FullMethodName  = "/aftersales.v1.ReportService/GetStaffScorecard"
 	ReportService_GetFaultStatistics_FullMethodName = "/aftersales.v1.ReportService/GetFaultStatistics"
+	ReportService_GetCampaignMetrics_FullMethodName = "/aftersales.v1.ReportService/GetCampaignMetrics"
 )
 
 // ReportServiceClient is the client API for ReportService service.
@@ -61,6 +62,10 @@ type ReportServiceClient interface {
 	// over a window, with the serial numbers and purchase periods affected
 	// and the trend against the previous window of the same length.
 	GetFaultStatistics(ctx context.Context, in *GetFaultStatisticsRequest, opts ...grpc.CallOption) (*FaultStatistics, error)
+	// GetCampaignMetrics returns a campaign's completion figures: its
+	// targets by outcome, the completion rate and the time from reaching a
+	// product to completing it.
+	GetCampaignMetrics(ctx context.Context, in *GetCampaignMetricsRequest, opts ...grpc.CallOption) (*CampaignMetrics, error)
 }
 
 type reportServiceClient struct {
@@ -95,6 +100,16 @@ func (c *reportServiceClient) GetFaultStatistics(ctx context.Context, in *GetFau
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(FaultStatistics)
 	err := c.cc.Invoke(ctx, ReportService_GetFaultStatistics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportServiceClient) GetCampaignMetrics(ctx context.Context, in *GetCampaignMetricsRequest, opts ...grpc.CallOption) (*CampaignMetrics, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CampaignMetrics)
+	err := c.cc.Invoke(ctx, ReportService_GetCampaignMetrics_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +153,10 @@ type ReportServiceServer interface {
 	// over a window, with the serial numbers and purchase periods affected
 	// and the trend against the previous window of the same length.
 	GetFaultStatistics(context.Context, *GetFaultStatisticsRequest) (*FaultStatistics, error)
+	// GetCampaignMetrics returns a campaign's completion figures: its
+	// targets by outcome, the completion rate and the time from reaching a
+	// product to completing it.
+	GetCampaignMetrics(context.Context, *GetCampaignMetricsRequest) (*CampaignMetrics, error)
 	mustEmbedUnimplementedReportServiceServer()
 }
 
@@ -156,6 +175,9 @@ func (UnimplementedReportServiceServer) GetStaffScorecard(context.Context, *GetS
 }
 func (UnimplementedReportServiceServer) GetFaultStatistics(context.Context, *GetFaultStatisticsRequest) (*FaultStatistics, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetFaultStatistics not implemented")
+}
+func (UnimplementedReportServiceServer) GetCampaignMetrics(context.Context, *GetCampaignMetricsRequest) (*CampaignMetrics, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCampaignMetrics not implemented")
 }
 func (UnimplementedReportServiceServer) mustEmbedUnimplementedReportServiceServer() {}
 func (UnimplementedReportServiceServer) testEmbeddedByValue()                       {}
@@ -232,6 +254,24 @@ func _ReportService_GetFaultStatistics_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportService_GetCampaignMetrics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCampaignMetricsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).GetCampaignMetrics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_GetCampaignMetrics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).GetCampaignMetrics(ctx, req.(*GetCampaignMetricsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportService_ServiceDesc is the grpc.ServiceDesc for ReportService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -250,6 +290,10 @@ var ReportService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetFaultStatistics",
 			Handler:    _ReportService_GetFaultStatistics_Handler,
+		},
+		{
+			MethodName: "GetCampaignMetrics",
+			Handler:    _ReportService_GetCampaignMetrics_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -127,6 +127,9 @@ const (
 	Ticket_RETURN Ticket_Type = 6
 	// Swap the unit.
 	Ticket_EXCHANGE Ticket_Type = 7
+	// Fix a defect a recall campaign found; opened by the campaign, always
+	// in warranty and free of charge.
+	Ticket_RECALL Ticket_Type = 8
 )
 
 // Enum value maps for Ticket_Type.
@@ -140,6 +143,7 @@ var (
 		5: "CONSULTATION",
 		6: "RETURN",
 		7: "EXCHANGE",
+		8: "RECALL",
 	}
 	Ticket_Type_value = map[string]int32{
 		"TYPE_UNSPECIFIED": 0,
@@ -150,6 +154,7 @@ var (
 		"CONSULTATION":     5,
 		"RETURN":           6,
 		"EXCHANGE":         7,
+		"RECALL":           8,
 	}
 )
 
@@ -528,9 +533,17 @@ type Ticket struct {
 	// When the ticket was closed or cancelled. Output only.
 	CloseTime *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
 	// Opaque version for optimistic concurrency (AIP-154).
-	Etag          string `protobuf:"bytes,23,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,23,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The campaign that opened the ticket, "campaigns/{campaign}"; empty for
+	// tickets opened otherwise. Output only. Campaign tickets are counted
+	// apart in the service metrics.
+	Campaign string `protobuf:"bytes,24,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	// The maintenance plan whose visit opened the ticket,
+	// "maintenancePlans/{maintenance_plan}"; empty for tickets opened
+	// otherwise. Output only.
+	MaintenancePlan string `protobuf:"bytes,25,opt,name=maintenance_plan,json=maintenancePlan,proto3" json:"maintenance_plan,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Ticket) Reset() {
@@ -720,6 +733,20 @@ func (x *Ticket) GetCloseTime() *timestamppb.Timestamp {
 func (x *Ticket) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *Ticket) GetCampaign() string {
+	if x != nil {
+		return x.Campaign
+	}
+	return ""
+}
+
+func (x *Ticket) GetMaintenancePlan() string {
+	if x != nil {
+		return x.MaintenancePlan
 	}
 	return ""
 }
@@ -2874,7 +2901,7 @@ var File_aftersales_v1_ticket_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_ticket_proto_rawDesc = "" +
 	"\n" +
-	"\x1aaftersales/v1/ticket.proto\x12\raftersales.v1\x1a\x1aaftersales/v1/common.proto\x1a\x1caftersales/v1/customer.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\f\n" +
+	"\x1aaftersales/v1/ticket.proto\x12\raftersales.v1\x1a\x1aaftersales/v1/common.proto\x1a\x1caftersales/v1/customer.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\f\n" +
 	"\x06Ticket\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bcustomer\x18\x02 \x01(\tR\bcustomer\x12\x18\n" +
@@ -2904,7 +2931,9 @@ const file_aftersales_v1_ticket_proto_rawDesc = "" +
 	"\fresolve_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTime\x129\n" +
 	"\n" +
 	"close_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\x12\x12\n" +
-	"\x04etag\x18\x17 \x01(\tR\x04etag\"\x97\x01\n" +
+	"\x04etag\x18\x17 \x01(\tR\x04etag\x12\x1a\n" +
+	"\bcampaign\x18\x18 \x01(\tR\bcampaign\x12)\n" +
+	"\x10maintenance_plan\x18\x19 \x01(\tR\x0fmaintenancePlan\"\x97\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\a\n" +
 	"\x03NEW\x10\x01\x12\f\n" +
@@ -2917,7 +2946,7 @@ const file_aftersales_v1_ticket_proto_rawDesc = "" +
 	"\n" +
 	"\x06CLOSED\x10\a\x12\f\n" +
 	"\bREOPENED\x10\b\x12\r\n" +
-	"\tCANCELLED\x10\t\"\x87\x01\n" +
+	"\tCANCELLED\x10\t\"\x93\x01\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -2929,7 +2958,9 @@ const file_aftersales_v1_ticket_proto_rawDesc = "" +
 	"\fCONSULTATION\x10\x05\x12\n" +
 	"\n" +
 	"\x06RETURN\x10\x06\x12\f\n" +
-	"\bEXCHANGE\x10\a\"c\n" +
+	"\bEXCHANGE\x10\a\x12\n" +
+	"\n" +
+	"\x06RECALL\x10\b\"c\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\t\n" +
 	"\x05PHONE\x10\x01\x12\a\n" +

@@ -182,6 +182,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		ComplaintInterval:     cfg.ComplaintCheckInterval,
 		QualificationInterval: cfg.QualificationCheckInterval,
 		ReportInterval:        cfg.ReportRollupInterval,
+		Campaigns: service.Campaigns{
+			ConfirmAbove: cfg.CampaignConfirmAbove,
+			Batch:        cfg.CampaignBatch,
+			Interval:     cfg.CampaignInterval,
+		},
+		MaintenanceInterval: cfg.MaintenanceInterval,
 		Feed: service.Feed{
 			Retention:          cfg.EventRetention,
 			SequenceInterval:   cfg.EventSequenceInterval,

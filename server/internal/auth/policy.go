@@ -128,6 +128,30 @@ var policy = map[string][]principal.Role{
 	aftersalesv1.ReportService_GetServiceMetrics_FullMethodName:  {manager, partner},
 	aftersalesv1.ReportService_GetStaffScorecard_FullMethodName:  {manager, agent, technician, trainer, partner},
 	aftersalesv1.ReportService_GetFaultStatistics_FullMethodName: {manager, partner},
+	aftersalesv1.ReportService_GetCampaignMetrics_FullMethodName: {manager},
+
+	// Campaigns: managers decide and launch them; the call center reads
+	// them and records what customers said; customers see those that
+	// reached their own products. Partners see a campaign on the tickets
+	// dispatched to them (Ticket.campaign), not the campaign itself.
+	aftersalesv1.CampaignService_CreateCampaign_FullMethodName:         {manager},
+	aftersalesv1.CampaignService_GetCampaign_FullMethodName:            {manager, agent},
+	aftersalesv1.CampaignService_ListCampaigns_FullMethodName:          {manager, agent},
+	aftersalesv1.CampaignService_UpdateCampaign_FullMethodName:         {manager},
+	aftersalesv1.CampaignService_PreviewCampaign_FullMethodName:        {manager},
+	aftersalesv1.CampaignService_LaunchCampaign_FullMethodName:         {manager},
+	aftersalesv1.CampaignService_PauseCampaign_FullMethodName:          {manager},
+	aftersalesv1.CampaignService_CancelCampaign_FullMethodName:         {manager},
+	aftersalesv1.CampaignService_ListCampaignTargets_FullMethodName:    {manager, agent},
+	aftersalesv1.CampaignService_RecordCampaignOutreach_FullMethodName: {manager, agent},
+	aftersalesv1.CampaignService_ListCustomerCampaigns_FullMethodName:  {manager, agent, customer},
+
+	// Maintenance plans: managers set them up; the call center reads them.
+	aftersalesv1.MaintenanceService_CreateMaintenancePlan_FullMethodName: {manager},
+	aftersalesv1.MaintenanceService_GetMaintenancePlan_FullMethodName:    {manager, agent},
+	aftersalesv1.MaintenanceService_ListMaintenancePlans_FullMethodName:  {manager, agent},
+	aftersalesv1.MaintenanceService_UpdateMaintenancePlan_FullMethodName: {manager},
+	aftersalesv1.MaintenanceService_ListMaintenanceVisits_FullMethodName: {manager, agent},
 
 	// The audit trail is for those who answer for the work.
 	aftersalesv1.AuditService_ListAuditRecords_FullMethodName: {manager},

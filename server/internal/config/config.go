@@ -216,6 +216,19 @@ type Config struct {
 	// report rollups up to date.
 	ReportRollupInterval time.Duration
 
+	// CampaignConfirmAbove is the target size above which LaunchCampaign
+	// needs the previewed count confirmed.
+	CampaignConfirmAbove int
+	// CampaignBatch is how many products one step of a launch reaches, in
+	// one transaction.
+	CampaignBatch int
+	// CampaignInterval is how often the launch worker looks for campaigns
+	// to work on.
+	CampaignInterval time.Duration
+	// MaintenanceInterval is how often the maintenance loop opens the
+	// visits that have come due.
+	MaintenanceInterval time.Duration
+
 	// EventRetention is how long the change feed keeps events.
 	EventRetention time.Duration
 	// EventSequenceInterval is how often committed events are given their
@@ -462,13 +475,20 @@ func Default() Config {
 		FollowUpCloseAtOrAbove:     3,
 		RetrainingPeriod:           30 * 24 * time.Hour,
 		QualificationCheckInterval: time.Minute,
-		ReportRollupInterval:       10 * time.Second,
-		EventRetention:             7 * 24 * time.Hour,
-		EventSequenceInterval:      100 * time.Millisecond,
-		WebhookTimeout:             10 * time.Second,
-		WebhookRetryWindow:         24 * time.Hour,
-		EventsNATSStream:           "AFTERSALES_EVENTS",
-		EventsNATSSubjectPrefix:    "aftersales.events",
+		// 10,000 is where a launch stops being a district's worth of
+		// units and becomes a programme someone must mean; 500 products
+		// per transaction keeps each batch well under a second.
+		CampaignConfirmAbove:    10000,
+		CampaignBatch:           500,
+		CampaignInterval:        2 * time.Second,
+		MaintenanceInterval:     time.Minute,
+		ReportRollupInterval:    10 * time.Second,
+		EventRetention:          7 * 24 * time.Hour,
+		EventSequenceInterval:   100 * time.Millisecond,
+		WebhookTimeout:          10 * time.Second,
+		WebhookRetryWindow:      24 * time.Hour,
+		EventsNATSStream:        "AFTERSALES_EVENTS",
+		EventsNATSSubjectPrefix: "aftersales.events",
 	}
 }
 
@@ -520,6 +540,10 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.RetrainingPeriod, "retraining-period", c.RetrainingPeriod, "how long a staff member who failed an assessment has to complete retraining")
 	fs.DurationVar(&c.QualificationCheckInterval, "qualification-check-interval", c.QualificationCheckInterval, "how often the background loop looks for certifications that expired")
 	fs.DurationVar(&c.ReportRollupInterval, "report-rollup-interval", c.ReportRollupInterval, "how often the background loop brings the report rollups up to date")
+	fs.IntVar(&c.CampaignConfirmAbove, "campaign-confirm-above", c.CampaignConfirmAbove, "products a campaign may reach before LaunchCampaign needs the previewed count confirmed (confirmed_target_count)")
+	fs.IntVar(&c.CampaignBatch, "campaign-batch", c.CampaignBatch, "products one step of a campaign launch reaches, in one transaction")
+	fs.DurationVar(&c.CampaignInterval, "campaign-interval", c.CampaignInterval, "how often the campaign launch worker looks for campaigns to work on")
+	fs.DurationVar(&c.MaintenanceInterval, "maintenance-interval", c.MaintenanceInterval, "how often the maintenance loop opens the visits that have come due")
 	fs.DurationVar(&c.EventRetention, "event-retention", c.EventRetention, "how long the change feed keeps events; a reader further behind is told where the feed continues")
 	fs.DurationVar(&c.EventSequenceInterval, "event-sequence-interval", c.EventSequenceInterval, "how often committed events get their feed positions (bounds feed and webhook latency)")
 	fs.StringVar(&c.EventsNATSURL, "events-nats-url", c.EventsNATSURL, "publish every change-feed event to NATS JetStream at this URL (nats://host:4222); empty: off")
@@ -705,6 +729,18 @@ func (c Config) Validate() error {
 	}
 	if err := c.validateComplaintDesk(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.CampaignConfirmAbove < 0 {
+		bad("--campaign-confirm-above must not be negative, got %d", c.CampaignConfirmAbove)
+	}
+	if c.CampaignBatch < 1 || c.CampaignBatch > 10000 {
+		bad("--campaign-batch must be between 1 and 10000, got %d", c.CampaignBatch)
+	}
+	if c.CampaignInterval <= 0 {
+		bad("--campaign-interval must be positive, got %s", c.CampaignInterval)
+	}
+	if c.MaintenanceInterval <= 0 {
+		bad("--maintenance-interval must be positive, got %s", c.MaintenanceInterval)
 	}
 	if c.QualificationCheckInterval <= 0 {
 		bad("--qualification-check-interval must be positive, got %s", c.QualificationCheckInterval)

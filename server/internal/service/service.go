@@ -38,6 +38,11 @@ type Deps struct {
 	ReportInterval time.Duration
 	// Feed configures the change feed and webhooks.
 	Feed Feed
+	// Campaigns configures the campaign launch worker.
+	Campaigns Campaigns
+	// MaintenanceInterval is how often the maintenance loop opens the
+	// visits that have come due; 0 means 1m.
+	MaintenanceInterval time.Duration
 	// Publisher, when set, receives every event of the feed, in order
 	// (the NATS JetStream publisher).
 	Publisher Publisher
@@ -68,6 +73,18 @@ type Feed struct {
 	// AllowPrivate lets webhooks call loopback, private and link-local
 	// addresses, and plain http (tests, closed networks).
 	AllowPrivate bool
+}
+
+// Campaigns configures the campaign launch worker.
+type Campaigns struct {
+	// ConfirmAbove is the target size above which a launch needs the
+	// previewed count confirmed; 0 means 10000.
+	ConfirmAbove int
+	// Batch is how many products one step of a launch reaches; 0 means
+	// 500.
+	Batch int
+	// Interval is how often the worker looks for work; 0 means 2s.
+	Interval time.Duration
 }
 
 // Publisher publishes feed events to a broker. Publish must be
@@ -110,6 +127,8 @@ type Services struct {
 	events     *eventServer
 	webhooks   *webhookServer
 	dispatcher *dispatcher
+	campaigns  *campaignServer
+	maint      *maintenanceServer
 }
 
 // New builds the services.
@@ -133,6 +152,18 @@ func New(d Deps) *Services {
 		d.Rules = RulesFrom(config.Default())
 	}
 	d.Feed.defaults()
+	if d.Campaigns.ConfirmAbove <= 0 {
+		d.Campaigns.ConfirmAbove = 10000
+	}
+	if d.Campaigns.Batch <= 0 {
+		d.Campaigns.Batch = 500
+	}
+	if d.Campaigns.Interval <= 0 {
+		d.Campaigns.Interval = 2 * time.Second
+	}
+	if d.MaintenanceInterval <= 0 {
+		d.MaintenanceInterval = time.Minute
+	}
 	b := &base{db: d.DB, log: d.Logger, rules: d.Rules, feed: d.Feed, events: newSignal(), keysChanged: d.KeysChanged}
 	webhooks := &webhookServer{base: b, sender: webhook.NewSender(webhook.SenderOptions{AllowPrivate: d.Feed.AllowPrivate, Timeout: d.Feed.WebhookTimeout})}
 	return &Services{
@@ -150,6 +181,8 @@ func New(d Deps) *Services {
 		events:     &eventServer{base: b, poll: d.Feed.WatchPoll},
 		webhooks:   webhooks,
 		dispatcher: &dispatcher{s: webhooks, holder: d.ReplicaID},
+		campaigns:  &campaignServer{base: b, cfg: d.Campaigns},
+		maint:      &maintenanceServer{base: b},
 	}
 }
 
@@ -167,6 +200,8 @@ func (s *Services) Register(r grpc.ServiceRegistrar) {
 	aftersalesv1.RegisterReportServiceServer(r, s.reports)
 	aftersalesv1.RegisterEventServiceServer(r, s.events)
 	aftersalesv1.RegisterWebhookServiceServer(r, s.webhooks)
+	aftersalesv1.RegisterCampaignServiceServer(r, s.campaigns)
+	aftersalesv1.RegisterMaintenanceServiceServer(r, s.maint)
 }
 
 // Jobs returns the background loops the services need, by name. Each
@@ -198,6 +233,12 @@ func (s *Services) Jobs() map[string]func(ctx context.Context) error {
 			return s.events.runLeased(ctx, followUpDueLease, s.deps.ReplicaID, s.deps.ComplaintInterval, s.events.emitFollowUpsDue)
 		},
 		"webhooks": s.dispatcher.run,
+		"campaign-launch": func(ctx context.Context) error {
+			return s.campaigns.runLeased(ctx, campaignLease, s.deps.ReplicaID, s.deps.Campaigns.Interval, s.campaigns.launchStep)
+		},
+		"maintenance": func(ctx context.Context) error {
+			return s.maint.runLeased(ctx, maintenanceLease, s.deps.ReplicaID, s.deps.MaintenanceInterval, s.maint.openDueVisits)
+		},
 	}
 	if s.deps.Publisher != nil {
 		jobs["event-publisher"] = func(ctx context.Context) error {

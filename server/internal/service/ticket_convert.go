@@ -78,6 +78,8 @@ func ticketProto(row *store.Ticket) *aftersalesv1.Ticket {
 		ResolveTime:     tsPtr(row.ResolveTime),
 		CloseTime:       tsPtr(row.CloseTime),
 		Etag:            etag.Of(name, row.Version),
+		Campaign:        refName(resname.Campaigns, row.CampaignID),
+		MaintenancePlan: refName(resname.MaintenancePlans, row.MaintenancePlanID),
 		Sla: &aftersalesv1.SlaStatus{
 			Policy:            refName(resname.SlaPolicies, row.SlaPolicyID),
 			ResponseDueTime:   ts(row.ResponseDue),

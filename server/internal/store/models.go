@@ -35,9 +35,12 @@ type Product struct {
 	WarrantyEndTime *time.Time ``
 	Retailer        string     `gorm:"size:200;not null"`
 	InstallAddress  string     `gorm:"type:text;not null"`
-	CreateTime      time.Time  `gorm:"not null;index:idx_products_customer_create,priority:2;index:idx_products_create,priority:1"`
-	UpdateTime      time.Time  `gorm:"not null;index:idx_products_update,priority:1"`
-	Version         int64      `gorm:"not null"`
+	ManufactureTime *time.Time ``
+	// Region is derived: the install address's region, else the owner's.
+	Region     string    `gorm:"size:100;not null"`
+	CreateTime time.Time `gorm:"not null;index:idx_products_customer_create,priority:2;index:idx_products_create,priority:1"`
+	UpdateTime time.Time `gorm:"not null;index:idx_products_update,priority:1"`
+	Version    int64     `gorm:"not null"`
 }
 
 // Partner is a repair shop.
@@ -132,6 +135,11 @@ type Ticket struct {
 	PauseClock        bool       `gorm:"not null"`
 	PauseReason       string     `gorm:"type:text;not null"`
 	EscalationLevel   int32      `gorm:"not null"`
+
+	// CampaignID and MaintenancePlanID say what opened the ticket; ""
+	// for tickets opened by a person.
+	CampaignID        string `gorm:"size:32;not null"`
+	MaintenancePlanID string `gorm:"size:32;not null"`
 
 	CreateTime  time.Time  `gorm:"not null;index:idx_tickets_state_assignee,priority:3;index:idx_tickets_state,priority:2;index:idx_tickets_assignee,priority:2;index:idx_tickets_partner,priority:2;index:idx_tickets_customer,priority:2;index:idx_tickets_create,priority:1"`
 	UpdateTime  time.Time  `gorm:"not null;index:idx_tickets_update,priority:1"`
