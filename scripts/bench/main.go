@@ -17,6 +17,8 @@
 //	bench reports-reset   -dsn DSN -db NAME  empty the report tables (scripts/bench-reports.sh)
 //	bench reports-catchup -dsn DSN -db NAME  wait for the report rollups, record sizes and times
 //	bench reports-report  -results FILE ...  print the reports benchmark
+//	bench manager  -dsn DSN -db NAME         the seeded manager's name
+//	bench campaign -grpc ADDR ...            launch a recall, measure it and CreateTicket around it (scripts/bench-campaign.sh)
 //
 // It lives in the module so it can use the generated API types; it does
 // not import the server's internal packages: the raw baseline spells out
@@ -30,7 +32,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench info|createdb|dropdb|dburl|seed|wait|run|explain|report|soak|webhook-receiver|reports-reset|reports-catchup|reports-report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench info|createdb|dropdb|dburl|seed|wait|run|explain|report|soak|webhook-receiver|reports-reset|reports-catchup|reports-report|manager|campaign [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
@@ -50,6 +52,9 @@ func main() {
 		"reports-reset":   cmdReportsReset,
 		"reports-catchup": cmdReportsCatchUp,
 		"reports-report":  cmdReportsReport,
+
+		"manager":  cmdManager,
+		"campaign": cmdCampaign,
 	}
 	cmd, ok := cmds[os.Args[1]]
 	if !ok {
