@@ -35,8 +35,12 @@ const campaignTicketChannel = aftersalesv1.Ticket_PHONE
 // a product ({resource}.{verb}, as changefeed.Type names events).
 const campaignNotified = "campaign.notified"
 
-// launchStep works on the launching campaigns, oldest first, batch after
-// batch for about one interval, so the lease is renewed in between.
+// launchStep reaches the next batch of products of each launching
+// campaign, oldest first: one batch per campaign and pass, so a launch
+// goes at a steady --campaign-batch products per --campaign-interval
+// (250 a second by default), a pass stays short enough for the lease to
+// be renewed on time, and interactive traffic keeps its share of the
+// database.
 func (s *campaignServer) launchStep(ctx context.Context) (int, error) {
 	ctx = principal.NewContext(ctx, principal.NewSystem(campaignLease))
 	var launching []string
@@ -44,33 +48,24 @@ func (s *campaignServer) launchStep(ctx context.Context) (int, error) {
 		Order("create_time").Order("id").Pluck("id", &launching).Error; err != nil {
 		return 0, store.Translate(err)
 	}
-	stop := time.Now().Add(s.cfg.Interval)
 	total := 0
 	for _, id := range launching {
-		for {
-			n, more, err := s.launchBatch(ctx, id)
-			total += n
-			if err != nil {
-				return total, err
-			}
-			if !more || time.Now().After(stop) {
-				break
-			}
-		}
-		if time.Now().After(stop) {
-			break
+		n, err := s.launchBatch(ctx, id)
+		total += n
+		if err != nil {
+			return total, err
 		}
 	}
 	return total, nil
 }
 
 // launchBatch reaches the next batch of the campaign's products in one
-// transaction and reports how many it reached and whether more may be
-// left. When none is left the launch ends: LAUNCHING → ACTIVE.
-func (s *campaignServer) launchBatch(ctx context.Context, id string) (int, bool, error) {
-	reached, more := 0, false
+// transaction and reports how many it reached. When none is left the
+// launch ends: LAUNCHING → ACTIVE.
+func (s *campaignServer) launchBatch(ctx context.Context, id string) (int, error) {
+	reached := 0
 	err := s.db.InTx(ctx, func(tx *gorm.DB) error {
-		reached, more = 0, false
+		reached = 0
 		var c store.Campaign
 		if err := lockRow(tx, &c, id); err != nil {
 			return ignoreNotFound(err)
@@ -104,13 +99,13 @@ func (s *campaignServer) launchBatch(ctx context.Context, id string) (int, bool,
 		if err := store.Translate(tx.Save(&c).Error); err != nil {
 			return err
 		}
-		reached, more = len(products), len(products) == s.cfg.Batch
+		reached = len(products)
 		return nil
 	})
 	if err != nil {
-		return 0, false, err
+		return 0, err
 	}
-	return reached, more, nil
+	return reached, nil
 }
 
 // reach records campaign c's target for product p and opens its ticket,

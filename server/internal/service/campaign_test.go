@@ -1,0 +1,436 @@
+package service_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+
+	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/pkg/apierr"
+	"github.com/aftersales/aftersales/pkg/resname"
+	"github.com/aftersales/aftersales/server/internal/config"
+	"github.com/aftersales/aftersales/server/internal/ids"
+	"github.com/aftersales/aftersales/server/internal/store/storetest"
+)
+
+// campaignPace runs the launch worker every interval with batches of
+// batch products.
+func campaignPace(interval time.Duration, batch int) envOption {
+	return func(c *config.Config) {
+		c.CampaignInterval = interval
+		c.CampaignBatch = batch
+	}
+}
+
+// idleCampaigns keeps the launch worker from running during a test, so
+// that a launched campaign stays LAUNCHING.
+func idleCampaigns(c *config.Config) { c.CampaignInterval = time.Hour }
+
+// confirmAbove sets --campaign-confirm-above.
+func confirmAbove(n int) envOption {
+	return func(c *config.Config) { c.CampaignConfirmAbove = n }
+}
+
+// owners registers n customers with a login, in regions east and west
+// by turns.
+func (e *env) owners(n int) []*aftersalesv1.Customer {
+	e.t.Helper()
+	out := make([]*aftersalesv1.Customer, n)
+	for i := range out {
+		c, err := e.customers.CreateCustomer(e.admin(), &aftersalesv1.CreateCustomerRequest{Customer: &aftersalesv1.Customer{
+			DisplayName: fmt.Sprintf("Owner %d", i), ExternalId: "login-" + ids.New(),
+			Address: &aftersalesv1.PostalAddress{City: "Shanghai", Region: []string{"east", "west"}[i%2]},
+		}})
+		require.NoError(e.t, err)
+		e.login(c)
+		out[i] = c
+	}
+	return out
+}
+
+// register registers a product of model for each serial number, owned by
+// the customers by turns, and returns them by serial number.
+func (e *env) register(model string, serials []string, owners []*aftersalesv1.Customer) map[string]*aftersalesv1.Product {
+	e.t.Helper()
+	out := map[string]*aftersalesv1.Product{}
+	for i, sn := range serials {
+		p, err := e.customers.CreateProduct(e.admin(), &aftersalesv1.CreateProductRequest{
+			Parent: owners[i%len(owners)].GetName(), Product: &aftersalesv1.Product{Model: model, SerialNumber: sn},
+		})
+		require.NoError(e.t, err)
+		out[sn] = p
+	}
+	return out
+}
+
+// serials returns prefix0001 … prefix{n}.
+func serials(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%04d", prefix, i+1)
+	}
+	return out
+}
+
+// allTargets lists every target of a campaign.
+func (e *env) allTargets(actor, campaign string) []*aftersalesv1.CampaignTarget {
+	e.t.Helper()
+	var out []*aftersalesv1.CampaignTarget
+	token := ""
+	for {
+		resp, err := aftersalesv1.NewCampaignServiceClient(e.conn).ListCampaignTargets(as(actor), &aftersalesv1.ListCampaignTargetsRequest{
+			Parent: campaign, PageSize: 50, PageToken: token,
+		})
+		require.NoError(e.t, err)
+		out = append(out, resp.GetTargets()...)
+		if token = resp.GetNextPageToken(); token == "" {
+			return out
+		}
+	}
+}
+
+// listTickets lists every ticket matching filter.
+func (e *env) listTickets(actor, filter string) []*aftersalesv1.Ticket {
+	e.t.Helper()
+	var out []*aftersalesv1.Ticket
+	token := ""
+	for {
+		resp, err := e.tickets.ListTickets(as(actor), &aftersalesv1.ListTicketsRequest{Filter: filter, PageSize: 100, PageToken: token})
+		require.NoError(e.t, err)
+		out = append(out, resp.GetTickets()...)
+		if token = resp.GetNextPageToken(); token == "" {
+			return out
+		}
+	}
+}
+
+// work takes a ticket from NEW to RESOLVED as the technician.
+func (e *env) work(f *fixture, ticket string, res *aftersalesv1.Resolution) {
+	e.t.Helper()
+	tech := as(f.technician.GetName())
+	_, err := e.tickets.AssignTicket(as(f.agent.GetName()), &aftersalesv1.AssignTicketRequest{Name: ticket, Assignee: f.technician.GetName()})
+	require.NoError(e.t, err)
+	_, err = e.tickets.AcceptTicket(tech, &aftersalesv1.AcceptTicketRequest{Name: ticket})
+	require.NoError(e.t, err)
+	_, err = e.tickets.StartTicket(tech, &aftersalesv1.StartTicketRequest{Name: ticket})
+	require.NoError(e.t, err)
+	_, err = e.tickets.ResolveTicket(tech, &aftersalesv1.ResolveTicketRequest{Name: ticket, Resolution: res})
+	require.NoError(e.t, err)
+}
+
+// TestCampaignRecall is the recall end to end, over gRPC and JSON: a
+// fault found in the fault statistics, a recall on the serial range it
+// names, its preview, a launch that two replicas share while the one
+// doing the work is stopped mid-launch, exactly one target and one
+// ticket per product in the range and none for the others, outreach and
+// repairs reflected in the progress figures and the metrics, what
+// customers and shops see, and the cancellation.
+func TestCampaignRecall(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) { testCampaignRecall(t, dialect) })
+	}
+}
+
+func testCampaignRecall(t *testing.T, dialect string) {
+	const batch = 7
+	url := storetest.URL(t, dialect)
+	// a reaches one batch every 200ms: the test stops it after the first
+	// with room to spare, and b, at full pace, finishes the launch.
+	a := startURL(t, url, campaignPace(200*time.Millisecond, batch), fastReports)
+	f := a.seed()
+	mgr, agent := f.manager.GetName(), f.agent.GetName()
+
+	// 200 washers, R-0001 … R-0200, of 20 owners; a dryer whose serial
+	// number falls in the range; and a few washers of another series.
+	owners := a.owners(20)
+	washers := a.register("WM-9000", serials("R-", 200), owners)
+	a.register("DR-100", []string{"R-0100B"}, owners)
+	a.register("WM-9000", serials("S-", 5), owners)
+
+	// Two units come in with the same fault; the fault statistics show
+	// it and the serial numbers affected.
+	fault := &aftersalesv1.Resolution{FaultCategory: "ELECTRICAL", FaultCode: "E42", Summary: "replaced the heater relay"}
+	for _, sn := range []string{"R-0010", "R-0180"} {
+		tk, err := a.tickets.CreateTicket(as(agent), &aftersalesv1.CreateTicketRequest{Ticket: &aftersalesv1.Ticket{
+			Customer: ownerOf(washers[sn]), Product: washers[sn].GetName(), Type: aftersalesv1.Ticket_REPAIR,
+			Channel: aftersalesv1.Ticket_PHONE, Title: "Trips the breaker",
+		}})
+		require.NoError(t, err)
+		a.work(f, tk.GetName(), fault)
+	}
+	a.caughtUp(mgr)
+	stats, err := a.reports.GetFaultStatistics(as(mgr), &aftersalesv1.GetFaultStatisticsRequest{
+		StartTime: timestamp(day(a, 0)), EndTime: timestamp(day(a, 1)),
+	})
+	require.NoError(t, err)
+	var row *aftersalesv1.FaultRow
+	for _, r := range stats.GetRows() {
+		if r.GetFaultCode() == "E42" {
+			row = r
+		}
+	}
+	require.NotNil(t, row, "the fault statistics show E42")
+	require.Equal(t, "WM-9000", row.GetProductModel())
+	require.Equal(t, []string{"R-0010", "R-0180"}, []string{row.GetMinSerialNumber(), row.GetMaxSerialNumber()})
+
+	// The recall, created over JSON on that serial range.
+	r := a.do(http.MethodPost, "/v1/campaigns", mgr, map[string]any{
+		"displayName": "Heater relay recall", "description": "The heater relay may overheat; we replace it free of charge.",
+		"type": "RECALL", "priority": "HIGH",
+		"target": map[string]any{"models": []string{row.GetProductModel()}, "serialNumberFrom": row.GetMinSerialNumber(), "serialNumberTo": row.GetMaxSerialNumber()},
+	})
+	require.Equal(t, http.StatusOK, r.status, string(r.raw))
+	name := r.body["name"].(string)
+	require.Equal(t, "DRAFT", r.body["state"])
+	require.Equal(t, true, r.body["freeOfCharge"], "a recall is always free of charge")
+	require.Equal(t, mgr, r.body["owner"], "the creator owns it")
+	want := map[string]bool{}
+	for sn, p := range washers {
+		if sn >= "R-0010" && sn <= "R-0180" {
+			want[p.GetName()] = true
+		}
+	}
+	require.Len(t, want, 171)
+
+	// The preview counts and samples before anything is sent.
+	campaigns := aftersalesv1.NewCampaignServiceClient(a.conn)
+	preview, err := campaigns.PreviewCampaign(as(mgr), &aftersalesv1.PreviewCampaignRequest{Name: name, SampleSize: 5})
+	require.NoError(t, err)
+	require.EqualValues(t, 171, preview.GetTargetCount())
+	require.Equal(t, map[string]int64{"WM-9000": 171}, preview.GetCountByModel())
+	require.False(t, preview.GetConfirmationRequired())
+	require.EqualValues(t, 10000, preview.GetConfirmationThreshold())
+	var sample []string
+	for _, s := range preview.GetSample() {
+		sample = append(sample, s.GetSerialNumber())
+	}
+	require.Equal(t, []string{"R-0010", "R-0011", "R-0012", "R-0013", "R-0014"}, sample)
+	require.Empty(t, a.listTickets(mgr, `campaign = "`+name+`"`), "nothing is sent by a preview")
+
+	// Launch on replica a; a second replica b joins; a is stopped while
+	// the launch is under way, and b finishes it.
+	launched, err := campaigns.LaunchCampaign(as(mgr), &aftersalesv1.LaunchCampaignRequest{Name: name, Etag: r.body["etag"].(string)})
+	require.NoError(t, err)
+	require.Equal(t, aftersalesv1.Campaign_LAUNCHING, launched.GetState())
+	b := startURL(t, url, campaignPace(10*time.Millisecond, batch))
+	progress := func(e *env) *aftersalesv1.CampaignProgress {
+		c, err := aftersalesv1.NewCampaignServiceClient(e.conn).GetCampaign(as(mgr), &aftersalesv1.GetCampaignRequest{Name: name})
+		require.NoError(t, err)
+		return c.GetProgress()
+	}
+	require.Eventually(t, func() bool { return progress(a).GetTargeted() >= batch }, time.Minute, time.Millisecond)
+	a.stop()
+	atStop := progress(b).GetTargeted()
+	require.Less(t, atStop, int64(171), "a was stopped mid-launch")
+	require.Zero(t, atStop%batch, "only whole batches are committed")
+	// Had a died without releasing its lease, b takes over once it lapses.
+	b.clock.Advance(time.Minute)
+	cb := aftersalesv1.NewCampaignServiceClient(b.conn)
+	require.Eventually(t, func() bool {
+		c, err := cb.GetCampaign(as(mgr), &aftersalesv1.GetCampaignRequest{Name: name})
+		require.NoError(t, err)
+		return c.GetState() == aftersalesv1.Campaign_ACTIVE
+	}, time.Minute, 5*time.Millisecond)
+
+	// Exactly one target and one ticket per product in the range, and
+	// none for any other product.
+	targets := b.allTargets(mgr, name)
+	require.Len(t, targets, 171)
+	got := map[string]bool{}
+	for _, tg := range targets {
+		require.False(t, got[tg.GetProduct()], "product %s reached twice", tg.GetProduct())
+		got[tg.GetProduct()] = true
+		require.Equal(t, aftersalesv1.CampaignTarget_TICKET_OPENED, tg.GetState())
+		require.NotEmpty(t, tg.GetTicket())
+	}
+	require.Equal(t, want, got)
+	tickets := b.listTickets(mgr, `campaign = "`+name+`"`)
+	require.Len(t, tickets, 171)
+	ticketOf := map[string]*aftersalesv1.Ticket{}
+	for _, tk := range tickets {
+		require.Nil(t, ticketOf[tk.GetProduct()], "two tickets for %s", tk.GetProduct())
+		ticketOf[tk.GetProduct()] = tk
+		require.Equal(t, aftersalesv1.Ticket_RECALL, tk.GetType())
+		require.Equal(t, aftersalesv1.Ticket_NEW, tk.GetState())
+		require.Equal(t, aftersalesv1.Ticket_HIGH, tk.GetPriority())
+		require.Equal(t, aftersalesv1.WarrantyStatus_WARRANTY_STATUS_IN_WARRANTY, tk.GetWarrantyStatus(), "a recall is in warranty whatever the unit's")
+		require.Equal(t, mgr, tk.GetFirstContact(), "the campaign's owner is the first contact")
+		require.Equal(t, name, tk.GetCampaign())
+		require.Equal(t, "Heater relay recall", tk.GetTitle())
+	}
+	for _, tg := range targets {
+		require.Equal(t, tg.GetTicket(), ticketOf[tg.GetProduct()].GetName())
+	}
+	require.Len(t, b.listTickets(mgr, ""), 171+2, "no ticket besides the recall's and the two repairs")
+
+	// Launching again is refused, naming the state.
+	_, err = cb.LaunchCampaign(as(mgr), &aftersalesv1.LaunchCampaignRequest{Name: name})
+	requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION)
+	require.Equal(t, "ACTIVE", apierr.PreconditionViolations(err)[0].GetSubject())
+
+	// The work: three repairs at known times, a unit dispatched to the
+	// shop, two owners decline, one cannot be reached, one ticket is
+	// withdrawn.
+	sort.Slice(targets, func(i, j int) bool { return targets[i].GetSerialNumber() < targets[j].GetSerialNumber() })
+	relay := &aftersalesv1.Resolution{FaultCategory: "ELECTRICAL", FaultCode: "E42", Summary: "relay replaced under the recall"}
+	b.clock.Advance(time.Hour)
+	b.work(f, targets[0].GetTicket(), relay)
+	b.clock.Advance(2 * time.Hour)
+	b.work(f, targets[1].GetTicket(), relay)
+	b.clock.Advance(8 * 24 * time.Hour)
+	b.work(f, targets[2].GetTicket(), relay)
+	_, err = b.tickets.AssignTicket(as(agent), &aftersalesv1.AssignTicketRequest{Name: targets[3].GetTicket(), Partner: f.partner.GetName()})
+	require.NoError(t, err)
+	shop, err := b.tickets.GetTicket(as(f.partner.GetName()), &aftersalesv1.GetTicketRequest{Name: targets[3].GetTicket()})
+	require.NoError(t, err)
+	require.Equal(t, name, shop.GetCampaign(), "the shop sees the campaign of the work dispatched to it")
+
+	declined, err := cb.RecordCampaignOutreach(as(agent), &aftersalesv1.RecordCampaignOutreachRequest{
+		Name: targets[4].GetName(), Outcome: aftersalesv1.RecordCampaignOutreachRequest_DECLINED, Note: "sold the unit", Etag: targets[4].GetEtag(),
+	})
+	require.NoError(t, err)
+	require.Equal(t, aftersalesv1.CampaignTarget_DECLINED, declined.GetState())
+	require.NotNil(t, declined.GetEndTime())
+	r = b.do(http.MethodPost, "/v1/"+targets[5].GetName()+":recordOutreach", agent, map[string]any{"outcome": "DECLINED"})
+	require.Equal(t, http.StatusOK, r.status, string(r.raw))
+	require.Equal(t, "DECLINED", r.body["state"])
+	_, err = cb.RecordCampaignOutreach(as(agent), &aftersalesv1.RecordCampaignOutreachRequest{
+		Name: targets[6].GetName(), Outcome: aftersalesv1.RecordCampaignOutreachRequest_UNREACHABLE,
+	})
+	require.NoError(t, err)
+	for _, i := range []int{4, 5, 6} {
+		tk, err := b.tickets.GetTicket(as(mgr), &aftersalesv1.GetTicketRequest{Name: targets[i].GetTicket()})
+		require.NoError(t, err)
+		require.Equal(t, aftersalesv1.Ticket_CANCELLED, tk.GetState(), "an untouched ticket goes with its declined target")
+	}
+	require.Equal(t, aftersalesv1.TicketEvent_CANCELLED, b.lastEventAs(mgr, targets[4].GetTicket()).GetType())
+	_, err = b.tickets.CancelTicket(as(agent), &aftersalesv1.CancelTicketRequest{Name: targets[7].GetTicket(), Reason: "duplicate"})
+	require.NoError(t, err)
+
+	// Outreach that does not fit the target is refused.
+	_, err = cb.RecordCampaignOutreach(as(agent), &aftersalesv1.RecordCampaignOutreachRequest{
+		Name: targets[8].GetName(), Outcome: aftersalesv1.RecordCampaignOutreachRequest_ACKNOWLEDGED,
+	})
+	requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION)
+	_, err = cb.RecordCampaignOutreach(as(agent), &aftersalesv1.RecordCampaignOutreachRequest{
+		Name: targets[0].GetName(), Outcome: aftersalesv1.RecordCampaignOutreachRequest_DECLINED,
+	})
+	requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION)
+	_, err = cb.RecordCampaignOutreach(as(agent), &aftersalesv1.RecordCampaignOutreachRequest{
+		Name: targets[9].GetName(), Outcome: aftersalesv1.RecordCampaignOutreachRequest_DECLINED, Etag: targets[8].GetEtag(),
+	})
+	requireCode(t, err, codes.Aborted, aftersalesv1.ErrorReason_ETAG_MISMATCH)
+
+	// The figures, over gRPC and JSON.
+	wantProgress := &aftersalesv1.CampaignProgress{
+		Targeted: 171, TicketOpened: 171 - 3 - 2 - 1 - 1, Completed: 3, Declined: 2, Unreachable: 1, Cancelled: 1,
+		CompletionRate: 3.0 / 171,
+	}
+	requireProto(t, wantProgress, progress(b))
+	r = b.do(http.MethodGet, "/v1/"+name, mgr, nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.raw))
+	require.Equal(t, "171", r.body["progress"].(map[string]any)["targeted"])
+	require.Equal(t, "3", r.body["progress"].(map[string]any)["completed"])
+
+	// The metrics: times from reaching the product to completing it.
+	ended := b.allTargets(mgr, name)
+	var took []time.Duration
+	var launchTime time.Time
+	c, err := cb.GetCampaign(as(mgr), &aftersalesv1.GetCampaignRequest{Name: name})
+	require.NoError(t, err)
+	launchTime = c.GetLaunchTime().AsTime()
+	byWeek := []int64{0, 0}
+	for _, tg := range ended {
+		if tg.GetState() == aftersalesv1.CampaignTarget_COMPLETED {
+			took = append(took, tg.GetEndTime().AsTime().Sub(tg.GetCreateTime().AsTime()))
+			byWeek[int(tg.GetEndTime().AsTime().Sub(launchTime)/(7*24*time.Hour))]++
+		}
+	}
+	require.Len(t, took, 3)
+	slices.Sort(took)
+	m, err := b.reports.GetCampaignMetrics(as(mgr), &aftersalesv1.GetCampaignMetricsRequest{Campaign: name})
+	require.NoError(t, err)
+	requireProto(t, wantProgress, m.GetProgress())
+	require.Equal(t, (took[0]+took[1]+took[2])/3, m.GetMeanTimeToCompletion().AsDuration())
+	require.Equal(t, took[2], m.GetP90TimeToCompletion().AsDuration())
+	require.Equal(t, []int64{2, 1}, m.GetCompletedByWeek())
+	require.Equal(t, byWeek, m.GetCompletedByWeek())
+	r = b.do(http.MethodGet, "/v1/"+name+"/metrics", mgr, nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.raw))
+	require.Equal(t, []any{"2", "1"}, r.body["completedByWeek"])
+
+	// What a customer sees: the campaigns concerning their products.
+	owner := customerOf(targets[0].GetCustomer(), owners)
+	r = b.do(http.MethodGet, "/v1/"+owner.GetName()+"/campaigns", owner.GetName(), nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.raw))
+	list := r.body["campaigns"].([]any)
+	require.Len(t, list, 1)
+	mine := list[0].(map[string]any)
+	require.Equal(t, name, mine["campaign"])
+	require.Equal(t, "RECALL", mine["type"])
+	require.Equal(t, true, mine["freeOfCharge"])
+	var wantMine int
+	for _, tg := range ended {
+		if tg.GetCustomer() == owner.GetName() {
+			wantMine++
+		}
+	}
+	require.Len(t, mine["targets"].([]any), wantMine)
+	other := owners[0]
+	if other.GetName() == owner.GetName() {
+		other = owners[1]
+	}
+	r = b.do(http.MethodGet, "/v1/"+other.GetName()+"/campaigns", owner.GetName(), nil)
+	requireHTTP(t, r, http.StatusNotFound, codes.NotFound, aftersalesv1.ErrorReason_RESOURCE_NOT_FOUND)
+	staffView, err := cb.ListCustomerCampaigns(as(agent), &aftersalesv1.ListCustomerCampaignsRequest{Parent: other.GetName()})
+	require.NoError(t, err)
+	require.Len(t, staffView.GetCampaigns(), 1)
+
+	// Cancelling withdraws the untouched tickets; the shop's goes on.
+	cancelled, err := cb.CancelCampaign(as(mgr), &aftersalesv1.CancelCampaignRequest{Name: name, Reason: "superseded by a firmware fix"})
+	require.NoError(t, err)
+	require.Equal(t, aftersalesv1.Campaign_CANCELLED, cancelled.GetState())
+	require.Equal(t, "superseded by a firmware fix", cancelled.GetCancelReason())
+	require.NotNil(t, cancelled.GetEndTime())
+	requireProto(t, &aftersalesv1.CampaignProgress{
+		Targeted: 171, TicketOpened: 1, Completed: 3, Declined: 2, Unreachable: 1, Cancelled: 164, CompletionRate: 3.0 / 171,
+	}, cancelled.GetProgress())
+	require.Empty(t, b.listTickets(mgr, `campaign = "`+name+`" AND state = NEW`))
+	require.Len(t, b.listTickets(mgr, `campaign = "`+name+`" AND state = ASSIGNED`), 1)
+	ev := b.lastEventAs(mgr, targets[10].GetTicket())
+	require.Equal(t, aftersalesv1.TicketEvent_CANCELLED, ev.GetType())
+	require.Contains(t, ev.GetMessage(), "superseded by a firmware fix")
+	_, err = cb.CancelCampaign(as(mgr), &aftersalesv1.CancelCampaignRequest{Name: name, Reason: "again"})
+	requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION)
+	require.Equal(t, "CANCELLED", apierr.PreconditionViolations(err)[0].GetSubject())
+}
+
+// lastEventAs returns the ticket's latest timeline event, read by actor.
+func (e *env) lastEventAs(actor, ticket string) *aftersalesv1.TicketEvent {
+	e.t.Helper()
+	evs, err := e.tickets.ListTicketEvents(as(actor), &aftersalesv1.ListTicketEventsRequest{Parent: ticket, PageSize: 1000})
+	require.NoError(e.t, err)
+	return evs.GetEvents()[len(evs.GetEvents())-1]
+}
+
+// ownerOf returns the customer of a product.
+func ownerOf(p *aftersalesv1.Product) string {
+	ids, _ := resname.Parse(p.GetName(), resname.Customers, resname.Products)
+	return resname.Format(resname.Customers, ids[0])
+}
+
+// customerOf finds a customer by name.
+func customerOf(name string, cs []*aftersalesv1.Customer) *aftersalesv1.Customer {
+	for _, c := range cs {
+		if c.GetName() == name {
+			return c
+		}
+	}
+	return nil
+}
