@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/pkg/apierr"
@@ -433,4 +434,258 @@ func customerOf(name string, cs []*aftersalesv1.Customer) *aftersalesv1.Customer
 		}
 	}
 	return nil
+}
+
+// violationFields lists the fields of an INVALID_ARGUMENT's violations.
+func violationFields(err error) []string {
+	var out []string
+	for _, v := range apierr.FieldViolations(err) {
+		out = append(out, v.Field)
+	}
+	return out
+}
+
+// TestCampaignErrors: bad targets are refused with a clear error and
+// write nothing; a big target needs its size confirmed; a campaign is
+// launched once however many ask at the same time; and each state
+// allows only its own moves.
+func TestCampaignErrors(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			e := start(t, dialect, idleCampaigns, confirmAbove(2))
+			f := e.seed()
+			mgr := f.manager.GetName()
+			e.register("WM-8000", serials("C-", 3), []*aftersalesv1.Customer{f.customer})
+			campaigns := aftersalesv1.NewCampaignServiceClient(e.conn)
+			create := func(c *aftersalesv1.Campaign) (*aftersalesv1.Campaign, error) {
+				return campaigns.CreateCampaign(as(mgr), &aftersalesv1.CreateCampaignRequest{Campaign: c})
+			}
+			recall := func(target *aftersalesv1.TargetCriteria) *aftersalesv1.Campaign {
+				return &aftersalesv1.Campaign{DisplayName: "Door seal", Type: aftersalesv1.Campaign_RECALL, Target: target}
+			}
+
+			_, err := create(recall(nil))
+			requireCode(t, err, codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION)
+			require.Equal(t, []string{"campaign.target"}, violationFields(err))
+			_, err = create(recall(&aftersalesv1.TargetCriteria{SerialNumberFrom: "C-0001"}))
+			require.Equal(t, codes.InvalidArgument.String(), grpcstatus.Code(err).String(), "no model: %v", err)
+			require.Contains(t, violationFields(err), "campaign.target.models")
+			_, err = create(recall(&aftersalesv1.TargetCriteria{Models: []string{"WM-8000", "WM-0000"}}))
+			requireCode(t, err, codes.InvalidArgument, aftersalesv1.ErrorReason_UNKNOWN_PRODUCT_MODEL)
+			require.Equal(t, []string{"campaign.target.models[1]"}, violationFields(err))
+			_, err = create(recall(&aftersalesv1.TargetCriteria{Models: []string{"WM-8000"}, SerialNumberFrom: "Z-0000", SerialNumberTo: "Z-9999"}))
+			requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_CAMPAIGN_TARGET_EMPTY)
+			_, err = create(recall(&aftersalesv1.TargetCriteria{Models: []string{"WM-8000"}, SerialNumberFrom: "C-0003", SerialNumberTo: "C-0001"}))
+			requireCode(t, err, codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION)
+			require.Equal(t, []string{"campaign.target.serial_number_to"}, violationFields(err))
+			_, err = create(recall(&aftersalesv1.TargetCriteria{Models: []string{"WM-8000"}, FaultCategory: "ELECTRICAL"}))
+			requireCode(t, err, codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION)
+			require.Equal(t, []string{"campaign.target.fault_code"}, violationFields(err))
+			noticeRecall := recall(&aftersalesv1.TargetCriteria{Models: []string{"WM-8000"}})
+			noticeRecall.NoticeOnly = true
+			_, err = create(noticeRecall)
+			requireCode(t, err, codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION)
+			require.Equal(t, []string{"campaign.notice_only"}, violationFields(err))
+			_, err = create(&aftersalesv1.Campaign{DisplayName: "No type", Target: &aftersalesv1.TargetCriteria{Models: []string{"WM-8000"}}})
+			requireCode(t, err, codes.InvalidArgument, aftersalesv1.ErrorReason_FIELD_VIOLATION)
+			require.Equal(t, []string{"campaign.type"}, violationFields(err))
+			r := e.do(http.MethodPost, "/v1/campaigns", mgr, map[string]any{
+				"displayName": "Typo", "type": "RECALL", "target": map[string]any{"models": []string{"WM-80000"}},
+			})
+			requireHTTP(t, r, http.StatusBadRequest, codes.InvalidArgument, aftersalesv1.ErrorReason_UNKNOWN_PRODUCT_MODEL)
+			require.Equal(t, []string{"campaign.target.models[0]"}, jsonFieldViolations(r))
+			none, err := campaigns.ListCampaigns(as(mgr), &aftersalesv1.ListCampaignsRequest{})
+			require.NoError(t, err)
+			require.Empty(t, none.GetCampaigns(), "no refused create left a campaign behind")
+
+			// A fault target: only units with a ticket resolved with it.
+			e.resolved(f) // f.inWarranty, PLUMBING/P1
+			faulty, err := create(recall(&aftersalesv1.TargetCriteria{Models: []string{"WM-8000", "WM-7000"}, FaultCategory: "PLUMBING", FaultCode: "P1"}))
+			require.NoError(t, err)
+			p, err := campaigns.PreviewCampaign(as(mgr), &aftersalesv1.PreviewCampaignRequest{Name: faulty.GetName()})
+			require.NoError(t, err)
+			require.EqualValues(t, 1, p.GetTargetCount())
+			require.Equal(t, f.inWarranty.GetName(), p.GetSample()[0].GetProduct())
+
+			// Four WM-8000 units, above the threshold of 2.
+			c, err := create(recall(&aftersalesv1.TargetCriteria{Models: []string{"WM-8000"}}))
+			require.NoError(t, err)
+			p, err = campaigns.PreviewCampaign(as(mgr), &aftersalesv1.PreviewCampaignRequest{Name: c.GetName()})
+			require.NoError(t, err)
+			require.EqualValues(t, 4, p.GetTargetCount())
+			require.True(t, p.GetConfirmationRequired())
+			require.EqualValues(t, 2, p.GetConfirmationThreshold())
+			for _, n := range []int64{0, 3} {
+				_, err = campaigns.LaunchCampaign(as(mgr), &aftersalesv1.LaunchCampaignRequest{Name: c.GetName(), ConfirmedTargetCount: n})
+				requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_CAMPAIGN_CONFIRMATION_REQUIRED)
+				require.Equal(t, "4", apierr.PreconditionViolations(err)[0].GetSubject())
+			}
+			_, err = campaigns.LaunchCampaign(as(mgr), &aftersalesv1.LaunchCampaignRequest{Name: c.GetName(), ConfirmedTargetCount: 4, Etag: `"stale"`})
+			requireCode(t, err, codes.Aborted, aftersalesv1.ErrorReason_ETAG_MISMATCH)
+			got, err := campaigns.GetCampaign(as(mgr), &aftersalesv1.GetCampaignRequest{Name: c.GetName()})
+			require.NoError(t, err)
+			require.Equal(t, aftersalesv1.Campaign_DRAFT, got.GetState(), "refused launches changed nothing")
+			require.Nil(t, got.GetLaunchTime())
+
+			// Two launches at once: exactly one wins.
+			const n = 4
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					_, err := campaigns.LaunchCampaign(as(mgr), &aftersalesv1.LaunchCampaignRequest{Name: c.GetName(), ConfirmedTargetCount: 4})
+					errs <- err
+				}()
+			}
+			won := 0
+			for range n {
+				if err := <-errs; err == nil {
+					won++
+				} else {
+					requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION)
+					require.Equal(t, "LAUNCHING", apierr.PreconditionViolations(err)[0].GetSubject())
+				}
+			}
+			require.Equal(t, 1, won)
+
+			// LAUNCHING: the target is fixed, the text is not.
+			_, err = campaigns.UpdateCampaign(as(mgr), &aftersalesv1.UpdateCampaignRequest{
+				Campaign: &aftersalesv1.Campaign{Name: c.GetName(), Target: &aftersalesv1.TargetCriteria{Models: []string{"WM-7000"}}}, UpdateMask: mask("target"),
+			})
+			requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION)
+			renamed, err := campaigns.UpdateCampaign(as(mgr), &aftersalesv1.UpdateCampaignRequest{
+				Campaign: &aftersalesv1.Campaign{Name: c.GetName(), DisplayName: "Door seal recall"}, UpdateMask: mask("display_name"),
+			})
+			require.NoError(t, err)
+			require.Equal(t, "Door seal recall", renamed.GetDisplayName())
+			paused, err := campaigns.PauseCampaign(as(mgr), &aftersalesv1.PauseCampaignRequest{Name: c.GetName(), Etag: renamed.GetEtag()})
+			require.NoError(t, err)
+			require.Equal(t, aftersalesv1.Campaign_PAUSED, paused.GetState())
+			_, err = campaigns.PauseCampaign(as(mgr), &aftersalesv1.PauseCampaignRequest{Name: c.GetName()})
+			requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION)
+			resumed, err := campaigns.LaunchCampaign(as(mgr), &aftersalesv1.LaunchCampaignRequest{Name: c.GetName(), ConfirmedTargetCount: 4, RequestId: "resume-1"})
+			require.NoError(t, err)
+			require.Equal(t, aftersalesv1.Campaign_LAUNCHING, resumed.GetState())
+			require.Equal(t, got.GetCreateTime().AsTime(), resumed.GetCreateTime().AsTime())
+			again, err := campaigns.LaunchCampaign(as(mgr), &aftersalesv1.LaunchCampaignRequest{Name: c.GetName(), ConfirmedTargetCount: 4, RequestId: "resume-1"})
+			require.NoError(t, err, "a retry returns the first answer")
+			require.Equal(t, resumed.GetEtag(), again.GetEtag())
+
+			// A draft may change anything; its new target is checked too.
+			d, err := create(recall(&aftersalesv1.TargetCriteria{Models: []string{"WM-7000"}}))
+			require.NoError(t, err)
+			_, err = campaigns.UpdateCampaign(as(mgr), &aftersalesv1.UpdateCampaignRequest{
+				Campaign: &aftersalesv1.Campaign{Name: d.GetName(), Target: &aftersalesv1.TargetCriteria{Models: []string{"XX-1"}}}, UpdateMask: mask("target"),
+			})
+			requireCode(t, err, codes.InvalidArgument, aftersalesv1.ErrorReason_UNKNOWN_PRODUCT_MODEL)
+			notice, err := campaigns.UpdateCampaign(as(mgr), &aftersalesv1.UpdateCampaignRequest{
+				Campaign: &aftersalesv1.Campaign{Name: d.GetName(), Type: aftersalesv1.Campaign_SAFETY_NOTICE}, UpdateMask: mask("type"),
+			})
+			require.NoError(t, err)
+			require.True(t, notice.GetNoticeOnly(), "a safety notice is notice-only")
+			_, err = campaigns.UpdateCampaign(as(mgr), &aftersalesv1.UpdateCampaignRequest{
+				Campaign: &aftersalesv1.Campaign{Name: d.GetName(), CancelReason: "x"}, UpdateMask: mask("cancel_reason"),
+			})
+			requireCode(t, err, codes.InvalidArgument, aftersalesv1.ErrorReason_INVALID_UPDATE_MASK)
+			_, err = campaigns.CancelCampaign(as(mgr), &aftersalesv1.CancelCampaignRequest{Name: d.GetName(), Reason: "not needed"})
+			require.NoError(t, err)
+			_, err = campaigns.LaunchCampaign(as(mgr), &aftersalesv1.LaunchCampaignRequest{Name: d.GetName()})
+			requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION)
+			_, err = campaigns.GetCampaign(as(mgr), &aftersalesv1.GetCampaignRequest{Name: "campaigns/nope"})
+			requireCode(t, err, codes.NotFound, aftersalesv1.ErrorReason_RESOURCE_NOT_FOUND)
+			_, err = campaigns.ListCampaignTargets(as(mgr), &aftersalesv1.ListCampaignTargetsRequest{Parent: c.GetName(), Filter: "state = NO_SUCH"})
+			requireCode(t, err, codes.InvalidArgument, aftersalesv1.ErrorReason_INVALID_FILTER)
+			listed, err := campaigns.ListCampaigns(as(mgr), &aftersalesv1.ListCampaignsRequest{Filter: "state = LAUNCHING"})
+			require.NoError(t, err)
+			require.Len(t, listed.GetCampaigns(), 1)
+			require.Equal(t, c.GetName(), listed.GetCampaigns()[0].GetName())
+		})
+	}
+}
+
+// TestCampaignNotice: a safety notice reaches the owners through the
+// feed and their campaign list, with no ticket, and completes when the
+// last one acknowledges it; a firmware update completes when its ticket
+// is resolved.
+func TestCampaignNotice(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			e := start(t, dialect, campaignPace(10*time.Millisecond, 2))
+			f := e.seed()
+			mgr, agent, customer := f.manager.GetName(), f.agent.GetName(), f.customer.GetName()
+			e.register("WM-8000", serials("C-", 3), []*aftersalesv1.Customer{f.customer})
+			campaigns := aftersalesv1.NewCampaignServiceClient(e.conn)
+			active := func(name string) *aftersalesv1.Campaign {
+				var c *aftersalesv1.Campaign
+				require.Eventually(t, func() bool {
+					var err error
+					c, err = campaigns.GetCampaign(as(mgr), &aftersalesv1.GetCampaignRequest{Name: name})
+					require.NoError(t, err)
+					return c.GetState() != aftersalesv1.Campaign_LAUNCHING
+				}, time.Minute, 5*time.Millisecond)
+				return c
+			}
+
+			notice, err := campaigns.CreateCampaign(as(mgr), &aftersalesv1.CreateCampaignRequest{Campaign: &aftersalesv1.Campaign{
+				DisplayName: "Keep the door clear", Type: aftersalesv1.Campaign_SAFETY_NOTICE, Target: &aftersalesv1.TargetCriteria{Models: []string{"WM-8000"}},
+			}})
+			require.NoError(t, err)
+			require.True(t, notice.GetNoticeOnly())
+			_, err = campaigns.LaunchCampaign(as(mgr), &aftersalesv1.LaunchCampaignRequest{Name: notice.GetName()})
+			require.NoError(t, err)
+			c := active(notice.GetName())
+			require.Equal(t, aftersalesv1.Campaign_ACTIVE, c.GetState())
+			requireProto(t, &aftersalesv1.CampaignProgress{Targeted: 4, Notified: 4}, c.GetProgress())
+			require.Empty(t, e.listTickets(mgr, `campaign = "`+notice.GetName()+`"`), "a notice opens no ticket")
+
+			// The owner hears of it in the feed and the app.
+			notified := e.feed(as(customer), 0, `type = "campaign.notified"`)
+			require.Len(t, notified, 4)
+			r := e.do(http.MethodGet, "/v1/"+customer+"/campaigns", customer, nil)
+			require.Equal(t, http.StatusOK, r.status, string(r.raw))
+			require.Len(t, r.body["campaigns"].([]any), 1)
+			require.Len(t, r.body["campaigns"].([]any)[0].(map[string]any)["targets"].([]any), 4)
+
+			targets := e.allTargets(agent, notice.GetName())
+			for i, tg := range targets {
+				require.Equal(t, aftersalesv1.CampaignTarget_NOTIFIED, tg.GetState())
+				require.Empty(t, tg.GetTicket())
+				_, err := campaigns.RecordCampaignOutreach(as(agent), &aftersalesv1.RecordCampaignOutreachRequest{
+					Name: tg.GetName(), Outcome: aftersalesv1.RecordCampaignOutreachRequest_ACKNOWLEDGED,
+				})
+				require.NoError(t, err)
+				c, err := campaigns.GetCampaign(as(mgr), &aftersalesv1.GetCampaignRequest{Name: notice.GetName()})
+				require.NoError(t, err)
+				if i < len(targets)-1 {
+					require.Equal(t, aftersalesv1.Campaign_ACTIVE, c.GetState())
+				} else {
+					require.Equal(t, aftersalesv1.Campaign_COMPLETED, c.GetState(), "the last acknowledgement completes it")
+					require.NotNil(t, c.GetEndTime())
+					require.EqualValues(t, 1, c.GetProgress().GetCompletionRate())
+				}
+			}
+			_, err = campaigns.CancelCampaign(as(mgr), &aftersalesv1.CancelCampaignRequest{Name: notice.GetName(), Reason: "too late"})
+			requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION)
+			require.Equal(t, "COMPLETED", apierr.PreconditionViolations(err)[0].GetSubject())
+
+			// A free firmware update of the out-of-warranty unit.
+			fw, err := campaigns.CreateCampaign(as(mgr), &aftersalesv1.CreateCampaignRequest{Campaign: &aftersalesv1.Campaign{
+				DisplayName: "Firmware 2.1", Type: aftersalesv1.Campaign_FIRMWARE_UPDATE, FreeOfCharge: true,
+				Target: &aftersalesv1.TargetCriteria{Models: []string{"WM-7000"}},
+			}})
+			require.NoError(t, err)
+			_, err = campaigns.LaunchCampaign(as(mgr), &aftersalesv1.LaunchCampaignRequest{Name: fw.GetName()})
+			require.NoError(t, err)
+			require.Equal(t, aftersalesv1.Campaign_ACTIVE, active(fw.GetName()).GetState())
+			tks := e.listTickets(mgr, `campaign = "`+fw.GetName()+`"`)
+			require.Len(t, tks, 1)
+			require.Equal(t, aftersalesv1.Ticket_MAINTENANCE, tks[0].GetType())
+			require.Equal(t, f.outOfWarranty.GetName(), tks[0].GetProduct())
+			require.Equal(t, aftersalesv1.WarrantyStatus_WARRANTY_STATUS_IN_WARRANTY, tks[0].GetWarrantyStatus(), "free of charge")
+			e.work(f, tks[0].GetName(), validResolution())
+			c, err = campaigns.GetCampaign(as(mgr), &aftersalesv1.GetCampaignRequest{Name: fw.GetName()})
+			require.NoError(t, err)
+			require.Equal(t, aftersalesv1.Campaign_COMPLETED, c.GetState(), "its one ticket resolved")
+			requireProto(t, &aftersalesv1.CampaignProgress{Targeted: 1, Completed: 1, CompletionRate: 1}, c.GetProgress())
+		})
+	}
 }
