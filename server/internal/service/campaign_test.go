@@ -686,6 +686,78 @@ func TestCampaignNotice(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, aftersalesv1.Campaign_COMPLETED, c.GetState(), "its one ticket resolved")
 			requireProto(t, &aftersalesv1.CampaignProgress{Targeted: 1, Completed: 1, CompletionRate: 1}, c.GetProgress())
+			_, err = e.tickets.ReopenTicket(as(agent), &aftersalesv1.ReopenTicketRequest{Name: tks[0].GetName(), Reason: "still old firmware"})
+			require.NoError(t, err)
+			c, err = campaigns.GetCampaign(as(mgr), &aftersalesv1.GetCampaignRequest{Name: fw.GetName()})
+			require.NoError(t, err)
+			require.Equal(t, aftersalesv1.Campaign_COMPLETED, c.GetState(), "an ended campaign stays ended")
+			requireProto(t, &aftersalesv1.CampaignProgress{Targeted: 1, Completed: 1, CompletionRate: 1}, c.GetProgress(), "and its figures final")
+		})
+	}
+}
+
+// TestProductRegion: a product's region is its install address's, else
+// its owner's, and follows the owner's address; campaigns target by it
+// and by manufacture time.
+func TestProductRegion(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			e := start(t, dialect, idleCampaigns)
+			f := e.seed()
+			mgr := f.manager.GetName()
+			owners := e.owners(2) // east, west
+			made := timestamp(time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+			home, err := e.customers.CreateProduct(e.admin(), &aftersalesv1.CreateProductRequest{Parent: owners[0].GetName(), Product: &aftersalesv1.Product{
+				Model: "AC-1", SerialNumber: "AC-0001", ManufactureTime: made,
+			}})
+			require.NoError(t, err)
+			require.Equal(t, "east", home.GetRegion(), "the owner's region")
+			require.Equal(t, made.AsTime(), home.GetManufactureTime().AsTime())
+			away, err := e.customers.CreateProduct(e.admin(), &aftersalesv1.CreateProductRequest{Parent: owners[0].GetName(), Product: &aftersalesv1.Product{
+				Model: "AC-1", SerialNumber: "AC-0002", InstallAddress: &aftersalesv1.PostalAddress{City: "Hangzhou", Region: "south"},
+			}})
+			require.NoError(t, err)
+			require.Equal(t, "south", away.GetRegion(), "the install address's region")
+			_, err = e.customers.CreateProduct(e.admin(), &aftersalesv1.CreateProductRequest{Parent: owners[1].GetName(), Product: &aftersalesv1.Product{
+				Model: "AC-1", SerialNumber: "AC-0003",
+			}})
+			require.NoError(t, err)
+
+			// The owner moves: the product at home moves along, the one
+			// installed elsewhere stays.
+			_, err = e.customers.UpdateCustomer(e.admin(), &aftersalesv1.UpdateCustomerRequest{
+				Customer: &aftersalesv1.Customer{Name: owners[0].GetName(), Address: &aftersalesv1.PostalAddress{City: "Beijing", Region: "north"}}, UpdateMask: mask("address"),
+			})
+			require.NoError(t, err)
+			region := func(p *aftersalesv1.Product) string {
+				got, err := e.customers.GetProduct(e.admin(), &aftersalesv1.GetProductRequest{Name: p.GetName()})
+				require.NoError(t, err)
+				return got.GetRegion()
+			}
+			require.Equal(t, "north", region(home))
+			require.Equal(t, "south", region(away))
+			updated, err := e.customers.UpdateProduct(e.admin(), &aftersalesv1.UpdateProductRequest{
+				Product: &aftersalesv1.Product{Name: away.GetName(), ManufactureTime: made}, UpdateMask: mask("install_address", "manufacture_time"),
+			})
+			require.NoError(t, err)
+			require.Equal(t, "north", updated.GetRegion(), "no install address: the owner's region")
+			listed, err := e.customers.ListProducts(e.admin(), &aftersalesv1.ListProductsRequest{Parent: "customers/-", Filter: `manufacture_time = "2025-06-01T00:00:00Z"`})
+			require.NoError(t, err)
+			require.Len(t, listed.GetProducts(), 2)
+
+			preview := func(target *aftersalesv1.TargetCriteria) int64 {
+				c, err := aftersalesv1.NewCampaignServiceClient(e.conn).CreateCampaign(as(mgr), &aftersalesv1.CreateCampaignRequest{Campaign: &aftersalesv1.Campaign{
+					DisplayName: "Check", Type: aftersalesv1.Campaign_INSPECTION, Target: target,
+				}})
+				require.NoError(t, err)
+				p, err := aftersalesv1.NewCampaignServiceClient(e.conn).PreviewCampaign(as(mgr), &aftersalesv1.PreviewCampaignRequest{Name: c.GetName()})
+				require.NoError(t, err)
+				return p.GetTargetCount()
+			}
+			require.EqualValues(t, 2, preview(&aftersalesv1.TargetCriteria{Models: []string{"AC-1"}, Regions: []string{"north"}}))
+			require.EqualValues(t, 3, preview(&aftersalesv1.TargetCriteria{Models: []string{"AC-1"}, Regions: []string{"north", "west"}}))
+			require.EqualValues(t, 2, preview(&aftersalesv1.TargetCriteria{Models: []string{"AC-1"},
+				ManufactureStartTime: made, ManufactureEndTime: timestamp(made.AsTime().AddDate(0, 1, 0))}))
 		})
 	}
 }

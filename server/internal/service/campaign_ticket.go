@@ -20,7 +20,7 @@ import (
 // campaignTicketMoved applies a campaign ticket's state change (ev, whose
 // ToState is set when the state changed) to its target: resolved or
 // closed completes it, cancelled cancels it, reopened takes a completed
-// target back (campaignflow.AfterTicket).
+// target of a campaign still running back (campaignflow.AfterTicket).
 func (b *base) campaignTicketMoved(tx *gorm.DB, tk *store.Ticket, ev *event, now time.Time) error {
 	if tk.CampaignID == "" || ev.ToState == 0 || ev.ToState == ev.FromState {
 		return nil
@@ -39,6 +39,17 @@ func (b *base) campaignTicketMoved(tx *gorm.DB, tk *store.Ticket, ev *event, now
 	to, changed := campaignflow.AfterTicket(campaignflow.TargetState(row.State), aftersalesv1.Ticket_State(tk.State))
 	if !changed {
 		return nil
+	}
+	if !campaignflow.Ended(to) {
+		// A reopened ticket reopens its target only while the campaign
+		// runs: an ended campaign's figures are final.
+		var c store.Campaign
+		if err := store.Translate(tx.Select("state").Where("id = ?", row.CampaignID).Take(&c).Error); err != nil {
+			return err
+		}
+		if st := campaignflow.State(c.State); st == campaignflow.Completed || st == campaignflow.Cancelled {
+			return nil
+		}
 	}
 	before := targetProto(&row)
 	row.State, row.EndTime = int32(to), nil
