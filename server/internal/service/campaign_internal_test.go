@@ -19,7 +19,7 @@ import (
 // without the lease that normally keeps a second worker away: a batch
 // replayed from a stale cursor fails whole on the unique key instead of
 // reaching a product twice, and two workers racing through a launch
-// reach every product exactly once.
+// reach every product exactly once, of each model, merged in id order.
 func TestLaunchBatchUniqueness(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
@@ -35,12 +35,12 @@ func TestLaunchBatchUniqueness(t *testing.T) {
 			require.NoError(t, g.Create(customer).Error)
 			const products = 10
 			for i := range products {
-				require.NoError(t, g.Create(&store.Product{ID: ids.New(), CustomerID: customer.ID, Model: "M-1", SerialNumber: fmt.Sprintf("S-%02d", i),
+				require.NoError(t, g.Create(&store.Product{ID: ids.New(), CustomerID: customer.ID, Model: fmt.Sprintf("M-%d", i%2), SerialNumber: fmt.Sprintf("S-%02d", i),
 					CreateTime: now, UpdateTime: now, Version: 1}).Error)
 			}
 			campaign := func() *store.Campaign {
 				c := &store.Campaign{ID: ids.New(), DisplayName: "Recall", Type: int32(aftersalesv1.Campaign_RECALL), State: int32(campaignflow.Launching),
-					Target: marshalJSON(&aftersalesv1.TargetCriteria{Models: []string{"M-1"}}), FreeOfCharge: true, OwnerID: owner.ID,
+					Target: marshalJSON(&aftersalesv1.TargetCriteria{Models: []string{"M-1", "M-0"}}), FreeOfCharge: true, OwnerID: owner.ID,
 					Priority: int32(aftersalesv1.Ticket_NORMAL), CreateTime: now, UpdateTime: now, Version: 1}
 				require.NoError(t, g.Create(c).Error)
 				return c
