@@ -187,7 +187,7 @@ func testCampaignRecall(t *testing.T, dialect string) {
 		"target": map[string]any{"models": []string{row.GetProductModel()}, "serialNumberFrom": row.GetMinSerialNumber(), "serialNumberTo": row.GetMaxSerialNumber()},
 	})
 	require.Equal(t, http.StatusOK, r.status, string(r.raw))
-	name := r.body["name"].(string)
+	name, etag := r.body["name"].(string), r.body["etag"].(string)
 	require.Equal(t, "DRAFT", r.body["state"])
 	require.Equal(t, true, r.body["freeOfCharge"], "a recall is always free of charge")
 	require.Equal(t, mgr, r.body["owner"], "the creator owns it")
@@ -203,6 +203,10 @@ func testCampaignRecall(t *testing.T, dialect string) {
 	campaigns := aftersalesv1.NewCampaignServiceClient(a.conn)
 	preview, err := campaigns.PreviewCampaign(as(mgr), &aftersalesv1.PreviewCampaignRequest{Name: name, SampleSize: 5})
 	require.NoError(t, err)
+	r = a.do(http.MethodPost, "/v1/"+name+":preview", mgr, map[string]any{})
+	require.Equal(t, http.StatusOK, r.status, string(r.raw))
+	require.Equal(t, "171", r.body["targetCount"])
+	require.Len(t, r.body["sample"], 20, "20 by default")
 	require.EqualValues(t, 171, preview.GetTargetCount())
 	require.Equal(t, map[string]int64{"WM-9000": 171}, preview.GetCountByModel())
 	require.False(t, preview.GetConfirmationRequired())
@@ -216,9 +220,9 @@ func testCampaignRecall(t *testing.T, dialect string) {
 
 	// Launch on replica a; a second replica b joins; a is stopped while
 	// the launch is under way, and b finishes it.
-	launched, err := campaigns.LaunchCampaign(as(mgr), &aftersalesv1.LaunchCampaignRequest{Name: name, Etag: r.body["etag"].(string)})
-	require.NoError(t, err)
-	require.Equal(t, aftersalesv1.Campaign_LAUNCHING, launched.GetState())
+	r = a.do(http.MethodPost, "/v1/"+name+":launch", mgr, map[string]any{"etag": etag, "requestId": "launch-1"})
+	require.Equal(t, http.StatusOK, r.status, string(r.raw))
+	require.Equal(t, "LAUNCHING", r.body["state"])
 	b := startURL(t, url, campaignPace(10*time.Millisecond, batch))
 	progress := func(e *env) *aftersalesv1.CampaignProgress {
 		c, err := aftersalesv1.NewCampaignServiceClient(e.conn).GetCampaign(as(mgr), &aftersalesv1.GetCampaignRequest{Name: name})
