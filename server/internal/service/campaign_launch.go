@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -53,14 +54,15 @@ func (s *campaignServer) launchStep(ctx context.Context) (int, error) {
 		return 0, store.Translate(err)
 	}
 	total := 0
+	var errs []error
 	for _, id := range launching {
+		// One campaign's failing batch (retried next pass) does not hold
+		// the others up.
 		n, err := s.launchBatch(ctx, id)
 		total += n
-		if err != nil {
-			return total, err
-		}
+		errs = append(errs, err)
 	}
-	return total, nil
+	return total, errors.Join(errs...)
 }
 
 // launchBatch reaches the next batch of the campaign's products in one

@@ -83,7 +83,8 @@ type Campaigns struct {
 	// Batch is how many products one step of a launch reaches; 0 means
 	// 500.
 	Batch int
-	// Interval is how often the worker looks for work; 0 means 2s.
+	// Interval is how often the worker looks for work, reaching one
+	// batch of each launching campaign each time; 0 means 2s.
 	Interval time.Duration
 }
 
