@@ -29,6 +29,8 @@ var collections = map[string]string{
 	"accountabilityRecords": "accountability_record",
 	"apiKeys":               "api_key",
 	"webhooks":              "webhook",
+	"campaigns":             "campaign",
+	"targets":               "campaign_target",
 }
 
 // ResourceType returns the type of the resource called name: the

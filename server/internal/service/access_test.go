@@ -193,6 +193,22 @@ var accessRules = map[string][]accRole{
 	"/aftersales.v1.WebhookService/DeleteWebhook":         {accPartner},
 	"/aftersales.v1.WebhookService/ListWebhookDeliveries": {accPartner},
 	"/aftersales.v1.WebhookService/RedeliverEvent":        {accPartner},
+
+	// CampaignService (campaign.proto): managers decide and launch
+	// campaigns; the call center reads them and records outreach;
+	// customers list the campaigns concerning their own products.
+	"/aftersales.v1.CampaignService/CreateCampaign":         {accManager},
+	"/aftersales.v1.CampaignService/GetCampaign":            {accManager, accAgent},
+	"/aftersales.v1.CampaignService/ListCampaigns":          {accManager, accAgent},
+	"/aftersales.v1.CampaignService/UpdateCampaign":         {accManager},
+	"/aftersales.v1.CampaignService/PreviewCampaign":        {accManager},
+	"/aftersales.v1.CampaignService/LaunchCampaign":         {accManager},
+	"/aftersales.v1.CampaignService/PauseCampaign":          {accManager},
+	"/aftersales.v1.CampaignService/CancelCampaign":         {accManager},
+	"/aftersales.v1.CampaignService/ListCampaignTargets":    {accManager, accAgent},
+	"/aftersales.v1.CampaignService/RecordCampaignOutreach": {accManager, accAgent},
+	"/aftersales.v1.CampaignService/ListCustomerCampaigns":  {accManager, accAgent, accCustomer},
+	"/aftersales.v1.ReportService/GetCampaignMetrics":       {accManager},
 }
 
 // accMayCall reports whether role may call method by accessRules; ok is

@@ -105,8 +105,11 @@ func (s *customerServer) UpdateCustomer(ctx context.Context, req *aftersalesv1.U
 		return nil, apierr.InvalidField("customer.display_name", "is required")
 	}
 	scope := func(q *gorm.DB) *gorm.DB { return customerScope(q, caller) }
-	return updateRow(ctx, s.base, scope, id, c.GetName(), c.GetEtag(), customerProto, func(_ *gorm.DB, row *store.Customer) error {
+	return updateRow(ctx, s.base, scope, id, c.GetName(), c.GetEtag(), customerProto, func(tx *gorm.DB, row *store.Customer) error {
 		applyCustomer(row, c, paths)
+		if slices.Contains(paths, "address") {
+			return syncProductRegions(tx, row.ID, row.Address)
+		}
 		return nil
 	})
 }

@@ -91,6 +91,9 @@ func scopeEvent(tx *gorm.DB, ev *store.Event, msg proto.Message) error {
 		ev.AssigneeID = parentID(resourceName(m), resname.Staff)
 	case *aftersalesv1.Webhook:
 		ev.PartnerID = id(m.GetPartner(), resname.Partners)
+	case *aftersalesv1.CampaignTarget:
+		// A campaign reaching a customer's product is news to them.
+		ev.CustomerID = id(m.GetCustomer(), resname.Customers)
 	}
 	return nil
 }
@@ -101,7 +104,7 @@ func scopeEvent(tx *gorm.DB, ev *store.Event, msg proto.Message) error {
 var staffOnlyTypes = []string{"api_key", "webhook"}
 
 // customerTypes are the resource types a customer may Get.
-var customerTypes = []string{"ticket", "ticket_event", "complaint", "complaint_event", "customer", "product"}
+var customerTypes = []string{"ticket", "ticket_event", "complaint", "complaint_event", "customer", "product", "campaign_target"}
 
 // trainingTypes are the resource types of staff training; personal
 // records (enrollment and below) are read by their owner, trainers and
@@ -149,6 +152,10 @@ func eventFor(row *store.Event, p principal.Principal) (*aftersalesv1.Event, err
 		msg = complaintFor(m, p)
 	case *aftersalesv1.Customer:
 		msg = contactOnly(m, p)
+	case *aftersalesv1.CampaignTarget:
+		if p.Role == principal.RoleCustomer {
+			m.Note = "" // the call center's outreach note is internal
+		}
 	}
 	if data, err = anypb.New(msg); err != nil {
 		return nil, err

@@ -23,11 +23,12 @@ import (
 // Products belong to CustomerService, so their handlers are methods of
 // customerServer.
 
-var productUpdatable = []string{"model", "purchase_time", "warranty_end_time", "retailer", "install_address"}
+var productUpdatable = []string{"model", "purchase_time", "warranty_end_time", "retailer", "install_address", "manufacture_time"}
 
 var productList = listSpec{columns: []column{
 	{field: filter.Field{Name: "serial_number"}, name: "serial_number"},
 	{field: filter.Field{Name: "model"}, name: "model"},
+	{field: filter.Field{Name: "manufacture_time", Kind: filter.KindTime}, name: "manufacture_time"},
 	{field: filter.Field{Name: "create_time", Kind: filter.KindTime}, name: "create_time"},
 }}
 
@@ -55,8 +56,9 @@ func (s *customerServer) CreateProduct(ctx context.Context, req *aftersalesv1.Cr
 	}
 	caller := principal.FromContext(ctx)
 	return mutate(ctx, s.base, aftersalesv1.CustomerService_CreateProduct_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.Product, error) {
-		if ok, err := exists(customerScope(tx, caller), &store.Customer{}, customerID); err != nil || !ok {
-			return nil, orErr(err, notFound(req.GetParent()))
+		var owner store.Customer
+		if err := store.Translate(customerScope(tx, caller).Where("id = ?", customerID).Take(&owner).Error); err != nil {
+			return nil, orErr(ignoreNotFound(err), notFound(req.GetParent()))
 		}
 		now := s.now()
 		row := &store.Product{
@@ -68,6 +70,7 @@ func (s *customerServer) CreateProduct(ctx context.Context, req *aftersalesv1.Cr
 			Version:      1,
 		}
 		applyProduct(row, p, productUpdatable)
+		row.Region = productRegion(row.InstallAddress, owner.Address)
 		if err := store.Translate(tx.Create(row).Error); err != nil {
 			return nil, err
 		}
@@ -132,8 +135,15 @@ func (s *customerServer) UpdateProduct(ctx context.Context, req *aftersalesv1.Up
 	// The name's customer is part of the lookup: a product addressed
 	// under another customer does not exist.
 	scope := func(q *gorm.DB) *gorm.DB { return productScope(q, caller).Where("customer_id = ?", customerID) }
-	return updateRow(ctx, s.base, scope, productID, p.GetName(), p.GetEtag(), productProto, func(_ *gorm.DB, row *store.Product) error {
+	return updateRow(ctx, s.base, scope, productID, p.GetName(), p.GetEtag(), productProto, func(tx *gorm.DB, row *store.Product) error {
 		applyProduct(row, p, paths)
+		if slices.Contains(paths, "install_address") {
+			var owner store.Customer
+			if err := store.Translate(tx.Select("address").Where("id = ?", row.CustomerID).Take(&owner).Error); err != nil {
+				return err
+			}
+			row.Region = productRegion(row.InstallAddress, owner.Address)
+		}
 		// The order of the two times is checked on the result, since the
 		// mask may change only one of them.
 		if v, ok := warrantyViolation(slices.Contains(paths, "purchase_time"), slices.Contains(paths, "warranty_end_time"), row.PurchaseTime, row.WarrantyEndTime); !ok {
@@ -213,6 +223,8 @@ func applyProduct(row *store.Product, p *aftersalesv1.Product, paths []string) {
 			row.Retailer = p.GetRetailer()
 		case "install_address":
 			row.InstallAddress = marshalJSON(p.GetInstallAddress())
+		case "manufacture_time":
+			row.ManufactureTime = timePtr(p.GetManufactureTime())
 		}
 	}
 }
@@ -230,6 +242,8 @@ func productProto(row *store.Product) *aftersalesv1.Product {
 		PurchaseTime:    tsPtr(row.PurchaseTime),
 		WarrantyEndTime: tsPtr(row.WarrantyEndTime),
 		Retailer:        row.Retailer,
+		ManufactureTime: tsPtr(row.ManufactureTime),
+		Region:          row.Region,
 		CreateTime:      ts(row.CreateTime),
 		UpdateTime:      ts(row.UpdateTime),
 		Etag:            etag.Of(name, row.Version),
@@ -239,4 +253,45 @@ func productProto(row *store.Product) *aftersalesv1.Product {
 		unmarshalJSON(row.InstallAddress, p.InstallAddress)
 	}
 	return p
+}
+
+// productRegion derives a product's region (Product.region, which
+// campaigns target by) from the stored JSON of its install address and
+// of its owner's address: the install address's region, else the
+// owner's.
+func productRegion(installAddress, ownerAddress string) string {
+	for _, raw := range []string{installAddress, ownerAddress} {
+		if raw == "" {
+			continue
+		}
+		var a aftersalesv1.PostalAddress
+		unmarshalJSON(raw, &a)
+		if r := strings.TrimSpace(a.GetRegion()); r != "" {
+			return r
+		}
+	}
+	return ""
+}
+
+// syncProductRegions keeps the region of a customer's products right
+// when the customer's address changes, in the change's transaction:
+// products installed at an address with a region keep theirs. The
+// region is derived and output only, so the products' versions stay.
+func syncProductRegions(tx *gorm.DB, customerID, ownerAddress string) error {
+	var rows []store.Product
+	if err := tx.Select("id", "install_address", "region").Where("customer_id = ?", customerID).Find(&rows).Error; err != nil {
+		return store.Translate(err)
+	}
+	byRegion := map[string][]string{}
+	for _, r := range rows {
+		if want := productRegion(r.InstallAddress, ownerAddress); want != r.Region {
+			byRegion[want] = append(byRegion[want], r.ID)
+		}
+	}
+	for region, ids := range byRegion {
+		if err := tx.Model(&store.Product{}).Where("id IN ?", ids).Update("region", region).Error; err != nil {
+			return store.Translate(err)
+		}
+	}
+	return nil
 }

@@ -83,7 +83,8 @@ type Campaigns struct {
 	// Batch is how many products one step of a launch reaches; 0 means
 	// 500.
 	Batch int
-	// Interval is how often the worker looks for work; 0 means 2s.
+	// Interval is how often the worker looks for work, reaching one
+	// batch of each launching campaign each time; 0 means 2s.
 	Interval time.Duration
 }
 
@@ -266,6 +267,7 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 		aftersalesv1.RegisterReportServiceHandler,
 		aftersalesv1.RegisterEventServiceHandler,
 		aftersalesv1.RegisterWebhookServiceHandler,
+		aftersalesv1.RegisterCampaignServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return err

@@ -45,6 +45,7 @@ var ticketList = listSpec{columns: []column{
 	{field: filter.Field{Name: "partner"}, name: "partner_id", conv: nameValue(resname.Partners)},
 	{field: filter.Field{Name: "first_contact"}, name: "first_contact_id", conv: nameValue(resname.Staff)},
 	{field: filter.Field{Name: "escalation_level", Kind: filter.KindInt}, name: "escalation_level"},
+	{field: filter.Field{Name: "campaign"}, name: "campaign_id", conv: nameValue(resname.Campaigns)},
 	{field: filter.Field{Name: "create_time", Kind: filter.KindTime}, name: "create_time"},
 }}
 
@@ -140,32 +141,53 @@ func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.Creat
 				return nil, err
 			}
 		}
-		// Nothing in this transaction reads the new ticket back: its
-		// rows go with the audit and outbox rows, in one round trip.
-		ev := newEvent(row, aftersalesv1.TicketEvent_CREATED, actor, now)
-		ev.ToState = row.State
-		if err := store.Append(tx, row, ev); err != nil {
+		if err := appendTicket(tx, row, actor, now); err != nil {
 			return nil, err
 		}
 		return ticketProto(row), nil
 	})
 }
 
+// appendTicket queues a new ticket with its CREATED timeline entry, for
+// CreateTicket and the tickets campaigns open. Nothing in the
+// transaction reads the new ticket back: its rows go with the audit and
+// outbox rows, in one round trip.
+func appendTicket(tx *gorm.DB, row *store.Ticket, actor principal.Principal, now time.Time) error {
+	ev := newEvent(row, aftersalesv1.TicketEvent_CREATED, actor, now)
+	ev.ToState = row.State
+	return store.Append(tx, row, ev)
+}
+
 // planSLA sets the ticket's SLA clock from the policy of its priority,
 // keeping time already spent paused out of the count.
-func (s *ticketServer) planSLA(tx *gorm.DB, row *store.Ticket) error {
-	var p store.SlaPolicy
-	if err := store.Translate(tx.Where("priority = ?", row.Priority).Take(&p).Error); err != nil {
-		if isNotFound(err) {
-			return apierr.Precondition(aftersalesv1.ErrorReason_REFERENCE_NOT_FOUND, "SLA_POLICY", aftersalesv1.Ticket_Priority(row.Priority).String(),
-				"no SLA policy exists for priority "+aftersalesv1.Ticket_Priority(row.Priority).String()+"; create one first")
-		}
+func (b *base) planSLA(tx *gorm.DB, row *store.Ticket) error {
+	p, err := slaPolicyFor(tx, row.Priority)
+	if err != nil {
 		return err
 	}
+	applySLA(row, p)
+	return nil
+}
+
+// slaPolicyFor reads the SLA policy of a ticket priority; a priority
+// without one is FAILED_PRECONDITION.
+func slaPolicyFor(tx *gorm.DB, priority int32) (*store.SlaPolicy, error) {
+	var p store.SlaPolicy
+	if err := store.Translate(tx.Where("priority = ?", priority).Take(&p).Error); err != nil {
+		if isNotFound(err) {
+			return nil, apierr.Precondition(aftersalesv1.ErrorReason_REFERENCE_NOT_FOUND, "SLA_POLICY", aftersalesv1.Ticket_Priority(priority).String(),
+				"no SLA policy exists for priority "+aftersalesv1.Ticket_Priority(priority).String()+"; create one first")
+		}
+		return nil, err
+	}
+	return &p, nil
+}
+
+// applySLA sets the ticket's SLA clock from policy p.
+func applySLA(row *store.Ticket, p *store.SlaPolicy) {
 	c := clockOf(row).Replan(row.CreateTime, secs(p.ResponseTargetSeconds), secs(p.ResolveTargetSeconds), p.PauseClock)
 	setClock(row, c)
 	row.SlaPolicyID = p.ID
-	return nil
 }
 
 func (s *ticketServer) GetTicket(ctx context.Context, req *aftersalesv1.GetTicketRequest) (*aftersalesv1.Ticket, error) {
@@ -326,7 +348,11 @@ func (b *base) saveTicket(tx *gorm.DB, row *store.Ticket, ev *event, now time.Ti
 	if err := store.Translate(tx.Save(row).Error); err != nil {
 		return err
 	}
-	return store.Translate(tx.Create(ev.row()).Error)
+	if err := store.Translate(tx.Create(ev.row()).Error); err != nil {
+		return err
+	}
+	// A campaign's ticket moves its target (campaign_ticket.go).
+	return b.campaignTicketMoved(tx, row, ev, now)
 }
 
 // transition is the shape of every state-changing method: parse the name,

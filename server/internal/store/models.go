@@ -138,10 +138,10 @@ type Ticket struct {
 
 	// CampaignID and MaintenancePlanID say what opened the ticket; ""
 	// for tickets opened by a person.
-	CampaignID        string `gorm:"size:32;not null"`
+	CampaignID        string `gorm:"size:32;not null;index:idx_tickets_campaign,priority:1"`
 	MaintenancePlanID string `gorm:"size:32;not null"`
 
-	CreateTime  time.Time  `gorm:"not null;index:idx_tickets_state_assignee,priority:3;index:idx_tickets_state,priority:2;index:idx_tickets_assignee,priority:2;index:idx_tickets_partner,priority:2;index:idx_tickets_customer,priority:2;index:idx_tickets_create,priority:1"`
+	CreateTime  time.Time  `gorm:"not null;index:idx_tickets_state_assignee,priority:3;index:idx_tickets_state,priority:2;index:idx_tickets_assignee,priority:2;index:idx_tickets_partner,priority:2;index:idx_tickets_customer,priority:2;index:idx_tickets_create,priority:1;index:idx_tickets_campaign,priority:2"`
 	UpdateTime  time.Time  `gorm:"not null;index:idx_tickets_update,priority:1"`
 	ResolveTime *time.Time ``
 	CloseTime   *time.Time ``
@@ -213,7 +213,8 @@ func ResourceModels() []any {
 		&Complaint{}, &ComplaintEvent{}, &AccountabilityRecord{}, &FollowUp{},
 		&Course{}, &Enrollment{}, &Assessment{}, &QualificationChange{},
 		&ReportFact{}, &ReportRollup{}, &ReportFault{}, &ReportWatermark{},
-		&Event{}, &EventCursor{}, &Webhook{}, &WebhookDelivery{}}
+		&Event{}, &EventCursor{}, &Webhook{}, &WebhookDelivery{},
+		&Campaign{}, &CampaignTarget{}}
 }
 
 // ApiKey is an API key's record. Only a hash of the secret is kept, so a
