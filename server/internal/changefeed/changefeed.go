@@ -29,6 +29,10 @@ var collections = map[string]string{
 	"accountabilityRecords": "accountability_record",
 	"apiKeys":               "api_key",
 	"webhooks":              "webhook",
+	"maintenancePlans":      "maintenance_plan",
+	// A plan's visits are its maintenance: maintenance.created (a visit
+	// opened its ticket), maintenance.reminded, maintenance.state_changed.
+	"visits": "maintenance",
 }
 
 // ResourceType returns the type of the resource called name: the

@@ -91,6 +91,9 @@ func scopeEvent(tx *gorm.DB, ev *store.Event, msg proto.Message) error {
 		ev.AssigneeID = parentID(resourceName(m), resname.Staff)
 	case *aftersalesv1.Webhook:
 		ev.PartnerID = id(m.GetPartner(), resname.Partners)
+	case *aftersalesv1.MaintenanceVisit:
+		// A maintenance reminder reaches the owner of the product.
+		ev.CustomerID = parentID(m.GetProduct(), resname.Customers)
 	}
 	return nil
 }
@@ -100,8 +103,9 @@ func scopeEvent(tx *gorm.DB, ev *store.Event, msg proto.Message) error {
 // partner_id).
 var staffOnlyTypes = []string{"api_key", "webhook"}
 
-// customerTypes are the resource types a customer may Get.
-var customerTypes = []string{"ticket", "ticket_event", "complaint", "complaint_event", "customer", "product"}
+// customerTypes are the resource types a customer may Get, and the
+// maintenance visits of their products (their reminders).
+var customerTypes = []string{"ticket", "ticket_event", "complaint", "complaint_event", "customer", "product", "maintenance"}
 
 // trainingTypes are the resource types of staff training; personal
 // records (enrollment and below) are read by their owner, trainers and

@@ -266,6 +266,7 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 		aftersalesv1.RegisterReportServiceHandler,
 		aftersalesv1.RegisterEventServiceHandler,
 		aftersalesv1.RegisterWebhookServiceHandler,
+		aftersalesv1.RegisterMaintenanceServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return err

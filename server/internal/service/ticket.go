@@ -117,7 +117,6 @@ func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.Creat
 			firstContact = actor.ID()
 		}
 		row := &store.Ticket{
-			ID:             ids.New(),
 			CustomerID:     customerID,
 			ProductID:      productID,
 			Type:           int32(t.GetType()),
@@ -125,35 +124,44 @@ func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.Creat
 			Priority:       int32(priority),
 			Title:          strings.TrimSpace(t.GetTitle()),
 			Description:    t.GetDescription(),
-			State:          int32(ticketflow.New),
 			FirstContactID: firstContact,
 			WarrantyStatus: int32(warranty),
-			CreateTime:     now,
-			UpdateTime:     now,
-			Version:        1,
-		}
-		if err := s.planSLA(tx, row); err != nil {
-			return nil, err
 		}
 		if t.GetFeeQuote() != nil {
 			if err := applyFeeQuote(row, t.GetFeeQuote()); err != nil {
 				return nil, err
 			}
 		}
-		// Nothing in this transaction reads the new ticket back: its
-		// rows go with the audit and outbox rows, in one round trip.
-		ev := newEvent(row, aftersalesv1.TicketEvent_CREATED, actor, now)
-		ev.ToState = row.State
-		if err := store.Append(tx, row, ev); err != nil {
+		if err := s.insertTicket(tx, row, actor, now); err != nil {
 			return nil, err
 		}
 		return ticketProto(row), nil
 	})
 }
 
+// insertTicket opens the ticket row, filled in by the caller with what
+// the ticket is about: it gives it its id, state NEW, times and SLA
+// clock, and inserts it with its CREATED timeline event, inside tx. It is
+// the one way tickets are opened, by CreateTicket and by the background
+// work that opens tickets itself (maintenance visits); the caller audits
+// the creation (mutate does for CreateTicket).
+func (b *base) insertTicket(tx *gorm.DB, row *store.Ticket, actor principal.Principal, now time.Time) error {
+	row.ID = ids.New()
+	row.State = int32(ticketflow.New)
+	row.CreateTime, row.UpdateTime, row.Version = now, now, 1
+	if err := b.planSLA(tx, row); err != nil {
+		return err
+	}
+	// Nothing in this transaction reads the new ticket back: its rows go
+	// with the audit and outbox rows, in one round trip.
+	ev := newEvent(row, aftersalesv1.TicketEvent_CREATED, actor, now)
+	ev.ToState = row.State
+	return store.Append(tx, row, ev)
+}
+
 // planSLA sets the ticket's SLA clock from the policy of its priority,
 // keeping time already spent paused out of the count.
-func (s *ticketServer) planSLA(tx *gorm.DB, row *store.Ticket) error {
+func (b *base) planSLA(tx *gorm.DB, row *store.Ticket) error {
 	var p store.SlaPolicy
 	if err := store.Translate(tx.Where("priority = ?", row.Priority).Take(&p).Error); err != nil {
 		if isNotFound(err) {
@@ -359,6 +367,9 @@ func (s *ticketServer) transition(ctx context.Context, method string, req idempo
 		if to != from {
 			row.State = int32(to)
 			ev.FromState, ev.ToState = int32(from), int32(to)
+		}
+		if err := s.endMaintenanceVisit(ctx, tx, row, now); err != nil {
+			return nil, err
 		}
 		if err := s.saveTicket(tx, row, ev, now); err != nil {
 			return nil, err
