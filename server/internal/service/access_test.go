@@ -193,6 +193,14 @@ var accessRules = map[string][]accRole{
 	"/aftersales.v1.WebhookService/DeleteWebhook":         {accPartner},
 	"/aftersales.v1.WebhookService/ListWebhookDeliveries": {accPartner},
 	"/aftersales.v1.WebhookService/RedeliverEvent":        {accPartner},
+
+	// MaintenanceService (maintenance.proto): managers set plans up; the
+	// call center reads them and their visits.
+	"/aftersales.v1.MaintenanceService/CreateMaintenancePlan": {accManager},
+	"/aftersales.v1.MaintenanceService/GetMaintenancePlan":    {accManager, accAgent},
+	"/aftersales.v1.MaintenanceService/ListMaintenancePlans":  {accManager, accAgent},
+	"/aftersales.v1.MaintenanceService/UpdateMaintenancePlan": {accManager},
+	"/aftersales.v1.MaintenanceService/ListMaintenanceVisits": {accManager, accAgent},
 }
 
 // accMayCall reports whether role may call method by accessRules; ok is
