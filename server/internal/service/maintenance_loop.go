@@ -20,14 +20,16 @@ import (
 // The maintenance loop. Each pass, for every active plan:
 //
 //  1. Schedules: it gives the plan's model's products their first due
-//     date (maintenance_schedule), walking the products in (create_time,
+//     date (maintenance_schedule), walking the products in (update_time,
 //     id) order from the plan's cursor (seed_time, seed_id) through
-//     idx_products_model_create. A new plan thus reaches the products
-//     registered before it, and products registered later are reached
-//     by the same walk: product registration is untouched. Like the
-//     report rollups, the walk stops maintenanceSettle before now, so a
-//     product whose transaction commits a little after its create_time
-//     is not passed over.
+//     idx_products_model_update. A new plan thus reaches the products
+//     registered before it, and the same walk reaches products registered
+//     later and products whose model was corrected to the plan's (a
+//     change bumps update_time, moving the product past the cursor):
+//     product registration is untouched. A product already scheduled
+//     keeps its date. Like the report rollups, the walk stops
+//     maintenanceSettle before now, so a product whose transaction
+//     commits a little after its update_time is not passed over.
 //  2. Visits: it reads the schedule rows due by now + the plan's lead
 //     time (a range of idx_maintenance_schedule_due) and opens each one's
 //     visit in its own transaction: a ticket, or for a reminder-only plan
@@ -43,7 +45,7 @@ import (
 const maintenanceLease = "maintenance-visits"
 
 const (
-	// maintenanceSettle is how long after its create_time a product is
+	// maintenanceSettle is how long after its update_time a product is
 	// given its schedule (see rollupSettle).
 	maintenanceSettle = time.Minute
 	// seedBatch bounds the products one schedule transaction reads;
@@ -87,8 +89,8 @@ func (s *maintenanceServer) openDueVisits(ctx context.Context) (int, error) {
 	return opened, nil
 }
 
-// seedSchedules gives the products of the plan's model registered since
-// its cursor their first due date.
+// seedSchedules gives the products of the plan's model changed since its
+// cursor (registered, or corrected to the model) their first due date.
 func (s *maintenanceServer) seedSchedules(ctx context.Context, planID string) error {
 	for range seedMaxBatches {
 		more := false
@@ -100,13 +102,13 @@ func (s *maintenanceServer) seedSchedules(ctx context.Context, planID string) er
 			if !plan.Active {
 				return nil
 			}
-			q := tx.Model(&store.Product{}).Select("id", "purchase_time", "create_time").
-				Where("model = ? AND create_time < ?", plan.Model, s.now().Add(-maintenanceSettle))
+			q := tx.Model(&store.Product{}).Select("id", "purchase_time", "create_time", "update_time").
+				Where("model = ? AND update_time < ?", plan.Model, s.now().Add(-maintenanceSettle))
 			if t := plan.SeedTime; t != nil {
-				q = q.Where("(create_time > ? OR (create_time = ? AND id > ?))", *t, *t, plan.SeedID)
+				q = q.Where("(update_time > ? OR (update_time = ? AND id > ?))", *t, *t, plan.SeedID)
 			}
 			var products []store.Product
-			if err := q.Order("create_time").Order("id").Limit(seedBatch).Find(&products).Error; err != nil {
+			if err := q.Order("update_time").Order("id").Limit(seedBatch).Find(&products).Error; err != nil {
 				return store.Translate(err)
 			}
 			if len(products) == 0 {
@@ -127,7 +129,7 @@ func (s *maintenanceServer) seedSchedules(ctx context.Context, planID string) er
 			// The cursor is the loop's, not part of the resource: no new
 			// version, no audit.
 			return store.Translate(tx.Model(&store.MaintenancePlan{}).Where("id = ?", plan.ID).
-				Updates(map[string]any{"seed_time": last.CreateTime, "seed_id": last.ID}).Error)
+				Updates(map[string]any{"seed_time": last.UpdateTime, "seed_id": last.ID}).Error)
 		})
 		if err != nil || !more {
 			return err

@@ -279,6 +279,8 @@ func TestMaintenancePlanRules(t *testing.T) {
 			f := e.seed()
 			mgr := as(f.manager.GetName())
 			now := e.clock.Now()
+			typo := e.unit(f, "DW-33", ago(now, 12, 0))
+			e.clock.Advance(time.Second)
 			p := e.unit(f, "DW-3", ago(now, 12, 0))
 			ms := e.maintenance()
 			valid := func() *aftersalesv1.MaintenancePlan {
@@ -373,6 +375,17 @@ func TestMaintenancePlanRules(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, aftersalesv1.Ticket_INSPECTION, tk.GetType())
 			require.Equal(t, aftersalesv1.WarrantyStatus_WARRANTY_STATUS_UNKNOWN, tk.GetWarrantyStatus(), "from the product, which has no warranty end")
+
+			// A product whose model is corrected to the plan's joins it,
+			// though registered before the products the plan reached.
+			require.Zero(t, e.pass())
+			_, err = e.customers.UpdateProduct(e.admin(), &aftersalesv1.UpdateProductRequest{
+				Product: &aftersalesv1.Product{Name: typo.GetName(), Model: "DW-3"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"model"}},
+			})
+			require.NoError(t, err)
+			e.clock.Advance(2 * time.Minute)
+			require.Equal(t, 1, e.pass())
+			require.Len(t, e.visits(second)[typo.GetName()], 1)
 
 			plans, err := ms.ListMaintenancePlans(as(f.agent.GetName()), &aftersalesv1.ListMaintenancePlansRequest{Filter: "active = true"})
 			require.NoError(t, err)

@@ -6,7 +6,7 @@ import "time"
 // model. ActiveModel is Model while the plan is active and nil otherwise:
 // its unique index allows one active plan per model. SeedTime and SeedID
 // are the maintenance loop's position in the model's products, in
-// (create_time, id) order: every product before it has its schedule.
+// (update_time, id) order: every product before it has its schedule.
 type MaintenancePlan struct {
 	ID             string     `gorm:"primaryKey;size:32"`
 	DisplayName    string     `gorm:"size:200;not null"`

@@ -5,7 +5,8 @@
 -- and NULL otherwise: its UNIQUE key is "at most one active plan per
 -- model" (NULLs never collide). seed_time/seed_id is how far the
 -- maintenance loop has given the model's products their schedule, in
--- (create_time, id) order, through idx_products_model_create.
+-- (update_time, id) order, through idx_products_model_update: a product
+-- registered, or corrected to the model, since then comes after it.
 --
 -- maintenance_schedule holds each product's next due date under a plan;
 -- NULL while a visit of it is open (its ticket's end sets the next one).
@@ -65,10 +66,10 @@ CREATE TABLE maintenance_visits (
     KEY idx_maintenance_visits_ticket (ticket_id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 
-CREATE INDEX idx_products_model_create ON products (model, create_time, id);
+CREATE INDEX idx_products_model_update ON products (model, update_time, id);
 
 -- +goose Down
-DROP INDEX idx_products_model_create ON products;
+DROP INDEX idx_products_model_update ON products;
 DROP TABLE maintenance_visits;
 DROP TABLE maintenance_schedule;
 DROP TABLE maintenance_plans;

@@ -52,10 +52,10 @@ CREATE UNIQUE INDEX idx_maintenance_visits_due ON maintenance_visits (plan_id, p
 CREATE INDEX idx_maintenance_visits_plan ON maintenance_visits (plan_id, create_time);
 CREATE INDEX idx_maintenance_visits_ticket ON maintenance_visits (ticket_id);
 
-CREATE INDEX idx_products_model_create ON products (model, create_time, id);
+CREATE INDEX idx_products_model_update ON products (model, update_time, id);
 
 -- +goose Down
-DROP INDEX idx_products_model_create;
+DROP INDEX idx_products_model_update;
 DROP TABLE maintenance_visits;
 DROP TABLE maintenance_schedule;
 DROP TABLE maintenance_plans;
