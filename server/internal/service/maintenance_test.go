@@ -217,6 +217,14 @@ func TestMaintenanceVisits(t *testing.T) {
 			require.Equal(t, http.StatusOK, r.status, string(r.raw))
 			require.Equal(t, "AC-500", r.body["model"])
 			require.Equal(t, "1209600s", r.body["leadTime"])
+			// The loop's work on the plan (its walk of the products) is not
+			// a change of the plan: the etag of its creation still holds.
+			r = e.do(http.MethodPatch, "/v1/"+plan.GetName(), f.manager.GetName(), map[string]any{"leadTime": "604800s", "etag": plan.GetEtag()})
+			require.Equal(t, http.StatusOK, r.status, string(r.raw))
+			require.Equal(t, "604800s", r.body["leadTime"])
+			require.Equal(t, "Annual air-conditioner service", r.body["displayName"], "fields outside the body unchanged")
+			r = e.do(http.MethodPatch, "/v1/"+plan.GetName(), f.manager.GetName(), map[string]any{"leadTime": "86400s", "etag": plan.GetEtag()})
+			requireHTTP(t, r, http.StatusConflict, codes.Aborted, aftersalesv1.ErrorReason_ETAG_MISMATCH)
 		})
 	}
 }
