@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -148,16 +149,23 @@ func (s *maintenanceServer) openPlanVisits(ctx context.Context, plan *store.Main
 		return 0, store.Translate(err)
 	}
 	opened := 0
+	var first error
 	for _, d := range due {
 		ok, err := s.openVisit(ctx, plan.ID, d.ProductID, now)
-		if err != nil {
-			return opened, err
-		}
-		if ok {
+		switch {
+		case ctx.Err() != nil:
+			return opened, ctx.Err()
+		case err != nil:
+			// One visit that cannot be opened must not hold up the
+			// others due after it; it is tried again next pass.
+			s.log.WarnContext(ctx, "maintenance visit not opened", "plan", resname.Format(resname.MaintenancePlans, plan.ID),
+				"product", d.ProductID, "error", err)
+			first = cmp.Or(first, err)
+		case ok:
 			opened++
 		}
 	}
-	return opened, nil
+	return opened, first
 }
 
 // openVisit opens the visit of one product's schedule row, re-read under
