@@ -395,6 +395,19 @@ func TestMaintenancePlanRules(t *testing.T) {
 			require.Equal(t, 1, e.pass())
 			require.Len(t, e.visits(second)[typo.GetName()], 1)
 
+			// One corrected away from it leaves it: due within the lead,
+			// it opens nothing.
+			moved := e.unit(f, "DW-3", ago(e.clock.Now(), 12, -20))
+			e.clock.Advance(2 * time.Minute)
+			require.Zero(t, e.pass(), "due in 20 days, outside the 7-day lead")
+			_, err = e.customers.UpdateProduct(e.admin(), &aftersalesv1.UpdateProductRequest{
+				Product: &aftersalesv1.Product{Name: moved.GetName(), Model: "DW-4"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"model"}},
+			})
+			require.NoError(t, err)
+			e.clock.Advance(15 * 24 * time.Hour)
+			require.Zero(t, e.pass())
+			require.Empty(t, e.visits(second)[moved.GetName()])
+
 			plans, err := ms.ListMaintenancePlans(as(f.agent.GetName()), &aftersalesv1.ListMaintenancePlansRequest{Filter: "active = true"})
 			require.NoError(t, err)
 			require.Len(t, plans.GetMaintenancePlans(), 1)
