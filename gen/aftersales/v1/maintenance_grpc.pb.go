@@ -49,14 +49,17 @@ const (
 // reminder, interval_months after the due date it missed.
 type MaintenanceServiceClient interface {
 	// CreateMaintenancePlan creates an active plan for a model that
-	// registered products have.
+	// registered products have (else INVALID_ARGUMENT with reason
+	// UNKNOWN_PRODUCT_MODEL). A model has at most one active plan: a second
+	// one is ALREADY_EXISTS, naming the active plan.
 	CreateMaintenancePlan(ctx context.Context, in *CreateMaintenancePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error)
 	// GetMaintenancePlan returns one plan.
 	GetMaintenancePlan(ctx context.Context, in *GetMaintenancePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error)
 	// ListMaintenancePlans pages through plans, oldest first.
 	ListMaintenancePlans(ctx context.Context, in *ListMaintenancePlansRequest, opts ...grpc.CallOption) (*ListMaintenancePlansResponse, error)
 	// UpdateMaintenancePlan changes a plan. A new interval applies to due
-	// dates set from then on; active = false stops new visits.
+	// dates set from then on; active = false stops new visits. Activating a
+	// plan while another plan of its model is active is ALREADY_EXISTS.
 	UpdateMaintenancePlan(ctx context.Context, in *UpdateMaintenancePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error)
 	// ListMaintenanceVisits pages through the visits a plan opened, with
 	// their due dates and tickets.
@@ -144,14 +147,17 @@ func (c *maintenanceServiceClient) ListMaintenanceVisits(ctx context.Context, in
 // reminder, interval_months after the due date it missed.
 type MaintenanceServiceServer interface {
 	// CreateMaintenancePlan creates an active plan for a model that
-	// registered products have.
+	// registered products have (else INVALID_ARGUMENT with reason
+	// UNKNOWN_PRODUCT_MODEL). A model has at most one active plan: a second
+	// one is ALREADY_EXISTS, naming the active plan.
 	CreateMaintenancePlan(context.Context, *CreateMaintenancePlanRequest) (*MaintenancePlan, error)
 	// GetMaintenancePlan returns one plan.
 	GetMaintenancePlan(context.Context, *GetMaintenancePlanRequest) (*MaintenancePlan, error)
 	// ListMaintenancePlans pages through plans, oldest first.
 	ListMaintenancePlans(context.Context, *ListMaintenancePlansRequest) (*ListMaintenancePlansResponse, error)
 	// UpdateMaintenancePlan changes a plan. A new interval applies to due
-	// dates set from then on; active = false stops new visits.
+	// dates set from then on; active = false stops new visits. Activating a
+	// plan while another plan of its model is active is ALREADY_EXISTS.
 	UpdateMaintenancePlan(context.Context, *UpdateMaintenancePlanRequest) (*MaintenancePlan, error)
 	// ListMaintenanceVisits pages through the visits a plan opened, with
 	// their due dates and tickets.

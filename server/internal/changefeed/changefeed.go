@@ -31,6 +31,10 @@ var collections = map[string]string{
 	"webhooks":              "webhook",
 	"campaigns":             "campaign",
 	"targets":               "campaign_target",
+	"maintenancePlans":      "maintenance_plan",
+	// A plan's visits are its maintenance: maintenance.created (a visit
+	// opened its ticket), maintenance.reminded, maintenance.state_changed.
+	"visits": "maintenance",
 }
 
 // ResourceType returns the type of the resource called name: the

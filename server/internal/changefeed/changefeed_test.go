@@ -23,6 +23,8 @@ func TestResourceType(t *testing.T) {
 		"apiKeys/a":                       "api_key",
 		"webhooks/a":                      "webhook",
 		"widgets/a":                       "widgets",
+		"maintenancePlans/a":              "maintenance_plan",
+		"maintenancePlans/a/visits/b":     "maintenance",
 	} {
 		require.Equal(t, want, changefeed.ResourceType(name), name)
 	}

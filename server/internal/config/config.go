@@ -222,8 +222,8 @@ type Config struct {
 	// CampaignBatch is how many products one step of a launch reaches, in
 	// one transaction.
 	CampaignBatch int
-	// CampaignInterval is how often the launch worker looks for campaigns
-	// to work on.
+	// CampaignInterval is how often the launch worker reaches the next
+	// batch of each launching campaign: it paces launches.
 	CampaignInterval time.Duration
 	// MaintenanceInterval is how often the maintenance loop opens the
 	// visits that have come due.
@@ -477,10 +477,12 @@ func Default() Config {
 		QualificationCheckInterval: time.Minute,
 		// 10,000 is where a launch stops being a district's worth of
 		// units and becomes a programme someone must mean; 500 products
-		// per transaction keeps each batch well under a second.
+		// per transaction keeps each batch well under a second. One batch
+		// per campaign every 250 ms paces a launch at up to 2,000
+		// products a second, leaving the database to the calls between.
 		CampaignConfirmAbove:    10000,
 		CampaignBatch:           500,
-		CampaignInterval:        2 * time.Second,
+		CampaignInterval:        250 * time.Millisecond,
 		MaintenanceInterval:     time.Minute,
 		ReportRollupInterval:    10 * time.Second,
 		EventRetention:          7 * 24 * time.Hour,
@@ -542,7 +544,7 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.ReportRollupInterval, "report-rollup-interval", c.ReportRollupInterval, "how often the background loop brings the report rollups up to date")
 	fs.IntVar(&c.CampaignConfirmAbove, "campaign-confirm-above", c.CampaignConfirmAbove, "products a campaign may reach before LaunchCampaign needs the previewed count confirmed (confirmed_target_count)")
 	fs.IntVar(&c.CampaignBatch, "campaign-batch", c.CampaignBatch, "products one step of a campaign launch reaches, in one transaction")
-	fs.DurationVar(&c.CampaignInterval, "campaign-interval", c.CampaignInterval, "how often the campaign launch worker looks for campaigns to work on")
+	fs.DurationVar(&c.CampaignInterval, "campaign-interval", c.CampaignInterval, "how often the campaign launch worker reaches the next batch of each launching campaign: a launch goes at up to --campaign-batch products per interval")
 	fs.DurationVar(&c.MaintenanceInterval, "maintenance-interval", c.MaintenanceInterval, "how often the maintenance loop opens the visits that have come due")
 	fs.DurationVar(&c.EventRetention, "event-retention", c.EventRetention, "how long the change feed keeps events; a reader further behind is told where the feed continues")
 	fs.DurationVar(&c.EventSequenceInterval, "event-sequence-interval", c.EventSequenceInterval, "how often committed events get their feed positions (bounds feed and webhook latency)")

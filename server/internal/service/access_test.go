@@ -209,6 +209,14 @@ var accessRules = map[string][]accRole{
 	"/aftersales.v1.CampaignService/RecordCampaignOutreach": {accManager, accAgent},
 	"/aftersales.v1.CampaignService/ListCustomerCampaigns":  {accManager, accAgent, accCustomer},
 	"/aftersales.v1.ReportService/GetCampaignMetrics":       {accManager},
+
+	// MaintenanceService (maintenance.proto): managers set plans up; the
+	// call center reads them and their visits.
+	"/aftersales.v1.MaintenanceService/CreateMaintenancePlan": {accManager},
+	"/aftersales.v1.MaintenanceService/GetMaintenancePlan":    {accManager, accAgent},
+	"/aftersales.v1.MaintenanceService/ListMaintenancePlans":  {accManager, accAgent},
+	"/aftersales.v1.MaintenanceService/UpdateMaintenancePlan": {accManager},
+	"/aftersales.v1.MaintenanceService/ListMaintenanceVisits": {accManager, accAgent},
 }
 
 // accMayCall reports whether role may call method by accessRules; ok is

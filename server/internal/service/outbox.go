@@ -94,6 +94,9 @@ func scopeEvent(tx *gorm.DB, ev *store.Event, msg proto.Message) error {
 	case *aftersalesv1.CampaignTarget:
 		// A campaign reaching a customer's product is news to them.
 		ev.CustomerID = id(m.GetCustomer(), resname.Customers)
+	case *aftersalesv1.MaintenanceVisit:
+		// A maintenance reminder reaches the owner of the product.
+		ev.CustomerID = parentID(m.GetProduct(), resname.Customers)
 	}
 	return nil
 }
@@ -103,8 +106,10 @@ func scopeEvent(tx *gorm.DB, ev *store.Event, msg proto.Message) error {
 // partner_id).
 var staffOnlyTypes = []string{"api_key", "webhook"}
 
-// customerTypes are the resource types a customer may Get.
-var customerTypes = []string{"ticket", "ticket_event", "complaint", "complaint_event", "customer", "product", "campaign_target"}
+// customerTypes are the resource types a customer may Get, and the
+// campaign targets and maintenance visits of their products (the notices
+// and reminders that reach them).
+var customerTypes = []string{"ticket", "ticket_event", "complaint", "complaint_event", "customer", "product", "campaign_target", "maintenance"}
 
 // trainingTypes are the resource types of staff training; personal
 // records (enrollment and below) are read by their owner, trainers and

@@ -272,6 +272,8 @@ func metricsRow(group string, c *counters) *aftersalesv1.MetricsRow {
 		ComplaintAcknowledgedOnTimePercent: ratio(c[cAckOnTime], c[cAckDecided], 100),
 		ComplaintResolvedOnTimePercent:     ratio(c[cComplaintResolvedOnTime], c[cComplaintResolutionDecided], 100),
 		FollowUpCompletionPercent:          ratio(c[cFollowUpsCompleted], c[cFollowUpsEnded], 100),
+		CampaignTicketsOpened:              c[cCampaignOpened],
+		CampaignTicketsResolved:            c[cCampaignResolved],
 	}
 }
 

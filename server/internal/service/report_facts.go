@@ -42,6 +42,8 @@ const (
 	cComplaintResolvedOnTime
 	cFollowUpsEnded
 	cFollowUpsCompleted
+	cCampaignOpened
+	cCampaignResolved
 	cResponseBuckets
 	cResolutionBuckets = cResponseBuckets + numBuckets
 	numCounters        = cResolutionBuckets + numBuckets
@@ -116,10 +118,24 @@ type ticketFact struct {
 	FCR      bool   `json:"fcr,omitempty"`
 	First    *int32 `json:"f,omitempty"`
 	Reopened bool   `json:"x,omitempty"`
+	// Campaign marks a ticket a campaign opened: it counts only in the
+	// campaign counters (report.proto MetricsRow 16-17), so that a recall
+	// of thousands of units does not distort the ticket figures and the
+	// complaint ratio's denominator.
+	Campaign bool `json:"cp,omitempty"`
 }
 
 func (f *ticketFact) contributions() []contribution {
 	out := []contribution{{day: f.Opened, dims: f.D}}
+	if f.Campaign {
+		out[0].c[cCampaignOpened] = 1
+		if r := f.Resolved; r != nil {
+			c := contribution{day: r.Day, dims: f.D}
+			c.c[cCampaignResolved] = 1
+			out = append(out, c)
+		}
+		return out
+	}
 	out[0].c[cOpened] = 1
 	if r := f.Response; r != nil {
 		c := contribution{day: r.Day, dims: f.D}
@@ -234,7 +250,7 @@ func isResolved(t *store.Ticket) bool {
 
 // factOfTicket applies the ticket definitions of report.proto.
 func factOfTicket(t *store.Ticket, model string, h ticketHistory) *ticketFact {
-	f := &ticketFact{D: ticketDims(t, model), Opened: dayOf(t.CreateTime)}
+	f := &ticketFact{D: ticketDims(t, model), Opened: dayOf(t.CreateTime), Campaign: t.CampaignID != ""}
 	if t.FirstResponseTime != nil {
 		f.Response = &span{Day: dayOf(*t.FirstResponseTime), Secs: seconds(t.FirstResponseTime.Sub(t.CreateTime))}
 	}

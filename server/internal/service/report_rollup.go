@@ -112,6 +112,7 @@ var rollupColumns = func() []string {
 		"first_contact_resolved", "first_resolved", "reopened", "surveys", "satisfaction_sum", "satisfied", "nps_answers",
 		"promoters", "detractors", "complaints", "ack_decided", "ack_on_time", "complaint_resolution_decided",
 		"complaint_resolved_on_time", "follow_ups_ended", "follow_ups_completed",
+		"campaign_tickets_opened", "campaign_tickets_resolved",
 	}
 	for _, prefix := range []string{"response_b", "resolution_b"} {
 		for i := range numBuckets {

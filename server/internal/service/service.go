@@ -84,7 +84,7 @@ type Campaigns struct {
 	// 500.
 	Batch int
 	// Interval is how often the worker looks for work, reaching one
-	// batch of each launching campaign each time; 0 means 2s.
+	// batch of each launching campaign each time; 0 means 250ms.
 	Interval time.Duration
 }
 
@@ -160,7 +160,7 @@ func New(d Deps) *Services {
 		d.Campaigns.Batch = 500
 	}
 	if d.Campaigns.Interval <= 0 {
-		d.Campaigns.Interval = 2 * time.Second
+		d.Campaigns.Interval = 250 * time.Millisecond
 	}
 	if d.MaintenanceInterval <= 0 {
 		d.MaintenanceInterval = time.Minute
@@ -268,6 +268,7 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 		aftersalesv1.RegisterEventServiceHandler,
 		aftersalesv1.RegisterWebhookServiceHandler,
 		aftersalesv1.RegisterCampaignServiceHandler,
+		aftersalesv1.RegisterMaintenanceServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return err

@@ -118,7 +118,6 @@ func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.Creat
 			firstContact = actor.ID()
 		}
 		row := &store.Ticket{
-			ID:             ids.New(),
 			CustomerID:     customerID,
 			ProductID:      productID,
 			Type:           int32(t.GetType()),
@@ -126,32 +125,41 @@ func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.Creat
 			Priority:       int32(priority),
 			Title:          strings.TrimSpace(t.GetTitle()),
 			Description:    t.GetDescription(),
-			State:          int32(ticketflow.New),
 			FirstContactID: firstContact,
 			WarrantyStatus: int32(warranty),
-			CreateTime:     now,
-			UpdateTime:     now,
-			Version:        1,
-		}
-		if err := s.planSLA(tx, row); err != nil {
-			return nil, err
 		}
 		if t.GetFeeQuote() != nil {
 			if err := applyFeeQuote(row, t.GetFeeQuote()); err != nil {
 				return nil, err
 			}
 		}
-		if err := appendTicket(tx, row, actor, now); err != nil {
+		if err := s.insertTicket(tx, row, actor, now); err != nil {
 			return nil, err
 		}
 		return ticketProto(row), nil
 	})
 }
 
-// appendTicket queues a new ticket with its CREATED timeline entry, for
-// CreateTicket and the tickets campaigns open. Nothing in the
-// transaction reads the new ticket back: its rows go with the audit and
-// outbox rows, in one round trip.
+// insertTicket opens the ticket row, filled in by the caller with what
+// the ticket is about: it gives it its id, state NEW, times and SLA
+// clock, and queues it with its CREATED timeline event (appendTicket).
+// CreateTicket and maintenance visits open tickets this way; campaigns,
+// which read the SLA policy once per batch, fill the row themselves and
+// call appendTicket. The caller audits the creation (mutate does for
+// CreateTicket).
+func (b *base) insertTicket(tx *gorm.DB, row *store.Ticket, actor principal.Principal, now time.Time) error {
+	row.ID = ids.New()
+	row.State = int32(ticketflow.New)
+	row.CreateTime, row.UpdateTime, row.Version = now, now, 1
+	if err := b.planSLA(tx, row); err != nil {
+		return err
+	}
+	return appendTicket(tx, row, actor, now)
+}
+
+// appendTicket queues a new ticket with its CREATED timeline entry.
+// Nothing in the transaction reads the new ticket back: its rows go with
+// the audit and outbox rows, in one round trip.
 func appendTicket(tx *gorm.DB, row *store.Ticket, actor principal.Principal, now time.Time) error {
 	ev := newEvent(row, aftersalesv1.TicketEvent_CREATED, actor, now)
 	ev.ToState = row.State
@@ -385,6 +393,9 @@ func (s *ticketServer) transition(ctx context.Context, method string, req idempo
 		if to != from {
 			row.State = int32(to)
 			ev.FromState, ev.ToState = int32(from), int32(to)
+		}
+		if err := s.endMaintenanceVisit(ctx, tx, row, now); err != nil {
+			return nil, err
 		}
 		if err := s.saveTicket(tx, row, ev, now); err != nil {
 			return nil, err

@@ -27,9 +27,9 @@ type Customer struct {
 
 // Product is a sold unit owned by a customer.
 type Product struct {
-	ID              string     `gorm:"primaryKey;size:32;index:idx_products_update,priority:2"`
+	ID              string     `gorm:"primaryKey;size:32;index:idx_products_update,priority:2;index:idx_products_model_update,priority:3"`
 	CustomerID      string     `gorm:"size:32;not null;index:idx_products_customer_create,priority:1"`
-	Model           string     `gorm:"size:100;not null;index:idx_products_model"`
+	Model           string     `gorm:"size:100;not null;index:idx_products_model;index:idx_products_model_update,priority:1"`
 	SerialNumber    string     `gorm:"size:64;not null;uniqueIndex:idx_products_serial"`
 	PurchaseTime    *time.Time ``
 	WarrantyEndTime *time.Time ``
@@ -39,7 +39,7 @@ type Product struct {
 	// Region is derived: the install address's region, else the owner's.
 	Region     string    `gorm:"size:100;not null"`
 	CreateTime time.Time `gorm:"not null;index:idx_products_customer_create,priority:2;index:idx_products_create,priority:1"`
-	UpdateTime time.Time `gorm:"not null;index:idx_products_update,priority:1"`
+	UpdateTime time.Time `gorm:"not null;index:idx_products_update,priority:1;index:idx_products_model_update,priority:2"`
 	Version    int64     `gorm:"not null"`
 }
 
@@ -214,7 +214,8 @@ func ResourceModels() []any {
 		&Course{}, &Enrollment{}, &Assessment{}, &QualificationChange{},
 		&ReportFact{}, &ReportRollup{}, &ReportFault{}, &ReportWatermark{},
 		&Event{}, &EventCursor{}, &Webhook{}, &WebhookDelivery{},
-		&Campaign{}, &CampaignTarget{}}
+		&Campaign{}, &CampaignTarget{},
+		&MaintenancePlan{}, &MaintenanceSchedule{}, &MaintenanceVisit{}}
 }
 
 // ApiKey is an API key's record. Only a hash of the secret is kept, so a

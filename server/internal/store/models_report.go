@@ -47,6 +47,8 @@ type ReportRollup struct {
 	ComplaintResolvedOnTime    int64  `gorm:"not null;default:0"`
 	FollowUpsEnded             int64  `gorm:"not null;default:0"`
 	FollowUpsCompleted         int64  `gorm:"not null;default:0"`
+	CampaignTicketsOpened      int64  `gorm:"not null;default:0"`
+	CampaignTicketsResolved    int64  `gorm:"not null;default:0"`
 	ResponseB00                int64  `gorm:"not null;default:0"`
 	ResponseB01                int64  `gorm:"not null;default:0"`
 	ResponseB02                int64  `gorm:"not null;default:0"`

@@ -44,7 +44,8 @@ func TestReportMonthsMigration(t *testing.T) {
 				{Scope: "p1", GroupKind: 1, Day: day(2026, 2, 10), GroupValue: "s1", Complaints: 7},
 				{Scope: "p1", GroupKind: 1, Day: day(2026, 2, 11), GroupValue: "s2", Complaints: 1},
 			}
-			require.NoError(t, db.Gorm(ctx).Create(&days).Error)
+			// Without the counters later migrations added (00017).
+			require.NoError(t, db.Gorm(ctx).Omit("campaign_tickets_opened", "campaign_tickets_resolved").Create(&days).Error)
 			_, err = p.Up(ctx)
 			require.NoError(t, err)
 
