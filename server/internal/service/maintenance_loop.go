@@ -215,7 +215,17 @@ func (s *maintenanceServer) openVisit(ctx context.Context, planID, productID str
 			v.State, v.EndTime, v.NextDueTime = int32(aftersalesv1.MaintenanceVisit_REMINDED), &now, &next
 		} else {
 			tk = visitTicket(&plan, &p, due, now)
-			if err := s.insertTicket(tx, tk, actor, now); err != nil {
+			if err := s.prepareTicket(tx, tk, now); err != nil {
+				return err
+			}
+			// Opened lead time ahead of the work, the visit is not late
+			// until the policy's resolution target has passed counted from
+			// its due date; the response target (booking the visit) counts
+			// from now.
+			if d := due.Add(tk.ResolveDue.Sub(tk.CreateTime)); d.After(tk.ResolveDue) {
+				tk.ResolveDue = d
+			}
+			if err := appendTicket(tx, tk, actor, now); err != nil {
 				return err
 			}
 			v.State, v.TicketID = int32(aftersalesv1.MaintenanceVisit_OPEN), tk.ID

@@ -156,6 +156,17 @@ func TestMaintenanceVisits(t *testing.T) {
 				require.Contains(t, tk.GetDescription(), "Clean filters")
 				require.Equal(t, f.customer.GetName(), tk.GetCustomer())
 				require.Equal(t, p.GetName(), tk.GetProduct())
+				// Opened ahead of the work: the resolution target counts
+				// from the due date, the response target from opening.
+				pol, err := e.tickets.GetSlaPolicy(as(f.manager.GetName()), &aftersalesv1.GetSlaPolicyRequest{Name: tk.GetSla().GetPolicy()})
+				require.NoError(t, err)
+				opened := tk.GetCreateTime().AsTime()
+				require.Equal(t, opened.Add(pol.GetResponseTarget().AsDuration()), tk.GetSla().GetResponseDueTime().AsTime())
+				wantResolve := v.GetDueTime().AsTime().Add(pol.GetResolveTarget().AsDuration())
+				if byPolicy := opened.Add(pol.GetResolveTarget().AsDuration()); byPolicy.After(wantResolve) {
+					wantResolve = byPolicy
+				}
+				require.Equal(t, wantResolve, tk.GetSla().GetResolveDueTime().AsTime())
 			}
 
 			// Resolving moves the next due date a year past the resolution.

@@ -148,13 +148,20 @@ func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.Creat
 // call appendTicket. The caller audits the creation (mutate does for
 // CreateTicket).
 func (b *base) insertTicket(tx *gorm.DB, row *store.Ticket, actor principal.Principal, now time.Time) error {
-	row.ID = ids.New()
-	row.State = int32(ticketflow.New)
-	row.CreateTime, row.UpdateTime, row.Version = now, now, 1
-	if err := b.planSLA(tx, row); err != nil {
+	if err := b.prepareTicket(tx, row, now); err != nil {
 		return err
 	}
 	return appendTicket(tx, row, actor, now)
+}
+
+// prepareTicket gives a new ticket row its id, state NEW, times and SLA
+// clock: insertTicket's first half, for callers that adjust the clock
+// before the row is queued.
+func (b *base) prepareTicket(tx *gorm.DB, row *store.Ticket, now time.Time) error {
+	row.ID = ids.New()
+	row.State = int32(ticketflow.New)
+	row.CreateTime, row.UpdateTime, row.Version = now, now, 1
+	return b.planSLA(tx, row)
 }
 
 // appendTicket queues a new ticket with its CREATED timeline entry.
