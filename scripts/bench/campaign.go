@@ -55,7 +55,7 @@ func (l *latencies) line() string {
 		errs = strings.Join(e, " ")
 	}
 	return fmt.Sprintf("%6d calls  p50 %7.2f ms  p99 %8.2f ms  max %8.2f ms  errors %s",
-		len(l.lat), ms(pct(l.lat, 0.50)), ms(pct(l.lat, 0.99)), ms(pct(l.lat, 1)), errs)
+		len(l.lat), ms(pct(l.lat, 50)), ms(pct(l.lat, 99)), ms(pct(l.lat, 100)), errs)
 }
 
 // cmdCampaign measures a campaign launch (scripts/bench-campaign.sh): a
