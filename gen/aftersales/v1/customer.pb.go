@@ -987,7 +987,8 @@ type UpdateProductRequest struct {
 	// The product with its name and new values.
 	Product *Product `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
 	// Fields to change: model, purchase_time, warranty_end_time, retailer,
-	// install_address. The serial number cannot change.
+	// install_address, manufacture_time, usage_reading (not lower than the
+	// current reading). The serial number cannot change.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
