@@ -67,7 +67,7 @@ type MaintenanceServiceClient interface {
 	// ListMaintenancePlans pages through plans, oldest first.
 	ListMaintenancePlans(ctx context.Context, in *ListMaintenancePlansRequest, opts ...grpc.CallOption) (*ListMaintenancePlansResponse, error)
 	// UpdateMaintenancePlan changes a plan. A new interval applies to due
-	// dates set from then on; active = false stops new visits. Activating a
+	// dates and due readings set from then on (when a visit ends); active = false stops new visits. Activating a
 	// plan while another plan of its model is active is ALREADY_EXISTS.
 	UpdateMaintenancePlan(ctx context.Context, in *UpdateMaintenancePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error)
 	// ListMaintenanceVisits pages through the visits a plan opened, with
@@ -174,7 +174,7 @@ type MaintenanceServiceServer interface {
 	// ListMaintenancePlans pages through plans, oldest first.
 	ListMaintenancePlans(context.Context, *ListMaintenancePlansRequest) (*ListMaintenancePlansResponse, error)
 	// UpdateMaintenancePlan changes a plan. A new interval applies to due
-	// dates set from then on; active = false stops new visits. Activating a
+	// dates and due readings set from then on (when a visit ends); active = false stops new visits. Activating a
 	// plan while another plan of its model is active is ALREADY_EXISTS.
 	UpdateMaintenancePlan(context.Context, *UpdateMaintenancePlanRequest) (*MaintenancePlan, error)
 	// ListMaintenanceVisits pages through the visits a plan opened, with

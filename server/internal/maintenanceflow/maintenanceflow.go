@@ -1,6 +1,7 @@
-// Package maintenanceflow holds the date rules of preventive maintenance
-// plans as pure functions: when a product's first service falls, when
-// the next one does after a visit ends, and when a visit is opened.
+// Package maintenanceflow holds the date and usage rules of preventive
+// maintenance plans as pure functions: when a product's first service
+// falls, when the next one does after a visit ends (by date and by usage
+// reading), and when a reading brings a visit due.
 package maintenanceflow
 
 import "time"

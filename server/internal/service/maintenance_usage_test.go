@@ -163,6 +163,23 @@ func TestMaintenanceByUsage(t *testing.T) {
 			require.Equal(t, "1480", list[0].(map[string]any)["nextDueUsage"])
 			require.Zero(t, e.pass())
 
+			// Cancelled with the meter already past the next due reading
+			// (less the lead): the next visit is due at once. (The clock
+			// moves on: a visit is one per due time.)
+			advance(time.Second)
+			e.mustRead(gen, 1450)
+			require.Equal(t, 1, e.pass())
+			vs = e.visits(plan)[gen.GetName()]
+			require.Len(t, vs, 3)
+			advance(time.Second)
+			e.mustRead(gen, 1960)
+			_, err = e.tickets.CancelTicket(as(f.agent.GetName()), &aftersalesv1.CancelTicketRequest{Name: vs[2].GetTicket(), Reason: "customer away"})
+			require.NoError(t, err)
+			require.Equal(t, 1, e.pass())
+			vs = e.visits(plan)[gen.GetName()]
+			require.Len(t, vs, 4)
+			require.EqualValues(t, 1980, vs[3].GetDueUsage())
+
 			// Read over JSON, the plan says its interval and unit.
 			r = e.do(http.MethodGet, "/v1/"+plan.GetName(), f.agent.GetName(), nil)
 			require.Equal(t, http.StatusOK, r.status, string(r.raw))
