@@ -24,8 +24,8 @@ import (
 //  1. Schedules: it gives the plan's model's products their first due
 //     date and, for a plan by usage, due reading (maintenance_schedule),
 //     walking the products in (update_time, id) order from the plan's
-//     cursor (seed_time, seed_id) through
-//     idx_products_model_update. A new plan thus reaches the products
+//     cursor (seed_time, seed_id) through idx_products_model_update. A
+//     new plan thus reaches the products
 //     registered before it, and the same walk reaches products registered
 //     later and products whose model was corrected to the plan's (a
 //     change bumps update_time, moving the product past the cursor):
@@ -39,8 +39,8 @@ import (
 //     a reminder. A row comes due by usage when the product's reading
 //     reaches its due reading: UpdateProduct then sets its date to now
 //     (maintenance_usage.go). The visit's unique key (plan, product, due
-//     date) makes a second runner (another replica, a retried pass) fail to insert
-//     it, so no visit is ever opened twice; while a visit is open the
+//     date) makes a second runner (another replica, a retried pass)
+//     fail to insert it, so no visit is ever opened twice; while a visit is open the
 //     schedule row's next due date and reading are NULL, out of the
 //     range and out of the readings' reach.
 //
