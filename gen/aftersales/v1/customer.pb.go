@@ -305,7 +305,15 @@ type Product struct {
 	ManufactureTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=manufacture_time,json=manufactureTime,proto3" json:"manufacture_time,omitempty"`
 	// The region the unit is in: its install address's region, else its
 	// owner's address region. Output only; campaigns target by it.
-	Region        string `protobuf:"bytes,12,opt,name=region,proto3" json:"region,omitempty"`
+	Region string `protobuf:"bytes,12,opt,name=region,proto3" json:"region,omitempty"`
+	// The unit's usage meter: operating hours, wash cycles, kilometres, in
+	// the unit of its model's maintenance plans (MaintenancePlan.usage_unit).
+	// Never negative, and never lowered: a meter does not run backwards, so
+	// an update to a lower reading is INVALID_ARGUMENT. Reaching a plan's
+	// due reading (less its usage_lead) opens the maintenance visit.
+	UsageReading int64 `protobuf:"varint,13,opt,name=usage_reading,json=usageReading,proto3" json:"usage_reading,omitempty"`
+	// When usage_reading was last changed. Output only.
+	UsageReadTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=usage_read_time,json=usageReadTime,proto3" json:"usage_read_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -422,6 +430,20 @@ func (x *Product) GetRegion() string {
 		return x.Region
 	}
 	return ""
+}
+
+func (x *Product) GetUsageReading() int64 {
+	if x != nil {
+		return x.UsageReading
+	}
+	return 0
+}
+
+func (x *Product) GetUsageReadTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UsageReadTime
+	}
+	return nil
 }
 
 // CreateCustomerRequest is the request of CreateCustomer.
@@ -965,7 +987,8 @@ type UpdateProductRequest struct {
 	// The product with its name and new values.
 	Product *Product `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
 	// Fields to change: model, purchase_time, warranty_end_time, retailer,
-	// install_address. The serial number cannot change.
+	// install_address, manufacture_time, usage_reading (not lower than the
+	// current reading). The serial number cannot change.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1162,7 +1185,7 @@ const file_aftersales_v1_customer_proto_rawDesc = "" +
 	"\x05EMAIL\x10\x03\x12\a\n" +
 	"\x03APP\x10\x04\x12\n" +
 	"\n" +
-	"\x06WECHAT\x10\x05\"\xf2\x04\n" +
+	"\x06WECHAT\x10\x05\"\xe4\x05\n" +
 	"\aProduct\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\x05model\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\x05model\x12Q\n" +
@@ -1178,7 +1201,9 @@ const file_aftersales_v1_customer_proto_rawDesc = "" +
 	"\x04etag\x18\n" +
 	" \x01(\tR\x04etag\x12E\n" +
 	"\x10manufacture_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0fmanufactureTime\x12\x16\n" +
-	"\x06region\x18\f \x01(\tR\x06region\"|\n" +
+	"\x06region\x18\f \x01(\tR\x06region\x12,\n" +
+	"\rusage_reading\x18\r \x01(\x03B\a\xbaH\x04\"\x02(\x00R\fusageReading\x12B\n" +
+	"\x0fusage_read_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\rusageReadTime\"|\n" +
 	"\x15CreateCustomerRequest\x12;\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x17.aftersales.v1.CustomerB\x06\xbaH\x03\xc8\x01\x01R\bcustomer\x12&\n" +
 	"\n" +
@@ -1289,39 +1314,40 @@ var file_aftersales_v1_customer_proto_depIdxs = []int32{
 	17, // 7: aftersales.v1.Product.create_time:type_name -> google.protobuf.Timestamp
 	17, // 8: aftersales.v1.Product.update_time:type_name -> google.protobuf.Timestamp
 	17, // 9: aftersales.v1.Product.manufacture_time:type_name -> google.protobuf.Timestamp
-	2,  // 10: aftersales.v1.CreateCustomerRequest.customer:type_name -> aftersales.v1.Customer
-	2,  // 11: aftersales.v1.ListCustomersResponse.customers:type_name -> aftersales.v1.Customer
-	2,  // 12: aftersales.v1.UpdateCustomerRequest.customer:type_name -> aftersales.v1.Customer
-	18, // 13: aftersales.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 14: aftersales.v1.CreateProductRequest.product:type_name -> aftersales.v1.Product
-	3,  // 15: aftersales.v1.ListProductsResponse.products:type_name -> aftersales.v1.Product
-	3,  // 16: aftersales.v1.UpdateProductRequest.product:type_name -> aftersales.v1.Product
-	18, // 17: aftersales.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 18: aftersales.v1.CheckWarrantyResponse.warranty_status:type_name -> aftersales.v1.WarrantyStatus
-	17, // 19: aftersales.v1.CheckWarrantyResponse.warranty_end_time:type_name -> google.protobuf.Timestamp
-	4,  // 20: aftersales.v1.CustomerService.CreateCustomer:input_type -> aftersales.v1.CreateCustomerRequest
-	5,  // 21: aftersales.v1.CustomerService.GetCustomer:input_type -> aftersales.v1.GetCustomerRequest
-	6,  // 22: aftersales.v1.CustomerService.ListCustomers:input_type -> aftersales.v1.ListCustomersRequest
-	8,  // 23: aftersales.v1.CustomerService.UpdateCustomer:input_type -> aftersales.v1.UpdateCustomerRequest
-	9,  // 24: aftersales.v1.CustomerService.CreateProduct:input_type -> aftersales.v1.CreateProductRequest
-	10, // 25: aftersales.v1.CustomerService.GetProduct:input_type -> aftersales.v1.GetProductRequest
-	11, // 26: aftersales.v1.CustomerService.ListProducts:input_type -> aftersales.v1.ListProductsRequest
-	13, // 27: aftersales.v1.CustomerService.UpdateProduct:input_type -> aftersales.v1.UpdateProductRequest
-	14, // 28: aftersales.v1.CustomerService.CheckWarranty:input_type -> aftersales.v1.CheckWarrantyRequest
-	2,  // 29: aftersales.v1.CustomerService.CreateCustomer:output_type -> aftersales.v1.Customer
-	2,  // 30: aftersales.v1.CustomerService.GetCustomer:output_type -> aftersales.v1.Customer
-	7,  // 31: aftersales.v1.CustomerService.ListCustomers:output_type -> aftersales.v1.ListCustomersResponse
-	2,  // 32: aftersales.v1.CustomerService.UpdateCustomer:output_type -> aftersales.v1.Customer
-	3,  // 33: aftersales.v1.CustomerService.CreateProduct:output_type -> aftersales.v1.Product
-	3,  // 34: aftersales.v1.CustomerService.GetProduct:output_type -> aftersales.v1.Product
-	12, // 35: aftersales.v1.CustomerService.ListProducts:output_type -> aftersales.v1.ListProductsResponse
-	3,  // 36: aftersales.v1.CustomerService.UpdateProduct:output_type -> aftersales.v1.Product
-	15, // 37: aftersales.v1.CustomerService.CheckWarranty:output_type -> aftersales.v1.CheckWarrantyResponse
-	29, // [29:38] is the sub-list for method output_type
-	20, // [20:29] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	17, // 10: aftersales.v1.Product.usage_read_time:type_name -> google.protobuf.Timestamp
+	2,  // 11: aftersales.v1.CreateCustomerRequest.customer:type_name -> aftersales.v1.Customer
+	2,  // 12: aftersales.v1.ListCustomersResponse.customers:type_name -> aftersales.v1.Customer
+	2,  // 13: aftersales.v1.UpdateCustomerRequest.customer:type_name -> aftersales.v1.Customer
+	18, // 14: aftersales.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 15: aftersales.v1.CreateProductRequest.product:type_name -> aftersales.v1.Product
+	3,  // 16: aftersales.v1.ListProductsResponse.products:type_name -> aftersales.v1.Product
+	3,  // 17: aftersales.v1.UpdateProductRequest.product:type_name -> aftersales.v1.Product
+	18, // 18: aftersales.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 19: aftersales.v1.CheckWarrantyResponse.warranty_status:type_name -> aftersales.v1.WarrantyStatus
+	17, // 20: aftersales.v1.CheckWarrantyResponse.warranty_end_time:type_name -> google.protobuf.Timestamp
+	4,  // 21: aftersales.v1.CustomerService.CreateCustomer:input_type -> aftersales.v1.CreateCustomerRequest
+	5,  // 22: aftersales.v1.CustomerService.GetCustomer:input_type -> aftersales.v1.GetCustomerRequest
+	6,  // 23: aftersales.v1.CustomerService.ListCustomers:input_type -> aftersales.v1.ListCustomersRequest
+	8,  // 24: aftersales.v1.CustomerService.UpdateCustomer:input_type -> aftersales.v1.UpdateCustomerRequest
+	9,  // 25: aftersales.v1.CustomerService.CreateProduct:input_type -> aftersales.v1.CreateProductRequest
+	10, // 26: aftersales.v1.CustomerService.GetProduct:input_type -> aftersales.v1.GetProductRequest
+	11, // 27: aftersales.v1.CustomerService.ListProducts:input_type -> aftersales.v1.ListProductsRequest
+	13, // 28: aftersales.v1.CustomerService.UpdateProduct:input_type -> aftersales.v1.UpdateProductRequest
+	14, // 29: aftersales.v1.CustomerService.CheckWarranty:input_type -> aftersales.v1.CheckWarrantyRequest
+	2,  // 30: aftersales.v1.CustomerService.CreateCustomer:output_type -> aftersales.v1.Customer
+	2,  // 31: aftersales.v1.CustomerService.GetCustomer:output_type -> aftersales.v1.Customer
+	7,  // 32: aftersales.v1.CustomerService.ListCustomers:output_type -> aftersales.v1.ListCustomersResponse
+	2,  // 33: aftersales.v1.CustomerService.UpdateCustomer:output_type -> aftersales.v1.Customer
+	3,  // 34: aftersales.v1.CustomerService.CreateProduct:output_type -> aftersales.v1.Product
+	3,  // 35: aftersales.v1.CustomerService.GetProduct:output_type -> aftersales.v1.Product
+	12, // 36: aftersales.v1.CustomerService.ListProducts:output_type -> aftersales.v1.ListProductsResponse
+	3,  // 37: aftersales.v1.CustomerService.UpdateProduct:output_type -> aftersales.v1.Product
+	15, // 38: aftersales.v1.CustomerService.CheckWarranty:output_type -> aftersales.v1.CheckWarrantyResponse
+	30, // [30:39] is the sub-list for method output_type
+	21, // [21:30] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_aftersales_v1_customer_proto_init() }

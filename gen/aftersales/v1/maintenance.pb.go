@@ -102,7 +102,8 @@ type MaintenancePlan struct {
 	// The product model, for example "WM-8000". Required on create; cannot
 	// change; products of this model must exist. One active plan per model.
 	Model string `protobuf:"bytes,4,opt,name=model,proto3" json:"model,omitempty"`
-	// Months between visits, 1 to 120. Required.
+	// Months between visits, 0 to 120; 0 means not by date. A plan needs
+	// interval_months, interval_usage or both (whichever comes first).
 	IntervalMonths int32 `protobuf:"varint,5,opt,name=interval_months,json=intervalMonths,proto3" json:"interval_months,omitempty"`
 	// How long before a due date the visit is opened; 7 days when unset,
 	// at most 90 days.
@@ -126,7 +127,16 @@ type MaintenancePlan struct {
 	// When it last changed. Output only.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version for optimistic concurrency (AIP-154).
-	Etag          string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Usage between visits, in usage_unit of Product.usage_reading, for
+	// example 500 (hours); 0 means not by usage.
+	IntervalUsage int64 `protobuf:"varint,16,opt,name=interval_usage,json=intervalUsage,proto3" json:"interval_usage,omitempty"`
+	// The unit of the usage readings, for example "hours" or "cycles".
+	// Required when interval_usage is set; at most 20 characters.
+	UsageUnit string `protobuf:"bytes,17,opt,name=usage_unit,json=usageUnit,proto3" json:"usage_unit,omitempty"`
+	// How much usage before the due reading the visit is opened; 0 when
+	// unset; less than interval_usage.
+	UsageLead     int64 `protobuf:"varint,18,opt,name=usage_lead,json=usageLead,proto3" json:"usage_lead,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -266,6 +276,27 @@ func (x *MaintenancePlan) GetEtag() string {
 	return ""
 }
 
+func (x *MaintenancePlan) GetIntervalUsage() int64 {
+	if x != nil {
+		return x.IntervalUsage
+	}
+	return 0
+}
+
+func (x *MaintenancePlan) GetUsageUnit() string {
+	if x != nil {
+		return x.UsageUnit
+	}
+	return ""
+}
+
+func (x *MaintenancePlan) GetUsageLead() int64 {
+	if x != nil {
+		return x.UsageLead
+	}
+	return 0
+}
+
 // MaintenanceVisit is one product's service for one due date.
 type MaintenanceVisit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -276,7 +307,8 @@ type MaintenanceVisit struct {
 	Product string `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
 	// The product's serial number.
 	SerialNumber string `protobuf:"bytes,3,opt,name=serial_number,json=serialNumber,proto3" json:"serial_number,omitempty"`
-	// When the service is due.
+	// When the service is due: the due date, or, for a visit that came due
+	// by usage, when the product's reading reached it.
 	DueTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
 	// The ticket opened for it, "tickets/{ticket}"; empty for a reminder.
 	Ticket string `protobuf:"bytes,5,opt,name=ticket,proto3" json:"ticket,omitempty"`
@@ -286,8 +318,14 @@ type MaintenanceVisit struct {
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When it ended (DONE, CANCELLED; REMINDED at creation).
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
-	// The product's next due date that its end set; unset while OPEN.
-	NextDueTime   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=next_due_time,json=nextDueTime,proto3" json:"next_due_time,omitempty"`
+	// The product's next due date that its end set;
+	// unset while OPEN and when the plan is not by date.
+	NextDueTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=next_due_time,json=nextDueTime,proto3" json:"next_due_time,omitempty"`
+	// The reading at which the service was due; 0 when it came due by date.
+	DueUsage int64 `protobuf:"varint,10,opt,name=due_usage,json=dueUsage,proto3" json:"due_usage,omitempty"`
+	// The product's next due reading that its end set; 0 while OPEN and
+	// when the plan is not by usage.
+	NextDueUsage  int64 `protobuf:"varint,11,opt,name=next_due_usage,json=nextDueUsage,proto3" json:"next_due_usage,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -383,6 +421,20 @@ func (x *MaintenanceVisit) GetNextDueTime() *timestamppb.Timestamp {
 		return x.NextDueTime
 	}
 	return nil
+}
+
+func (x *MaintenanceVisit) GetDueUsage() int64 {
+	if x != nil {
+		return x.DueUsage
+	}
+	return 0
+}
+
+func (x *MaintenanceVisit) GetNextDueUsage() int64 {
+	if x != nil {
+		return x.NextDueUsage
+	}
+	return 0
 }
 
 // CreateMaintenancePlanRequest is the request of CreateMaintenancePlan.
@@ -611,7 +663,7 @@ type UpdateMaintenancePlanRequest struct {
 	// The plan with its name and new values.
 	MaintenancePlan *MaintenancePlan `protobuf:"bytes,1,opt,name=maintenance_plan,json=maintenancePlan,proto3" json:"maintenance_plan,omitempty"`
 	// Fields to change: display_name, description, interval_months,
-	// lead_time, ticket_type, priority, reminder_only, free_of_charge, owner,
+	// interval_usage, usage_unit, usage_lead, lead_time, ticket_type, priority, reminder_only, free_of_charge, owner,
 	// active.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -794,7 +846,7 @@ var File_aftersales_v1_maintenance_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_maintenance_proto_rawDesc = "" +
 	"\n" +
-	"\x1faftersales/v1/maintenance.proto\x12\raftersales.v1\x1a\x1aaftersales/v1/ticket.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xae\x05\n" +
+	"\x1faftersales/v1/maintenance.proto\x12\raftersales.v1\x1a\x1aaftersales/v1/ticket.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xae\x06\n" +
 	"\x0fMaintenancePlan\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12+\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vdisplayName\x12*\n" +
@@ -814,7 +866,12 @@ const file_aftersales_v1_maintenance_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x0f \x01(\tR\x04etag\"\xf6\x03\n" +
+	"\x04etag\x18\x0f \x01(\tR\x04etag\x12.\n" +
+	"\x0einterval_usage\x18\x10 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\rintervalUsage\x12&\n" +
+	"\n" +
+	"usage_unit\x18\x11 \x01(\tB\a\xbaH\x04r\x02\x18\x14R\tusageUnit\x12&\n" +
+	"\n" +
+	"usage_lead\x18\x12 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\tusageLead\"\xb9\x04\n" +
 	"\x10MaintenanceVisit\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12#\n" +
@@ -825,7 +882,10 @@ const file_aftersales_v1_maintenance_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x125\n" +
 	"\bend_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12>\n" +
-	"\rnext_due_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vnextDueTime\"O\n" +
+	"\rnext_due_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vnextDueTime\x12\x1b\n" +
+	"\tdue_usage\x18\n" +
+	" \x01(\x03R\bdueUsage\x12$\n" +
+	"\x0enext_due_usage\x18\v \x01(\x03R\fnextDueUsage\"O\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\b\n" +
 	"\x04OPEN\x10\x01\x12\b\n" +

@@ -31,13 +31,18 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // MaintenanceService runs preventive maintenance plans (定期保养/检测):
-// durable goods of a model are serviced every so many months, and the
-// company opens the work before the customer has to ask.
+// durable goods of a model are serviced every so many months, or every so
+// much usage (operating hours, wash cycles: Product.usage_reading), or
+// both, whichever comes first, and the company opens the work before the
+// customer has to ask.
 //
 // A background loop (one replica at a time, under a lease) gives every
 // product of an active plan's model a due date: its first service falls
 // interval_months after the purchase (the registration when the purchase
-// date is unknown). lead_time before a due date it opens the visit's
+// date is unknown). A plan by usage also gives it a due reading: its
+// first service falls at reading interval_usage (counted from 0 at
+// purchase). lead_time before a due date, or as soon as the product's
+// reading reaches its due reading less usage_lead, it opens the visit's
 // ticket (type MAINTENANCE unless the plan says INSPECTION), or, for a
 // reminder-only plan, records a reminder that reaches the customer through
 // the change feed and webhooks (event type maintenance.reminded). One
@@ -46,7 +51,11 @@ const (
 //
 // When a visit's ticket is resolved, the product's next due date is set
 // interval_months after the resolution; when it is cancelled, or for a
-// reminder, interval_months after the due date it missed.
+// reminder, interval_months after the due date it missed. Likewise its
+// next due reading: interval_usage after the product's reading when the
+// ticket is resolved; interval_usage after the due reading it missed when
+// it is cancelled or only reminded of (after the product's reading then,
+// if the visit came due by date).
 type MaintenanceServiceClient interface {
 	// CreateMaintenancePlan creates an active plan for a model that
 	// registered products have (else INVALID_ARGUMENT with reason
@@ -58,7 +67,7 @@ type MaintenanceServiceClient interface {
 	// ListMaintenancePlans pages through plans, oldest first.
 	ListMaintenancePlans(ctx context.Context, in *ListMaintenancePlansRequest, opts ...grpc.CallOption) (*ListMaintenancePlansResponse, error)
 	// UpdateMaintenancePlan changes a plan. A new interval applies to due
-	// dates set from then on; active = false stops new visits. Activating a
+	// dates and due readings set from then on (when a visit ends); active = false stops new visits. Activating a
 	// plan while another plan of its model is active is ALREADY_EXISTS.
 	UpdateMaintenancePlan(ctx context.Context, in *UpdateMaintenancePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error)
 	// ListMaintenanceVisits pages through the visits a plan opened, with
@@ -129,13 +138,18 @@ func (c *maintenanceServiceClient) ListMaintenanceVisits(ctx context.Context, in
 // for forward compatibility.
 //
 // MaintenanceService runs preventive maintenance plans (定期保养/检测):
-// durable goods of a model are serviced every so many months, and the
-// company opens the work before the customer has to ask.
+// durable goods of a model are serviced every so many months, or every so
+// much usage (operating hours, wash cycles: Product.usage_reading), or
+// both, whichever comes first, and the company opens the work before the
+// customer has to ask.
 //
 // A background loop (one replica at a time, under a lease) gives every
 // product of an active plan's model a due date: its first service falls
 // interval_months after the purchase (the registration when the purchase
-// date is unknown). lead_time before a due date it opens the visit's
+// date is unknown). A plan by usage also gives it a due reading: its
+// first service falls at reading interval_usage (counted from 0 at
+// purchase). lead_time before a due date, or as soon as the product's
+// reading reaches its due reading less usage_lead, it opens the visit's
 // ticket (type MAINTENANCE unless the plan says INSPECTION), or, for a
 // reminder-only plan, records a reminder that reaches the customer through
 // the change feed and webhooks (event type maintenance.reminded). One
@@ -144,7 +158,11 @@ func (c *maintenanceServiceClient) ListMaintenanceVisits(ctx context.Context, in
 //
 // When a visit's ticket is resolved, the product's next due date is set
 // interval_months after the resolution; when it is cancelled, or for a
-// reminder, interval_months after the due date it missed.
+// reminder, interval_months after the due date it missed. Likewise its
+// next due reading: interval_usage after the product's reading when the
+// ticket is resolved; interval_usage after the due reading it missed when
+// it is cancelled or only reminded of (after the product's reading then,
+// if the visit came due by date).
 type MaintenanceServiceServer interface {
 	// CreateMaintenancePlan creates an active plan for a model that
 	// registered products have (else INVALID_ARGUMENT with reason
@@ -156,7 +174,7 @@ type MaintenanceServiceServer interface {
 	// ListMaintenancePlans pages through plans, oldest first.
 	ListMaintenancePlans(context.Context, *ListMaintenancePlansRequest) (*ListMaintenancePlansResponse, error)
 	// UpdateMaintenancePlan changes a plan. A new interval applies to due
-	// dates set from then on; active = false stops new visits. Activating a
+	// dates and due readings set from then on (when a visit ends); active = false stops new visits. Activating a
 	// plan while another plan of its model is active is ALREADY_EXISTS.
 	UpdateMaintenancePlan(context.Context, *UpdateMaintenancePlanRequest) (*MaintenancePlan, error)
 	// ListMaintenanceVisits pages through the visits a plan opened, with

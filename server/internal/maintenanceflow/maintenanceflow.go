@@ -1,6 +1,7 @@
-// Package maintenanceflow holds the date rules of preventive maintenance
-// plans as pure functions: when a product's first service falls, when
-// the next one does after a visit ends, and when a visit is opened.
+// Package maintenanceflow holds the date and usage rules of preventive
+// maintenance plans as pure functions: when a product's first service
+// falls, when the next one does after a visit ends (by date and by usage
+// reading), and when a reading brings a visit due.
 package maintenanceflow
 
 import "time"
@@ -47,3 +48,19 @@ func NextDue(o Outcome, due, end time.Time, months int) time.Time {
 	}
 	return AddMonths(due, months)
 }
+
+// NextDueUsage is the product's next due reading after a visit due at
+// reading due (0 when it came due by date) ended with the product at
+// reading: interval after the reading when the work was done, else
+// interval after the due reading it missed or only reminded of (after
+// the reading then, when it came due by date).
+func NextDueUsage(o Outcome, due, reading, interval int64) int64 {
+	if o == Done || due == 0 {
+		return reading + interval
+	}
+	return due + interval
+}
+
+// DueByUsage reports whether a product at reading has come due for the
+// visit due at reading due, opened lead ahead of it.
+func DueByUsage(reading, due, lead int64) bool { return reading >= due-lead }

@@ -39,3 +39,33 @@ func TestFirstAndNextDue(t *testing.T) {
 	require.Equal(t, day(2026, 10, 1), maintenanceflow.NextDue(maintenanceflow.Cancelled, due, end, 6), "after the missed due date")
 	require.Equal(t, day(2026, 10, 1), maintenanceflow.NextDue(maintenanceflow.Reminded, due, end, 6), "after the date reminded of")
 }
+
+func TestUsage(t *testing.T) {
+	for _, c := range []struct {
+		o                      maintenanceflow.Outcome
+		due, reading, interval int64
+		want                   int64
+	}{
+		{maintenanceflow.Done, 500, 480, 500, 980},       // after the reading at the work
+		{maintenanceflow.Done, 500, 530, 500, 1030},      // late work: after the reading then
+		{maintenanceflow.Cancelled, 500, 530, 500, 1000}, // after the missed due reading
+		{maintenanceflow.Reminded, 500, 470, 500, 1000},  // after the reading reminded of
+		{maintenanceflow.Cancelled, 0, 320, 500, 820},    // due by date: after the reading then
+		{maintenanceflow.Done, 0, 320, 500, 820},
+	} {
+		require.Equal(t, c.want, maintenanceflow.NextDueUsage(c.o, c.due, c.reading, c.interval), "%+v", c)
+	}
+	for _, c := range []struct {
+		reading, due, lead int64
+		want               bool
+	}{
+		{0, 500, 50, false},
+		{449, 500, 50, false},
+		{450, 500, 50, true},
+		{500, 500, 0, true},
+		{499, 500, 0, false},
+		{2000, 500, 50, true},
+	} {
+		require.Equal(t, c.want, maintenanceflow.DueByUsage(c.reading, c.due, c.lead), "%+v", c)
+	}
+}

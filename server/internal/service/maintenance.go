@@ -33,12 +33,13 @@ type maintenanceServer struct {
 // The limits of a plan (maintenance.proto).
 const (
 	maxIntervalMonths = 120
+	maxUsageUnit      = 20
 	defaultLead       = 7 * 24 * time.Hour
 	maxLead           = 90 * 24 * time.Hour
 )
 
-var planUpdatable = []string{"display_name", "description", "interval_months", "lead_time", "ticket_type", "priority",
-	"reminder_only", "free_of_charge", "owner", "active"}
+var planUpdatable = []string{"display_name", "description", "interval_months", "interval_usage", "usage_unit", "usage_lead",
+	"lead_time", "ticket_type", "priority", "reminder_only", "free_of_charge", "owner", "active"}
 
 var planList = listSpec{columns: []column{
 	{field: filter.Field{Name: "model"}, name: "model"},
@@ -57,6 +58,9 @@ func (s *maintenanceServer) CreateMaintenancePlan(ctx context.Context, req *afte
 	p := req.GetMaintenancePlan()
 	row := &store.MaintenancePlan{Model: strings.TrimSpace(p.GetModel())}
 	vs := applyPlan(row, p, planUpdatable)
+	if len(vs) == 0 {
+		vs = planIntervals(row)
+	}
 	if row.Model == "" {
 		vs = append(vs, apierr.Violation{Field: "maintenance_plan.model", Description: "is required"})
 	}
@@ -137,6 +141,10 @@ func (s *maintenanceServer) UpdateMaintenancePlan(ctx context.Context, req *afte
 	}
 	return updateRow(ctx, s.base, unscoped, id, p.GetName(), p.GetEtag(), planProto, func(tx *gorm.DB, row *store.MaintenancePlan) error {
 		applyPlan(row, p, paths)
+		// The intervals are checked together, on the plan as it will be.
+		if vs := planIntervals(row); len(vs) > 0 {
+			return apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION, vs...)
+		}
 		if slices.Contains(paths, "owner") {
 			if err := checkPlanOwner(tx, row.OwnerID, p.GetOwner()); err != nil {
 				return err
@@ -194,8 +202,23 @@ func applyPlan(row *store.MaintenancePlan, p *aftersalesv1.MaintenancePlan, path
 			row.Description = p.GetDescription()
 		case "interval_months":
 			row.IntervalMonths = p.GetIntervalMonths()
-			if row.IntervalMonths < 1 || row.IntervalMonths > maxIntervalMonths {
-				bad(path, "is required: 1 to 120 months")
+			if row.IntervalMonths < 0 || row.IntervalMonths > maxIntervalMonths {
+				bad(path, "must be 0 (not by date) to 120 months")
+			}
+		case "interval_usage":
+			row.IntervalUsage = p.GetIntervalUsage()
+			if row.IntervalUsage < 0 {
+				bad(path, "must not be negative")
+			}
+		case "usage_unit":
+			row.UsageUnit = strings.TrimSpace(p.GetUsageUnit())
+			if len([]rune(row.UsageUnit)) > maxUsageUnit {
+				bad(path, "must be at most 20 characters")
+			}
+		case "usage_lead":
+			row.UsageLead = p.GetUsageLead()
+			if row.UsageLead < 0 {
+				bad(path, "must not be negative")
 			}
 		case "lead_time":
 			lead, desc := planLead(p.GetLeadTime())
@@ -227,6 +250,27 @@ func applyPlan(row *store.MaintenancePlan, p *aftersalesv1.MaintenancePlan, path
 		case "active":
 			row.Active = p.GetActive()
 		}
+	}
+	return vs
+}
+
+// planIntervals returns what is wrong with a plan's intervals taken
+// together: it needs months, usage or both; a usage interval needs its
+// unit, and a usage lead less than it.
+func planIntervals(row *store.MaintenancePlan) []apierr.Violation {
+	var vs []apierr.Violation
+	bad := func(field, desc string) {
+		vs = append(vs, apierr.Violation{Field: "maintenance_plan." + field, Description: desc})
+	}
+	if row.IntervalMonths == 0 && row.IntervalUsage == 0 {
+		bad("interval_months", "a plan needs interval_months, interval_usage or both")
+		bad("interval_usage", "a plan needs interval_months, interval_usage or both")
+	}
+	if row.IntervalUsage > 0 && row.UsageUnit == "" {
+		bad("usage_unit", "is required when interval_usage is set")
+	}
+	if row.UsageLead > 0 && row.UsageLead >= row.IntervalUsage {
+		bad("usage_lead", "must be less than interval_usage")
 	}
 	return vs
 }
@@ -299,6 +343,9 @@ func planProto(row *store.MaintenancePlan) *aftersalesv1.MaintenancePlan {
 		Description:    row.Description,
 		Model:          row.Model,
 		IntervalMonths: row.IntervalMonths,
+		IntervalUsage:  row.IntervalUsage,
+		UsageUnit:      row.UsageUnit,
+		UsageLead:      row.UsageLead,
 		LeadTime:       durationpb.New(secs(row.LeadSeconds)),
 		TicketType:     aftersalesv1.Ticket_Type(row.TicketType),
 		Priority:       aftersalesv1.Ticket_Priority(row.Priority),
@@ -327,5 +374,7 @@ func visitProto(row *store.MaintenanceVisit) *aftersalesv1.MaintenanceVisit {
 		CreateTime:   ts(row.CreateTime),
 		EndTime:      tsPtr(row.EndTime),
 		NextDueTime:  tsPtr(row.NextDueTime),
+		DueUsage:     row.DueUsage,
+		NextDueUsage: usageOf(row.NextDueUsage),
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -21,9 +22,10 @@ import (
 // The maintenance loop. Each pass, for every active plan:
 //
 //  1. Schedules: it gives the plan's model's products their first due
-//     date (maintenance_schedule), walking the products in (update_time,
-//     id) order from the plan's cursor (seed_time, seed_id) through
-//     idx_products_model_update. A new plan thus reaches the products
+//     date and, for a plan by usage, due reading (maintenance_schedule),
+//     walking the products in (update_time, id) order from the plan's
+//     cursor (seed_time, seed_id) through idx_products_model_update. A
+//     new plan thus reaches the products
 //     registered before it, and the same walk reaches products registered
 //     later and products whose model was corrected to the plan's (a
 //     change bumps update_time, moving the product past the cursor):
@@ -34,10 +36,13 @@ import (
 //  2. Visits: it reads the schedule rows due by now + the plan's lead
 //     time (a range of idx_maintenance_schedule_due) and opens each one's
 //     visit in its own transaction: a ticket, or for a reminder-only plan
-//     a reminder. The visit's unique key (plan, product, due date) makes
-//     a second runner (another replica, a retried pass) fail to insert
-//     it, so no visit is ever opened twice; while a visit is open the
-//     schedule row's next due date is NULL, out of the range.
+//     a reminder. A row comes due by usage when the product's reading
+//     reaches its due reading: UpdateProduct then sets its date to now
+//     (maintenance_usage.go). The visit's unique key (plan, product, due
+//     date) makes a second runner (another replica, a retried pass)
+//     fail to insert it, so no visit is ever opened twice; while a visit is open the
+//     schedule row's next due date and reading are NULL, out of the
+//     range and out of the readings' reach.
 //
 // A pass costs the products registered since the last one plus the
 // visits that came due, never a scan of all products.
@@ -103,7 +108,7 @@ func (s *maintenanceServer) seedSchedules(ctx context.Context, planID string) er
 			if !plan.Active {
 				return nil
 			}
-			q := tx.Model(&store.Product{}).Select("id", "purchase_time", "create_time", "update_time").
+			q := tx.Model(&store.Product{}).Select("id", "purchase_time", "create_time", "update_time", "usage_reading").
 				Where("model = ? AND update_time < ?", plan.Model, s.now().Add(-maintenanceSettle))
 			if t := plan.SeedTime; t != nil {
 				q = q.Where("(update_time > ? OR (update_time = ? AND id > ?))", *t, *t, plan.SeedID)
@@ -116,9 +121,10 @@ func (s *maintenanceServer) seedSchedules(ctx context.Context, planID string) er
 				return nil
 			}
 			rows := make([]store.MaintenanceSchedule, len(products))
-			for i, p := range products {
-				due := maintenanceflow.FirstDue(p.PurchaseTime, p.CreateTime, int(plan.IntervalMonths))
-				rows[i] = store.MaintenanceSchedule{PlanID: plan.ID, ProductID: p.ID, NextDueTime: &due}
+			now := s.now()
+			for i := range products {
+				due, usage := firstSchedule(&plan, &products[i], now)
+				rows[i] = store.MaintenanceSchedule{PlanID: plan.ID, ProductID: products[i].ID, NextDueTime: due, NextDueUsage: usage}
 			}
 			// A product already scheduled (the plan was active before,
 			// or another runner got here first) keeps its date.
@@ -207,14 +213,14 @@ func (s *maintenanceServer) openVisit(ctx context.Context, planID, productID str
 		due := *sched.NextDueTime
 		v := &store.MaintenanceVisit{
 			ID: ids.New(), PlanID: plan.ID, ProductID: p.ID, CustomerID: p.CustomerID, SerialNumber: p.SerialNumber,
-			DueTime: due, CreateTime: now,
+			DueTime: due, DueUsage: visitDueUsage(&plan, &sched, p.UsageReading), CreateTime: now,
 		}
 		var tk *store.Ticket
 		if plan.ReminderOnly {
-			next := maintenanceflow.NextDue(maintenanceflow.Reminded, due, now, int(plan.IntervalMonths))
-			v.State, v.EndTime, v.NextDueTime = int32(aftersalesv1.MaintenanceVisit_REMINDED), &now, &next
+			v.NextDueTime, v.NextDueUsage = nextSchedule(&plan, maintenanceflow.Reminded, due, v.DueUsage, now, p.UsageReading, false)
+			v.State, v.EndTime = int32(aftersalesv1.MaintenanceVisit_REMINDED), &now
 		} else {
-			tk = visitTicket(&plan, &p, due, now)
+			tk = visitTicket(&plan, &p, v, now)
 			if err := s.prepareTicket(tx, tk, now); err != nil {
 				return err
 			}
@@ -235,9 +241,9 @@ func (s *maintenanceServer) openVisit(ctx context.Context, planID, productID str
 		if err := store.Translate(tx.Create(v).Error); err != nil {
 			return err
 		}
-		// Open: the visit's end sets the next due date. Reminded: set
-		// now.
-		if err := store.Translate(schedule.Update("next_due_time", v.NextDueTime).Error); err != nil {
+		// Open: the visit's end sets the next due date and reading (both
+		// NULL meanwhile). Reminded: set now.
+		if err := store.Translate(schedule.Updates(map[string]any{"next_due_time": v.NextDueTime, "next_due_usage": v.NextDueUsage}).Error); err != nil {
 			return err
 		}
 		opened = true
@@ -255,17 +261,21 @@ func (s *maintenanceServer) openVisit(ctx context.Context, planID, productID str
 	return opened && err == nil, err
 }
 
-// visitTicket is the ticket of a plan's visit of product p due at due:
+// visitTicket is the ticket of a plan's visit v of product p:
 // the plan's type, priority and title, its owner as first contact, in
 // warranty when the plan is free of charge, else as the product's
 // warranty says (as CreateTicket does). No channel: the company, not the
 // customer, opened it.
-func visitTicket(plan *store.MaintenancePlan, p *store.Product, due, now time.Time) *store.Ticket {
+func visitTicket(plan *store.MaintenancePlan, p *store.Product, v *store.MaintenanceVisit, now time.Time) *store.Ticket {
 	warranty := ticketflow.Warranty(deref(p.WarrantyEndTime), now)
 	if plan.FreeOfCharge {
 		warranty = aftersalesv1.WarrantyStatus_WARRANTY_STATUS_IN_WARRANTY
 	}
-	desc := "Maintenance due " + due.Format("2 January 2006") + " under " + resname.Format(resname.MaintenancePlans, plan.ID) + "."
+	when := v.DueTime.Format("2 January 2006")
+	if v.DueUsage > 0 {
+		when = fmt.Sprintf("at %d %s (reading %d)", v.DueUsage, plan.UsageUnit, p.UsageReading)
+	}
+	desc := "Maintenance due " + when + " under " + resname.Format(resname.MaintenancePlans, plan.ID) + "."
 	if plan.Description != "" {
 		desc = plan.Description + "\n\n" + desc
 	}

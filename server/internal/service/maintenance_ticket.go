@@ -16,8 +16,10 @@ import (
 // endMaintenanceVisit is what a ticket's transition does to the
 // maintenance visit that opened it, in the transition's transaction: a
 // resolution ends the visit DONE and sets the product's next due date
-// interval_months after it; a cancellation ends it CANCELLED with the
-// next due date interval_months after the date it missed. Tickets of no
+// interval_months after it (and next due reading interval_usage after
+// the product's reading); a cancellation ends it CANCELLED with the
+// next due date interval_months after the date it missed (and reading
+// interval_usage after the reading it missed). Tickets of no
 // visit, and other transitions, are left alone.
 func (b *base) endMaintenanceVisit(ctx context.Context, tx *gorm.DB, tk *store.Ticket, now time.Time) error {
 	if tk.MaintenancePlanID == "" {
@@ -45,12 +47,16 @@ func (b *base) endMaintenanceVisit(ctx context.Context, tx *gorm.DB, tk *store.T
 	// The plan's interval now: a changed interval applies to due dates
 	// set from then on.
 	var plan store.MaintenancePlan
-	if err := store.Translate(tx.Select("id", "interval_months").Where("id = ?", v.PlanID).Take(&plan).Error); err != nil {
+	if err := store.Translate(tx.Select("id", "interval_months", "interval_usage", "usage_lead").Where("id = ?", v.PlanID).Take(&plan).Error); err != nil {
+		return err
+	}
+	var p store.Product
+	if err := store.Translate(tx.Select("id", "usage_reading").Where("id = ?", v.ProductID).Take(&p).Error); err != nil && !isNotFound(err) {
 		return err
 	}
 	before := visitProto(&v)
-	next := maintenanceflow.NextDue(outcome, v.DueTime, now, int(plan.IntervalMonths))
-	v.State, v.EndTime, v.NextDueTime = int32(state), &now, &next
+	v.NextDueTime, v.NextDueUsage = nextSchedule(&plan, outcome, v.DueTime, v.DueUsage, now, p.UsageReading, true)
+	v.State, v.EndTime = int32(state), &now
 	if err := store.Translate(tx.Save(&v).Error); err != nil {
 		return err
 	}
@@ -64,7 +70,7 @@ func (b *base) endMaintenanceVisit(ctx context.Context, tx *gorm.DB, tk *store.T
 	}
 	if len(later) == 0 {
 		if err := store.Translate(tx.Model(&store.MaintenanceSchedule{}).Where("plan_id = ? AND product_id = ?", v.PlanID, v.ProductID).
-			Update("next_due_time", next).Error); err != nil {
+			Updates(map[string]any{"next_due_time": v.NextDueTime, "next_due_usage": v.NextDueUsage}).Error); err != nil {
 			return err
 		}
 	}

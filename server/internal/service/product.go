@@ -23,7 +23,7 @@ import (
 // Products belong to CustomerService, so their handlers are methods of
 // customerServer.
 
-var productUpdatable = []string{"model", "purchase_time", "warranty_end_time", "retailer", "install_address", "manufacture_time"}
+var productUpdatable = []string{"model", "purchase_time", "warranty_end_time", "retailer", "install_address", "manufacture_time", "usage_reading"}
 
 var productList = listSpec{columns: []column{
 	{field: filter.Field{Name: "serial_number"}, name: "serial_number"},
@@ -51,6 +51,9 @@ func (s *customerServer) CreateProduct(ctx context.Context, req *aftersalesv1.Cr
 	if v, ok := warrantyViolation(p.GetPurchaseTime() != nil, p.GetWarrantyEndTime() != nil, timePtr(p.GetPurchaseTime()), timePtr(p.GetWarrantyEndTime())); !ok {
 		vs = append(vs, v)
 	}
+	if p.GetUsageReading() < 0 {
+		vs = append(vs, apierr.Violation{Field: "product.usage_reading", Description: "must not be negative"})
+	}
 	if len(vs) > 0 {
 		return nil, apierr.Invalid(aftersalesv1.ErrorReason_FIELD_VIOLATION, vs...)
 	}
@@ -70,6 +73,9 @@ func (s *customerServer) CreateProduct(ctx context.Context, req *aftersalesv1.Cr
 			Version:      1,
 		}
 		applyProduct(row, p, productUpdatable)
+		if row.UsageReading > 0 {
+			row.UsageReadTime = &now
+		}
 		row.Region = productRegion(row.InstallAddress, owner.Address)
 		if err := store.Translate(tx.Create(row).Error); err != nil {
 			return nil, err
@@ -131,12 +137,19 @@ func (s *customerServer) UpdateProduct(ctx context.Context, req *aftersalesv1.Up
 	if slices.Contains(paths, "model") && strings.TrimSpace(p.GetModel()) == "" {
 		return nil, apierr.InvalidField("product.model", "is required")
 	}
+	if slices.Contains(paths, "usage_reading") && p.GetUsageReading() < 0 {
+		return nil, apierr.InvalidField("product.usage_reading", "must not be negative")
+	}
 	caller := principal.FromContext(ctx)
 	// The name's customer is part of the lookup: a product addressed
 	// under another customer does not exist.
 	scope := func(q *gorm.DB) *gorm.DB { return productScope(q, caller).Where("customer_id = ?", customerID) }
 	return updateRow(ctx, s.base, scope, productID, p.GetName(), p.GetEtag(), productProto, func(tx *gorm.DB, row *store.Product) error {
+		reading := row.UsageReading
 		applyProduct(row, p, paths)
+		if err := s.readUsage(tx, row, reading); err != nil {
+			return err
+		}
 		if slices.Contains(paths, "install_address") {
 			var owner store.Customer
 			if err := store.Translate(tx.Select("address").Where("id = ?", row.CustomerID).Take(&owner).Error); err != nil {
@@ -225,6 +238,8 @@ func applyProduct(row *store.Product, p *aftersalesv1.Product, paths []string) {
 			row.InstallAddress = marshalJSON(p.GetInstallAddress())
 		case "manufacture_time":
 			row.ManufactureTime = timePtr(p.GetManufactureTime())
+		case "usage_reading":
+			row.UsageReading = p.GetUsageReading()
 		}
 	}
 }
@@ -244,6 +259,8 @@ func productProto(row *store.Product) *aftersalesv1.Product {
 		Retailer:        row.Retailer,
 		ManufactureTime: tsPtr(row.ManufactureTime),
 		Region:          row.Region,
+		UsageReading:    row.UsageReading,
+		UsageReadTime:   tsPtr(row.UsageReadTime),
 		CreateTime:      ts(row.CreateTime),
 		UpdateTime:      ts(row.UpdateTime),
 		Etag:            etag.Of(name, row.Version),

@@ -37,10 +37,14 @@ type Product struct {
 	InstallAddress  string     `gorm:"type:text;not null"`
 	ManufactureTime *time.Time ``
 	// Region is derived: the install address's region, else the owner's.
-	Region     string    `gorm:"size:100;not null"`
-	CreateTime time.Time `gorm:"not null;index:idx_products_customer_create,priority:2;index:idx_products_create,priority:1"`
-	UpdateTime time.Time `gorm:"not null;index:idx_products_update,priority:1;index:idx_products_model_update,priority:2"`
-	Version    int64     `gorm:"not null"`
+	Region string `gorm:"size:100;not null"`
+	// UsageReading is the unit's usage meter, never lowered;
+	// UsageReadTime when it last changed.
+	UsageReading  int64      `gorm:"not null;default:0"`
+	UsageReadTime *time.Time ``
+	CreateTime    time.Time  `gorm:"not null;index:idx_products_customer_create,priority:2;index:idx_products_create,priority:1"`
+	UpdateTime    time.Time  `gorm:"not null;index:idx_products_update,priority:1;index:idx_products_model_update,priority:2"`
+	Version       int64      `gorm:"not null"`
 }
 
 // Partner is a repair shop.

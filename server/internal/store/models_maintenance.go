@@ -13,6 +13,9 @@ type MaintenancePlan struct {
 	Description    string     `gorm:"type:text;not null"`
 	Model          string     `gorm:"size:100;not null"`
 	IntervalMonths int32      `gorm:"not null"`
+	IntervalUsage  int64      `gorm:"not null;default:0"`
+	UsageUnit      string     `gorm:"size:20;not null;default:''"`
+	UsageLead      int64      `gorm:"not null;default:0"`
 	LeadSeconds    int64      `gorm:"not null"`
 	TicketType     int32      `gorm:"not null"`
 	Priority       int32      `gorm:"not null"`
@@ -40,12 +43,15 @@ func (m *MaintenancePlan) Touch(now time.Time) { m.UpdateTime, m.Version = now, 
 // CurrentVersion returns the row's version.
 func (m *MaintenancePlan) CurrentVersion() int64 { return m.Version }
 
-// MaintenanceSchedule is one product's next due date under a plan; nil
-// while a visit of it is open.
+// MaintenanceSchedule is one product's next due date and, under a plan
+// by usage, next due reading. Both are nil while a visit of it is open;
+// a usage-only plan's row waiting for its reading has only NextDueUsage.
+// The reading reaching it sets NextDueTime to then.
 type MaintenanceSchedule struct {
-	PlanID      string     `gorm:"primaryKey;size:32;index:idx_maintenance_schedule_due,priority:1"`
-	ProductID   string     `gorm:"primaryKey;size:32"`
-	NextDueTime *time.Time `gorm:"index:idx_maintenance_schedule_due,priority:2"`
+	PlanID       string     `gorm:"primaryKey;size:32;index:idx_maintenance_schedule_due,priority:1"`
+	ProductID    string     `gorm:"primaryKey;size:32;index:idx_maintenance_schedule_product"`
+	NextDueTime  *time.Time `gorm:"index:idx_maintenance_schedule_due,priority:2"`
+	NextDueUsage *int64     ``
 }
 
 // TableName implements GORM's tabler.
@@ -63,6 +69,8 @@ type MaintenanceVisit struct {
 	TicketID     string     `gorm:"size:32;not null;index:idx_maintenance_visits_ticket"`
 	State        int32      `gorm:"not null"`
 	NextDueTime  *time.Time ``
+	DueUsage     int64      `gorm:"not null;default:0"`
+	NextDueUsage *int64     ``
 	CreateTime   time.Time  `gorm:"not null;index:idx_maintenance_visits_plan,priority:2"`
 	EndTime      *time.Time ``
 }
