@@ -988,7 +988,9 @@ type UpdateProductRequest struct {
 	Product *Product `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
 	// Fields to change: model, purchase_time, warranty_end_time, retailer,
 	// install_address, manufacture_time, usage_reading (not lower than the
-	// current reading). The serial number cannot change.
+	// current reading). The serial number cannot change. Technicians and
+	// partner shops may change only usage_reading, of the products of the
+	// tickets they work (a meter read at a visit).
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -40,7 +40,7 @@ var policy = map[string][]principal.Role{
 	aftersalesv1.CustomerService_CreateProduct_FullMethodName:  {manager, agent, customer},
 	aftersalesv1.CustomerService_GetProduct_FullMethodName:     {manager, agent, technician, partner, customer},
 	aftersalesv1.CustomerService_ListProducts_FullMethodName:   {manager, agent, customer},
-	aftersalesv1.CustomerService_UpdateProduct_FullMethodName:  {manager, agent, customer},
+	aftersalesv1.CustomerService_UpdateProduct_FullMethodName:  {manager, agent, technician, partner, customer},
 	aftersalesv1.CustomerService_CheckWarranty_FullMethodName:  {manager, agent, technician, partner},
 
 	// Partners: staff read them; a shop reads itself.

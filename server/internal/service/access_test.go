@@ -82,7 +82,7 @@ var accessRules = map[string][]accRole{
 	"/aftersales.v1.CustomerService/CreateProduct":  {accManager, accAgent, accCustomer},
 	"/aftersales.v1.CustomerService/GetProduct":     {accManager, accAgent, accTechnician, accPartner, accCustomer},
 	"/aftersales.v1.CustomerService/ListProducts":   {accManager, accAgent, accCustomer},
-	"/aftersales.v1.CustomerService/UpdateProduct":  {accManager, accAgent, accCustomer},
+	"/aftersales.v1.CustomerService/UpdateProduct":  {accManager, accAgent, accTechnician, accPartner, accCustomer},
 	"/aftersales.v1.CustomerService/CheckWarranty":  {accManager, accAgent, accTechnician, accPartner},
 
 	// PartnerService: admins manage shops; staff who dispatch or train

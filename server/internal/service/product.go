@@ -141,6 +141,16 @@ func (s *customerServer) UpdateProduct(ctx context.Context, req *aftersalesv1.Up
 		return nil, apierr.InvalidField("product.usage_reading", "must not be negative")
 	}
 	caller := principal.FromContext(ctx)
+	// Those who do the work read the meter at a visit, and change
+	// nothing else about the unit (productScope keeps them to the
+	// products of their tickets).
+	if caller.Role == principal.RoleTechnician || caller.Role == principal.RolePartner {
+		for _, f := range paths {
+			if f != "usage_reading" {
+				return nil, accessDenied("product." + f)
+			}
+		}
+	}
 	// The name's customer is part of the lookup: a product addressed
 	// under another customer does not exist.
 	scope := func(q *gorm.DB) *gorm.DB { return productScope(q, caller).Where("customer_id = ?", customerID) }
