@@ -434,7 +434,17 @@ func (s *campaignServer) CancelCampaign(ctx context.Context, req *aftersalesv1.C
 // cancelNewTickets cancels those of the tickets that are still NEW,
 // with a timeline entry each; their targets follow (campaign_ticket.go).
 func (b *base) cancelNewTickets(ctx context.Context, tx *gorm.DB, ticketIDs []string, reason string, now time.Time) error {
-	q := tx.Where("id IN ? AND state = ?", ticketIDs, int32(ticketflow.New))
+	// Only the tickets still NEW are locked (and checked again under the
+	// lock): locking all of them would wait for the ones being worked on,
+	// whose transactions take the campaign next, which the caller holds.
+	var fresh []string
+	if err := tx.Model(&store.Ticket{}).Where("id IN ? AND state = ?", ticketIDs, int32(ticketflow.New)).Pluck("id", &fresh).Error; err != nil {
+		return store.Translate(err)
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	q := tx.Where("id IN ? AND state = ?", fresh, int32(ticketflow.New))
 	if tx.Dialector.Name() == store.DialectMySQL {
 		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
 	}
@@ -506,6 +516,9 @@ func (s *campaignServer) RecordCampaignOutreach(ctx context.Context, req *afters
 			if err := lockRow(tx, tk, row.TicketID); err != nil {
 				return nil, err
 			}
+		}
+		if err := lockCampaignFirst(tx, row.CampaignID); err != nil {
+			return nil, err
 		}
 		if err := lockRow(tx, &row, row.ID); err != nil {
 			return nil, err

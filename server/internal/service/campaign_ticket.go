@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/pkg/resname"
@@ -31,6 +32,12 @@ func (b *base) campaignTicketMoved(tx *gorm.DB, tk *store.Ticket, ev *event, now
 	if isNotFound(err) {
 		return nil
 	} else if err != nil {
+		return err
+	}
+	if _, changed := campaignflow.AfterTicket(campaignflow.TargetState(row.State), aftersalesv1.Ticket_State(tk.State)); !changed {
+		return nil // most moves (assigned, started…) leave the target as it is
+	}
+	if err := lockCampaignFirst(tx, row.CampaignID); err != nil {
 		return err
 	}
 	if err := lockRow(tx, &row, row.ID); err != nil {
@@ -69,6 +76,18 @@ func (b *base) campaignTicketMoved(tx *gorm.DB, tk *store.Ticket, ev *event, now
 	return b.completeIfDone(ctx, tx, row.CampaignID, now)
 }
 
+// lockCampaignFirst locks a campaign before one of its targets is
+// changed. Every transaction that ends a target, and the worker that
+// adds them, then takes the campaign before the target, so the last two
+// targets ending at once cannot both see the other still open (each
+// would leave the campaign ACTIVE for ever), nor wait for each other's
+// target while holding the campaign (a deadlock). A campaign that is
+// gone is no error: its targets go with it.
+func lockCampaignFirst(tx *gorm.DB, campaignID string) error {
+	var c store.Campaign
+	return ignoreNotFound(lockRow(tx.Select("id"), &c, campaignID))
+}
+
 // completeIfDone completes an ACTIVE campaign none of whose targets is
 // still open. A campaign still launching is not done: more products may
 // be reached (the worker completes it when it ends the launch).
@@ -94,12 +113,19 @@ func (b *base) completeLocked(ctx context.Context, tx *gorm.DB, c *store.Campaig
 	if err != nil {
 		return nil // not ACTIVE (any more): nothing to complete
 	}
-	var open int64
-	if err := tx.Model(&store.CampaignTarget{}).Where("campaign_id = ? AND state IN ?", c.ID, campaignflow.OpenTargets).
-		Limit(1).Count(&open).Error; err != nil {
+	// One open target is enough to know, and a current read (a locking
+	// one, on MySQL) sees the targets that others ended and committed
+	// while this transaction waited for the campaign, which its snapshot
+	// may predate.
+	q := tx.Model(&store.CampaignTarget{}).Where("campaign_id = ? AND state IN ?", c.ID, campaignflow.OpenTargets)
+	if tx.Dialector.Name() == store.DialectMySQL {
+		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthShare})
+	}
+	var open []string
+	if err := q.Limit(1).Pluck("id", &open).Error; err != nil {
 		return store.Translate(err)
 	}
-	if open > 0 {
+	if len(open) > 0 {
 		return nil
 	}
 	before := campaignProto(c, nil)
