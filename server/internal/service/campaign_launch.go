@@ -43,7 +43,8 @@ const campaignNotified = "campaign.notified"
 // launchStep reaches the next batch of products of each launching
 // campaign, oldest first: one batch per campaign and pass, so a launch
 // goes at a steady --campaign-batch products per --campaign-interval
-// (250 a second by default), a pass stays short enough for the lease to
+// (2,000 a second at most by default: 500 every 250 ms; measured 785
+// a second on 2 CPUs), a pass stays short enough for the lease to
 // be renewed on time, and interactive traffic keeps its share of the
 // database.
 func (s *campaignServer) launchStep(ctx context.Context) (int, error) {
