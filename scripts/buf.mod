@@ -5,7 +5,7 @@
 // Use:     go tool -modfile=scripts/buf.mod buf ...      (see scripts/gen.sh)
 // Upgrade: go get -modfile=scripts/buf.mod -tool github.com/bufbuild/buf/cmd/buf@vX.Y.Z
 //
-// NEVER run `go mod tidy -modfile=scripts/buf.mod`: the two proto-source
+// NEVER run `go mod tidy -modfile=scripts/buf.mod`: the proto-source
 // modules in the last require block are not imported by any Go package, so
 // tidy would drop them (and their scripts/buf.sum lines), and gen.sh could no
 // longer find google/api/*.proto and buf/validate/validate.proto.
@@ -111,7 +111,9 @@ require (
 // Proto sources, not Go dependencies (copied by scripts/gen.sh; do not tidy):
 //   github.com/grpc-ecosystem/grpc-gateway  third_party/googleapis/google/api/{annotations,http}.proto
 //   github.com/bufbuild/protovalidate       proto/protovalidate/buf/validate/validate.proto
+//   github.com/gogo/googleapis              google/type/money.proto (googleapis' file)
 require (
 	github.com/bufbuild/protovalidate v1.2.2
+	github.com/gogo/googleapis v1.4.1
 	github.com/grpc-ecosystem/grpc-gateway v1.16.0
 )

@@ -73,12 +73,19 @@ copy_protodeps() {
 	# the document title): taken from the grpc-gateway/v2 version pinned in the
 	# main go.mod, which also provides their Go package at runtime.
 	gw2="$(moddir github.com/grpc-ecosystem/grpc-gateway/v2)"
+	# google/type/money.proto: googleapis' file as gogo/googleapis (pinned
+	# in scripts/buf.mod) ships it; its go_package is pointed at the Go
+	# package that registers the same file at runtime,
+	# google.golang.org/genproto/googleapis/type/money (main go.mod).
+	gg="$(moddir -modfile="$bufmod" github.com/gogo/googleapis)"
 
-	mkdir -p "$stage/google/api" "$stage/buf/validate" "$stage/protoc-gen-openapiv2/options"
+	mkdir -p "$stage/google/api" "$stage/google/type" "$stage/buf/validate" "$stage/protoc-gen-openapiv2/options"
 	# install -m 0644: module cache files are read-only.
 	install -m 0644 "$gw1/third_party/googleapis/google/api/annotations.proto" \
 		"$gw1/third_party/googleapis/google/api/http.proto" "$stage/google/api/"
 	install -m 0644 "$pv/proto/protovalidate/buf/validate/validate.proto" "$stage/buf/validate/"
+	sed 's|^option go_package = .*|option go_package = "google.golang.org/genproto/googleapis/type/money;money";|' \
+		"$gg/google/type/money.proto" >"$stage/google/type/money.proto"
 	install -m 0644 "$gw2/protoc-gen-openapiv2/options/annotations.proto" \
 		"$gw2/protoc-gen-openapiv2/options/openapiv2.proto" "$stage/protoc-gen-openapiv2/options/"
 

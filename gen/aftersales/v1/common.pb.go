@@ -9,6 +9,7 @@ package aftersalesv1
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
+	money "google.golang.org/genproto/googleapis/type/money"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -23,8 +24,72 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// FeeKind is what a price is for.
+type FeeKind int32
+
+const (
+	// Not set.
+	FeeKind_FEE_KIND_UNSPECIFIED FeeKind = 0
+	// Labour, per job.
+	FeeKind_FEE_KIND_LABOR FeeKind = 1
+	// A spare part, per item.
+	FeeKind_FEE_KIND_PART FeeKind = 2
+	// Coming to the customer, per visit.
+	FeeKind_FEE_KIND_CALL_OUT FeeKind = 3
+	// Anything else: only as a line outside the fee schedule.
+	FeeKind_FEE_KIND_OTHER FeeKind = 4
+)
+
+// Enum value maps for FeeKind.
+var (
+	FeeKind_name = map[int32]string{
+		0: "FEE_KIND_UNSPECIFIED",
+		1: "FEE_KIND_LABOR",
+		2: "FEE_KIND_PART",
+		3: "FEE_KIND_CALL_OUT",
+		4: "FEE_KIND_OTHER",
+	}
+	FeeKind_value = map[string]int32{
+		"FEE_KIND_UNSPECIFIED": 0,
+		"FEE_KIND_LABOR":       1,
+		"FEE_KIND_PART":        2,
+		"FEE_KIND_CALL_OUT":    3,
+		"FEE_KIND_OTHER":       4,
+	}
+)
+
+func (x FeeKind) Enum() *FeeKind {
+	p := new(FeeKind)
+	*p = x
+	return p
+}
+
+func (x FeeKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FeeKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_aftersales_v1_common_proto_enumTypes[0].Descriptor()
+}
+
+func (FeeKind) Type() protoreflect.EnumType {
+	return &file_aftersales_v1_common_proto_enumTypes[0]
+}
+
+func (x FeeKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FeeKind.Descriptor instead.
+func (FeeKind) EnumDescriptor() ([]byte, []int) {
+	return file_aftersales_v1_common_proto_rawDescGZIP(), []int{0}
+}
+
 // Money is an amount in one currency, in the currency's minor unit (cents
-// for USD/EUR, fen for CNY) so that sums are exact.
+// for USD/EUR, fen for CNY) so that sums are exact. The fee schedule,
+// quotes, warranty claims and cost figures use google.type.Money, which
+// does not depend on knowing the currency's minor unit; Money stays for
+// the fields released with it (FeeQuote, Resolution.fee_charged).
 type Money struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ISO 4217 code, for example "CNY" or "EUR".
@@ -170,11 +235,117 @@ func (x *PostalAddress) GetCountryCode() string {
 	return ""
 }
 
+// ChargeLine is one line of a quote or a warranty claim: quantity × unit
+// price.
+type ChargeLine struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The fee schedule line it is priced by (FeeLine.code; a part number for
+	// parts); empty for a line outside the schedule, which a quote may carry
+	// only with a manager's approval.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// What the line is for. A schedule line's description when empty.
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// Number of jobs, items or visits; 1 to 10000.
+	Quantity int64 `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// Price of one. From the schedule for a schedule line (which then must
+	// leave it unset or equal); required for a line outside it.
+	UnitPrice *money.Money `protobuf:"bytes,4,opt,name=unit_price,json=unitPrice,proto3" json:"unit_price,omitempty"`
+	// quantity × unit_price. Output only.
+	Amount *money.Money `protobuf:"bytes,5,opt,name=amount,proto3" json:"amount,omitempty"`
+	// What the line prices. From the schedule for a schedule line; required
+	// for a line outside it.
+	Kind FeeKind `protobuf:"varint,6,opt,name=kind,proto3,enum=aftersales.v1.FeeKind" json:"kind,omitempty"`
+	// This line's share of a quote's discount, so that the lines' amounts
+	// less their discounts add up to the total exactly. Output only.
+	Discount      *money.Money `protobuf:"bytes,7,opt,name=discount,proto3" json:"discount,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChargeLine) Reset() {
+	*x = ChargeLine{}
+	mi := &file_aftersales_v1_common_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChargeLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChargeLine) ProtoMessage() {}
+
+func (x *ChargeLine) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_common_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChargeLine.ProtoReflect.Descriptor instead.
+func (*ChargeLine) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_common_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ChargeLine) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *ChargeLine) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *ChargeLine) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *ChargeLine) GetUnitPrice() *money.Money {
+	if x != nil {
+		return x.UnitPrice
+	}
+	return nil
+}
+
+func (x *ChargeLine) GetAmount() *money.Money {
+	if x != nil {
+		return x.Amount
+	}
+	return nil
+}
+
+func (x *ChargeLine) GetKind() FeeKind {
+	if x != nil {
+		return x.Kind
+	}
+	return FeeKind_FEE_KIND_UNSPECIFIED
+}
+
+func (x *ChargeLine) GetDiscount() *money.Money {
+	if x != nil {
+		return x.Discount
+	}
+	return nil
+}
+
 var File_aftersales_v1_common_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x1aaftersales/v1/common.proto\x12\raftersales.v1\x1a\x1bbuf/validate/validate.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"i\n" +
+	"\x1aaftersales/v1/common.proto\x12\raftersales.v1\x1a\x1bbuf/validate/validate.proto\x1a\x17google/type/money.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"i\n" +
 	"\x05Money\x126\n" +
 	"\rcurrency_code\x18\x01 \x01(\tB\x11\xbaH\x0er\f2\n" +
 	"^[A-Z]{3}$R\fcurrencyCode\x12(\n" +
@@ -187,7 +358,24 @@ const file_aftersales_v1_common_proto_rawDesc = "" +
 	"\x06region\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18dR\x06region\x12(\n" +
 	"\vpostal_code\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18\x14R\n" +
 	"postalCode\x127\n" +
-	"\fcountry_code\x18\x06 \x01(\tB\x14\xbaH\x11r\x0f2\r^([A-Z]{2})?$R\vcountryCodeB\xe0\x01\x92A\x9b\x01\x12\x98\x01\n" +
+	"\fcountry_code\x18\x06 \x01(\tB\x14\xbaH\x11r\x0f2\r^([A-Z]{2})?$R\vcountryCode\"\xe6\x02\n" +
+	"\n" +
+	"ChargeLine\x12?\n" +
+	"\x04code\x18\x01 \x01(\tB+\xbaH(r&2$^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$R\x04code\x12*\n" +
+	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vdescription\x12&\n" +
+	"\bquantity\x18\x03 \x01(\x03B\n" +
+	"\xbaH\a\"\x05\x18\x90N(\x01R\bquantity\x121\n" +
+	"\n" +
+	"unit_price\x18\x04 \x01(\v2\x12.google.type.MoneyR\tunitPrice\x12*\n" +
+	"\x06amount\x18\x05 \x01(\v2\x12.google.type.MoneyR\x06amount\x124\n" +
+	"\x04kind\x18\x06 \x01(\x0e2\x16.aftersales.v1.FeeKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12.\n" +
+	"\bdiscount\x18\a \x01(\v2\x12.google.type.MoneyR\bdiscount*u\n" +
+	"\aFeeKind\x12\x18\n" +
+	"\x14FEE_KIND_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eFEE_KIND_LABOR\x10\x01\x12\x11\n" +
+	"\rFEE_KIND_PART\x10\x02\x12\x15\n" +
+	"\x11FEE_KIND_CALL_OUT\x10\x03\x12\x12\n" +
+	"\x0eFEE_KIND_OTHER\x10\x04B\xe0\x01\x92A\x9b\x01\x12\x98\x01\n" +
 	"\x0eAftersales API\x12\x81\x01After-sales service: customers and products, service tickets, complaints, follow-ups, staff training and service-quality reports.2\x02v1Z?github.com/aftersales/aftersales/gen/aftersales/v1;aftersalesv1b\x06proto3"
 
 var (
@@ -202,17 +390,25 @@ func file_aftersales_v1_common_proto_rawDescGZIP() []byte {
 	return file_aftersales_v1_common_proto_rawDescData
 }
 
-var file_aftersales_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_aftersales_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_aftersales_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_aftersales_v1_common_proto_goTypes = []any{
-	(*Money)(nil),         // 0: aftersales.v1.Money
-	(*PostalAddress)(nil), // 1: aftersales.v1.PostalAddress
+	(FeeKind)(0),          // 0: aftersales.v1.FeeKind
+	(*Money)(nil),         // 1: aftersales.v1.Money
+	(*PostalAddress)(nil), // 2: aftersales.v1.PostalAddress
+	(*ChargeLine)(nil),    // 3: aftersales.v1.ChargeLine
+	(*money.Money)(nil),   // 4: google.type.Money
 }
 var file_aftersales_v1_common_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	4, // 0: aftersales.v1.ChargeLine.unit_price:type_name -> google.type.Money
+	4, // 1: aftersales.v1.ChargeLine.amount:type_name -> google.type.Money
+	0, // 2: aftersales.v1.ChargeLine.kind:type_name -> aftersales.v1.FeeKind
+	4, // 3: aftersales.v1.ChargeLine.discount:type_name -> google.type.Money
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_aftersales_v1_common_proto_init() }
@@ -225,13 +421,14 @@ func file_aftersales_v1_common_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aftersales_v1_common_proto_rawDesc), len(file_aftersales_v1_common_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   2,
+			NumEnums:      1,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_aftersales_v1_common_proto_goTypes,
 		DependencyIndexes: file_aftersales_v1_common_proto_depIdxs,
+		EnumInfos:         file_aftersales_v1_common_proto_enumTypes,
 		MessageInfos:      file_aftersales_v1_common_proto_msgTypes,
 	}.Build()
 	File_aftersales_v1_common_proto = out.File

@@ -100,9 +100,36 @@ const (
 	// is missing or differs from the current count (which the
 	// PreconditionFailure gives).
 	ErrorReason_CAMPAIGN_CONFIRMATION_REQUIRED ErrorReason = 39
+	// FAILED_PRECONDITION: a published fee schedule never changes; publish a
+	// new one.
+	ErrorReason_FEE_SCHEDULE_PUBLISHED ErrorReason = 60
+	// FAILED_PRECONDITION: no fee schedule is in effect, so nothing can be
+	// priced from it.
+	ErrorReason_NO_FEE_SCHEDULE ErrorReason = 61
+	// FAILED_PRECONDITION: the quote waits for a manager's approval, or the
+	// customer decided on another revision than the current one (a
+	// PreconditionFailure says which).
+	ErrorReason_QUOTE_NOT_OFFERED ErrorReason = 62
+	// FAILED_PRECONDITION: the customer approved the current quote revision;
+	// a change needs `revise` and then their approval again.
+	ErrorReason_QUOTE_ALREADY_APPROVED ErrorReason = 63
+	// FAILED_PRECONDITION: a fee schedule is published, so prices come from
+	// it (QuoteTicket) rather than a free-form fee_quote.
+	ErrorReason_QUOTE_FROM_SCHEDULE_REQUIRED ErrorReason = 64
+	// FAILED_PRECONDITION: a settlement statement is issued only after its
+	// month has ended (a PreconditionFailure says when it can be).
+	ErrorReason_SETTLEMENT_NOT_READY ErrorReason = 65
 	// INVALID_ARGUMENT: a product model no registered product has (a field
 	// violation names it).
 	ErrorReason_UNKNOWN_PRODUCT_MODEL ErrorReason = 9
+	// INVALID_ARGUMENT: a quote line or a reported part names a code or part
+	// number the fee schedule in effect does not have (a field violation
+	// names it).
+	ErrorReason_UNKNOWN_FEE_LINE ErrorReason = 12
+	// INVALID_ARGUMENT: amounts in different currencies were combined, or an
+	// amount is not in the fee schedule's currency (a field violation names
+	// it).
+	ErrorReason_CURRENCY_MISMATCH ErrorReason = 13
 	// INVALID_ARGUMENT: a webhook URL is not an https URL, or it resolves to
 	// a loopback, private or link-local address the server does not call.
 	ErrorReason_WEBHOOK_URL_REFUSED ErrorReason = 8
@@ -159,7 +186,15 @@ var (
 		37: "EVENT_CURSOR_EXPIRED",
 		38: "CAMPAIGN_TARGET_EMPTY",
 		39: "CAMPAIGN_CONFIRMATION_REQUIRED",
+		60: "FEE_SCHEDULE_PUBLISHED",
+		61: "NO_FEE_SCHEDULE",
+		62: "QUOTE_NOT_OFFERED",
+		63: "QUOTE_ALREADY_APPROVED",
+		64: "QUOTE_FROM_SCHEDULE_REQUIRED",
+		65: "SETTLEMENT_NOT_READY",
 		9:  "UNKNOWN_PRODUCT_MODEL",
+		12: "UNKNOWN_FEE_LINE",
+		13: "CURRENCY_MISMATCH",
 		8:  "WEBHOOK_URL_REFUSED",
 		40: "STORAGE_UNAVAILABLE",
 		41: "INTERNAL_ERROR",
@@ -192,7 +227,15 @@ var (
 		"EVENT_CURSOR_EXPIRED":           37,
 		"CAMPAIGN_TARGET_EMPTY":          38,
 		"CAMPAIGN_CONFIRMATION_REQUIRED": 39,
+		"FEE_SCHEDULE_PUBLISHED":         60,
+		"NO_FEE_SCHEDULE":                61,
+		"QUOTE_NOT_OFFERED":              62,
+		"QUOTE_ALREADY_APPROVED":         63,
+		"QUOTE_FROM_SCHEDULE_REQUIRED":   64,
+		"SETTLEMENT_NOT_READY":           65,
 		"UNKNOWN_PRODUCT_MODEL":          9,
+		"UNKNOWN_FEE_LINE":               12,
+		"CURRENCY_MISMATCH":              13,
 		"WEBHOOK_URL_REFUSED":            8,
 		"STORAGE_UNAVAILABLE":            40,
 		"INTERNAL_ERROR":                 41,
@@ -235,7 +278,7 @@ var File_aftersales_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	" aftersales/v1/error_reason.proto\x12\raftersales.v1*\xf8\x05\n" +
+	" aftersales/v1/error_reason.proto\x12\raftersales.v1*\xc5\a\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fFIELD_VIOLATION\x10\x01\x12\x12\n" +
@@ -259,8 +302,16 @@ const file_aftersales_v1_error_reason_proto_rawDesc = "" +
 	"\x18SURVEY_ALREADY_SUBMITTED\x10$\x12\x18\n" +
 	"\x14EVENT_CURSOR_EXPIRED\x10%\x12\x19\n" +
 	"\x15CAMPAIGN_TARGET_EMPTY\x10&\x12\"\n" +
-	"\x1eCAMPAIGN_CONFIRMATION_REQUIRED\x10'\x12\x19\n" +
-	"\x15UNKNOWN_PRODUCT_MODEL\x10\t\x12\x17\n" +
+	"\x1eCAMPAIGN_CONFIRMATION_REQUIRED\x10'\x12\x1a\n" +
+	"\x16FEE_SCHEDULE_PUBLISHED\x10<\x12\x13\n" +
+	"\x0fNO_FEE_SCHEDULE\x10=\x12\x15\n" +
+	"\x11QUOTE_NOT_OFFERED\x10>\x12\x1a\n" +
+	"\x16QUOTE_ALREADY_APPROVED\x10?\x12 \n" +
+	"\x1cQUOTE_FROM_SCHEDULE_REQUIRED\x10@\x12\x18\n" +
+	"\x14SETTLEMENT_NOT_READY\x10A\x12\x19\n" +
+	"\x15UNKNOWN_PRODUCT_MODEL\x10\t\x12\x14\n" +
+	"\x10UNKNOWN_FEE_LINE\x10\f\x12\x15\n" +
+	"\x11CURRENCY_MISMATCH\x10\r\x12\x17\n" +
 	"\x13WEBHOOK_URL_REFUSED\x10\b\x12\x17\n" +
 	"\x13STORAGE_UNAVAILABLE\x10(\x12\x12\n" +
 	"\x0eINTERNAL_ERROR\x10)\x12\x10\n" +

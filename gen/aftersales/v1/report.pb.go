@@ -10,6 +10,7 @@ import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	money "google.golang.org/genproto/googleapis/type/money"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -104,6 +105,351 @@ func (Dimension) EnumDescriptor() ([]byte, []int) {
 	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{0}
 }
 
+// GetCostMetricsRequest is the request of GetCostMetrics.
+type GetCostMetricsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First day of the window (UTC midnight, inclusive). Required.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// End of the window (UTC midnight, exclusive). Required.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// ISO 4217 currency of the figures: only costs in it count. Required.
+	CurrencyCode string `protobuf:"bytes,3,opt,name=currency_code,json=currencyCode,proto3" json:"currency_code,omitempty"`
+	// Only this product model.
+	ProductModel  string `protobuf:"bytes,4,opt,name=product_model,json=productModel,proto3" json:"product_model,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCostMetricsRequest) Reset() {
+	*x = GetCostMetricsRequest{}
+	mi := &file_aftersales_v1_report_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCostMetricsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCostMetricsRequest) ProtoMessage() {}
+
+func (x *GetCostMetricsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_report_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCostMetricsRequest.ProtoReflect.Descriptor instead.
+func (*GetCostMetricsRequest) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetCostMetricsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetCostMetricsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *GetCostMetricsRequest) GetCurrencyCode() string {
+	if x != nil {
+		return x.CurrencyCode
+	}
+	return ""
+}
+
+func (x *GetCostMetricsRequest) GetProductModel() string {
+	if x != nil {
+		return x.ProductModel
+	}
+	return ""
+}
+
+// CostMetrics is the answer of GetCostMetrics.
+//
+// The cost of a ticket is what its warranty work costs the company: for
+// work of a partner shop, its warranty claim (the approved amount once
+// reviewed, the claimed amount while pending; a rejected claim costs
+// nothing); for work of company technicians, the same labour, parts and
+// call-out priced by the fee schedule. A ticket counts in the window of
+// its resolve time. Paid (out-of-warranty) work is not a cost.
+type CostMetrics struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The window.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The window's exclusive end.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// The currency of every amount.
+	CurrencyCode string `protobuf:"bytes,3,opt,name=currency_code,json=currencyCode,proto3" json:"currency_code,omitempty"`
+	// All warranty work.
+	Total *CostSplit `protobuf:"bytes,4,opt,name=total,proto3" json:"total,omitempty"`
+	// Work of partner shops.
+	Partners *CostSplit `protobuf:"bytes,5,opt,name=partners,proto3" json:"partners,omitempty"`
+	// Work of company technicians.
+	Company *CostSplit `protobuf:"bytes,6,opt,name=company,proto3" json:"company,omitempty"`
+	// By product model and fault code, by model then category then code.
+	Rows          []*CostRow `protobuf:"bytes,7,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CostMetrics) Reset() {
+	*x = CostMetrics{}
+	mi := &file_aftersales_v1_report_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CostMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CostMetrics) ProtoMessage() {}
+
+func (x *CostMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_report_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CostMetrics.ProtoReflect.Descriptor instead.
+func (*CostMetrics) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CostMetrics) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *CostMetrics) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *CostMetrics) GetCurrencyCode() string {
+	if x != nil {
+		return x.CurrencyCode
+	}
+	return ""
+}
+
+func (x *CostMetrics) GetTotal() *CostSplit {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
+func (x *CostMetrics) GetPartners() *CostSplit {
+	if x != nil {
+		return x.Partners
+	}
+	return nil
+}
+
+func (x *CostMetrics) GetCompany() *CostSplit {
+	if x != nil {
+		return x.Company
+	}
+	return nil
+}
+
+func (x *CostMetrics) GetRows() []*CostRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+// CostSplit is the cost of a set of tickets.
+type CostSplit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tickets with a cost.
+	Tickets int64 `protobuf:"varint,1,opt,name=tickets,proto3" json:"tickets,omitempty"`
+	// Their cost added up.
+	Cost *money.Money `protobuf:"bytes,2,opt,name=cost,proto3" json:"cost,omitempty"`
+	// cost / tickets, to the minor unit, rounded half to even; unset when
+	// there are no tickets.
+	CostPerTicket *money.Money `protobuf:"bytes,3,opt,name=cost_per_ticket,json=costPerTicket,proto3" json:"cost_per_ticket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CostSplit) Reset() {
+	*x = CostSplit{}
+	mi := &file_aftersales_v1_report_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CostSplit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CostSplit) ProtoMessage() {}
+
+func (x *CostSplit) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_report_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CostSplit.ProtoReflect.Descriptor instead.
+func (*CostSplit) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CostSplit) GetTickets() int64 {
+	if x != nil {
+		return x.Tickets
+	}
+	return 0
+}
+
+func (x *CostSplit) GetCost() *money.Money {
+	if x != nil {
+		return x.Cost
+	}
+	return nil
+}
+
+func (x *CostSplit) GetCostPerTicket() *money.Money {
+	if x != nil {
+		return x.CostPerTicket
+	}
+	return nil
+}
+
+// CostRow is the warranty cost of one product model and fault code.
+type CostRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Product model.
+	ProductModel string `protobuf:"bytes,1,opt,name=product_model,json=productModel,proto3" json:"product_model,omitempty"`
+	// Fault category.
+	FaultCategory string `protobuf:"bytes,2,opt,name=fault_category,json=faultCategory,proto3" json:"fault_category,omitempty"`
+	// Fault code.
+	FaultCode string `protobuf:"bytes,3,opt,name=fault_code,json=faultCode,proto3" json:"fault_code,omitempty"`
+	// Tickets with a cost.
+	Tickets int64 `protobuf:"varint,4,opt,name=tickets,proto3" json:"tickets,omitempty"`
+	// Their cost.
+	Cost *money.Money `protobuf:"bytes,5,opt,name=cost,proto3" json:"cost,omitempty"`
+	// Of which, partner shops' claims.
+	PartnerCost *money.Money `protobuf:"bytes,6,opt,name=partner_cost,json=partnerCost,proto3" json:"partner_cost,omitempty"`
+	// cost / tickets, as in CostSplit.
+	CostPerTicket *money.Money `protobuf:"bytes,7,opt,name=cost_per_ticket,json=costPerTicket,proto3" json:"cost_per_ticket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CostRow) Reset() {
+	*x = CostRow{}
+	mi := &file_aftersales_v1_report_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CostRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CostRow) ProtoMessage() {}
+
+func (x *CostRow) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_report_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CostRow.ProtoReflect.Descriptor instead.
+func (*CostRow) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CostRow) GetProductModel() string {
+	if x != nil {
+		return x.ProductModel
+	}
+	return ""
+}
+
+func (x *CostRow) GetFaultCategory() string {
+	if x != nil {
+		return x.FaultCategory
+	}
+	return ""
+}
+
+func (x *CostRow) GetFaultCode() string {
+	if x != nil {
+		return x.FaultCode
+	}
+	return ""
+}
+
+func (x *CostRow) GetTickets() int64 {
+	if x != nil {
+		return x.Tickets
+	}
+	return 0
+}
+
+func (x *CostRow) GetCost() *money.Money {
+	if x != nil {
+		return x.Cost
+	}
+	return nil
+}
+
+func (x *CostRow) GetPartnerCost() *money.Money {
+	if x != nil {
+		return x.PartnerCost
+	}
+	return nil
+}
+
+func (x *CostRow) GetCostPerTicket() *money.Money {
+	if x != nil {
+		return x.CostPerTicket
+	}
+	return nil
+}
+
 // GetCampaignMetricsRequest is the request of GetCampaignMetrics.
 type GetCampaignMetricsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -115,7 +461,7 @@ type GetCampaignMetricsRequest struct {
 
 func (x *GetCampaignMetricsRequest) Reset() {
 	*x = GetCampaignMetricsRequest{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[0]
+	mi := &file_aftersales_v1_report_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -127,7 +473,7 @@ func (x *GetCampaignMetricsRequest) String() string {
 func (*GetCampaignMetricsRequest) ProtoMessage() {}
 
 func (x *GetCampaignMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[0]
+	mi := &file_aftersales_v1_report_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -140,7 +486,7 @@ func (x *GetCampaignMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCampaignMetricsRequest.ProtoReflect.Descriptor instead.
 func (*GetCampaignMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{0}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetCampaignMetricsRequest) GetCampaign() string {
@@ -172,7 +518,7 @@ type GetServiceMetricsRequest struct {
 
 func (x *GetServiceMetricsRequest) Reset() {
 	*x = GetServiceMetricsRequest{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[1]
+	mi := &file_aftersales_v1_report_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -184,7 +530,7 @@ func (x *GetServiceMetricsRequest) String() string {
 func (*GetServiceMetricsRequest) ProtoMessage() {}
 
 func (x *GetServiceMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[1]
+	mi := &file_aftersales_v1_report_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -197,7 +543,7 @@ func (x *GetServiceMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServiceMetricsRequest.ProtoReflect.Descriptor instead.
 func (*GetServiceMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{1}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetServiceMetricsRequest) GetStartTime() *timestamppb.Timestamp {
@@ -260,7 +606,7 @@ type ServiceMetrics struct {
 
 func (x *ServiceMetrics) Reset() {
 	*x = ServiceMetrics{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[2]
+	mi := &file_aftersales_v1_report_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -272,7 +618,7 @@ func (x *ServiceMetrics) String() string {
 func (*ServiceMetrics) ProtoMessage() {}
 
 func (x *ServiceMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[2]
+	mi := &file_aftersales_v1_report_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -285,7 +631,7 @@ func (x *ServiceMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceMetrics.ProtoReflect.Descriptor instead.
 func (*ServiceMetrics) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{2}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ServiceMetrics) GetStartTime() *timestamppb.Timestamp {
@@ -354,7 +700,7 @@ type Ratio struct {
 
 func (x *Ratio) Reset() {
 	*x = Ratio{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[3]
+	mi := &file_aftersales_v1_report_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +712,7 @@ func (x *Ratio) String() string {
 func (*Ratio) ProtoMessage() {}
 
 func (x *Ratio) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[3]
+	mi := &file_aftersales_v1_report_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +725,7 @@ func (x *Ratio) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ratio.ProtoReflect.Descriptor instead.
 func (*Ratio) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{3}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Ratio) GetNumerator() int64 {
@@ -429,7 +775,7 @@ type DurationStats struct {
 
 func (x *DurationStats) Reset() {
 	*x = DurationStats{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[4]
+	mi := &file_aftersales_v1_report_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +787,7 @@ func (x *DurationStats) String() string {
 func (*DurationStats) ProtoMessage() {}
 
 func (x *DurationStats) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[4]
+	mi := &file_aftersales_v1_report_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +800,7 @@ func (x *DurationStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DurationStats.ProtoReflect.Descriptor instead.
 func (*DurationStats) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{4}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DurationStats) GetCount() int64 {
@@ -510,7 +856,7 @@ type Nps struct {
 
 func (x *Nps) Reset() {
 	*x = Nps{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[5]
+	mi := &file_aftersales_v1_report_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -522,7 +868,7 @@ func (x *Nps) String() string {
 func (*Nps) ProtoMessage() {}
 
 func (x *Nps) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[5]
+	mi := &file_aftersales_v1_report_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -535,7 +881,7 @@ func (x *Nps) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Nps.ProtoReflect.Descriptor instead.
 func (*Nps) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{5}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Nps) GetPromoters() int64 {
@@ -653,7 +999,7 @@ type MetricsRow struct {
 
 func (x *MetricsRow) Reset() {
 	*x = MetricsRow{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[6]
+	mi := &file_aftersales_v1_report_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -665,7 +1011,7 @@ func (x *MetricsRow) String() string {
 func (*MetricsRow) ProtoMessage() {}
 
 func (x *MetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[6]
+	mi := &file_aftersales_v1_report_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -678,7 +1024,7 @@ func (x *MetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsRow.ProtoReflect.Descriptor instead.
 func (*MetricsRow) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{6}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MetricsRow) GetGroup() string {
@@ -816,7 +1162,7 @@ type GetStaffScorecardRequest struct {
 
 func (x *GetStaffScorecardRequest) Reset() {
 	*x = GetStaffScorecardRequest{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[7]
+	mi := &file_aftersales_v1_report_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -828,7 +1174,7 @@ func (x *GetStaffScorecardRequest) String() string {
 func (*GetStaffScorecardRequest) ProtoMessage() {}
 
 func (x *GetStaffScorecardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[7]
+	mi := &file_aftersales_v1_report_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -841,7 +1187,7 @@ func (x *GetStaffScorecardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStaffScorecardRequest.ProtoReflect.Descriptor instead.
 func (*GetStaffScorecardRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{7}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetStaffScorecardRequest) GetName() string {
@@ -912,7 +1258,7 @@ type StaffScorecard struct {
 
 func (x *StaffScorecard) Reset() {
 	*x = StaffScorecard{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[8]
+	mi := &file_aftersales_v1_report_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -924,7 +1270,7 @@ func (x *StaffScorecard) String() string {
 func (*StaffScorecard) ProtoMessage() {}
 
 func (x *StaffScorecard) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[8]
+	mi := &file_aftersales_v1_report_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -937,7 +1283,7 @@ func (x *StaffScorecard) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StaffScorecard.ProtoReflect.Descriptor instead.
 func (*StaffScorecard) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{8}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StaffScorecard) GetStaff() string {
@@ -1065,7 +1411,7 @@ type QualificationChange struct {
 
 func (x *QualificationChange) Reset() {
 	*x = QualificationChange{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[9]
+	mi := &file_aftersales_v1_report_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1423,7 @@ func (x *QualificationChange) String() string {
 func (*QualificationChange) ProtoMessage() {}
 
 func (x *QualificationChange) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[9]
+	mi := &file_aftersales_v1_report_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1436,7 @@ func (x *QualificationChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QualificationChange.ProtoReflect.Descriptor instead.
 func (*QualificationChange) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{9}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *QualificationChange) GetFromState() Qualification_State {
@@ -1141,14 +1487,17 @@ type GetFaultStatisticsRequest struct {
 	// partners.
 	Partner string `protobuf:"bytes,4,opt,name=partner,proto3" json:"partner,omitempty"`
 	// How many rows of top_codes; 0 means 10, at most 100.
-	Top           int32 `protobuf:"varint,5,opt,name=top,proto3" json:"top,omitempty"`
+	Top int32 `protobuf:"varint,5,opt,name=top,proto3" json:"top,omitempty"`
+	// When set, each row of `rows` carries the warranty cost of its faults in
+	// this ISO 4217 currency (as GetCostMetrics counts it).
+	CurrencyCode  string `protobuf:"bytes,6,opt,name=currency_code,json=currencyCode,proto3" json:"currency_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetFaultStatisticsRequest) Reset() {
 	*x = GetFaultStatisticsRequest{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[10]
+	mi := &file_aftersales_v1_report_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1509,7 @@ func (x *GetFaultStatisticsRequest) String() string {
 func (*GetFaultStatisticsRequest) ProtoMessage() {}
 
 func (x *GetFaultStatisticsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[10]
+	mi := &file_aftersales_v1_report_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1522,7 @@ func (x *GetFaultStatisticsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFaultStatisticsRequest.ProtoReflect.Descriptor instead.
 func (*GetFaultStatisticsRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{10}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetFaultStatisticsRequest) GetStartTime() *timestamppb.Timestamp {
@@ -1211,6 +1560,13 @@ func (x *GetFaultStatisticsRequest) GetTop() int32 {
 	return 0
 }
 
+func (x *GetFaultStatisticsRequest) GetCurrencyCode() string {
+	if x != nil {
+		return x.CurrencyCode
+	}
+	return ""
+}
+
 // FaultStatistics is the answer of GetFaultStatistics.
 //
 // A fault is a ticket now RESOLVED or CLOSED whose resolve_time is in the
@@ -1236,7 +1592,7 @@ type FaultStatistics struct {
 
 func (x *FaultStatistics) Reset() {
 	*x = FaultStatistics{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[11]
+	mi := &file_aftersales_v1_report_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1604,7 @@ func (x *FaultStatistics) String() string {
 func (*FaultStatistics) ProtoMessage() {}
 
 func (x *FaultStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[11]
+	mi := &file_aftersales_v1_report_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1617,7 @@ func (x *FaultStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultStatistics.ProtoReflect.Descriptor instead.
 func (*FaultStatistics) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{11}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FaultStatistics) GetStartTime() *timestamppb.Timestamp {
@@ -1325,13 +1681,15 @@ type FaultRow struct {
 	// Faults by purchase month of the unit ("2025-03"; "" when unknown),
 	// oldest first.
 	PurchaseMonths []*PeriodCount `protobuf:"bytes,10,rep,name=purchase_months,json=purchaseMonths,proto3" json:"purchase_months,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The warranty cost of these faults, when the request names a currency.
+	WarrantyCost  *money.Money `protobuf:"bytes,11,opt,name=warranty_cost,json=warrantyCost,proto3" json:"warranty_cost,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FaultRow) Reset() {
 	*x = FaultRow{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[12]
+	mi := &file_aftersales_v1_report_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1701,7 @@ func (x *FaultRow) String() string {
 func (*FaultRow) ProtoMessage() {}
 
 func (x *FaultRow) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[12]
+	mi := &file_aftersales_v1_report_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1714,7 @@ func (x *FaultRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRow.ProtoReflect.Descriptor instead.
 func (*FaultRow) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{12}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FaultRow) GetProductModel() string {
@@ -1429,6 +1787,13 @@ func (x *FaultRow) GetPurchaseMonths() []*PeriodCount {
 	return nil
 }
 
+func (x *FaultRow) GetWarrantyCost() *money.Money {
+	if x != nil {
+		return x.WarrantyCost
+	}
+	return nil
+}
+
 // PeriodCount is a count for one period.
 type PeriodCount struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1442,7 +1807,7 @@ type PeriodCount struct {
 
 func (x *PeriodCount) Reset() {
 	*x = PeriodCount{}
-	mi := &file_aftersales_v1_report_proto_msgTypes[13]
+	mi := &file_aftersales_v1_report_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1454,7 +1819,7 @@ func (x *PeriodCount) String() string {
 func (*PeriodCount) ProtoMessage() {}
 
 func (x *PeriodCount) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_report_proto_msgTypes[13]
+	mi := &file_aftersales_v1_report_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1467,7 +1832,7 @@ func (x *PeriodCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeriodCount.ProtoReflect.Descriptor instead.
 func (*PeriodCount) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{13}
+	return file_aftersales_v1_report_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PeriodCount) GetPeriod() string {
@@ -1488,7 +1853,36 @@ var File_aftersales_v1_report_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_report_proto_rawDesc = "" +
 	"\n" +
-	"\x1aaftersales/v1/report.proto\x12\raftersales.v1\x1a\x1caftersales/v1/campaign.proto\x1a\x19aftersales/v1/staff.proto\x1a\x1caftersales/v1/training.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"@\n" +
+	"\x1aaftersales/v1/report.proto\x12\raftersales.v1\x1a\x1caftersales/v1/campaign.proto\x1a\x19aftersales/v1/staff.proto\x1a\x1caftersales/v1/training.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xef\x01\n" +
+	"\x15GetCostMetricsRequest\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x126\n" +
+	"\rcurrency_code\x18\x03 \x01(\tB\x11\xbaH\x0er\f2\n" +
+	"^[A-Z]{3}$R\fcurrencyCode\x12,\n" +
+	"\rproduct_model\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18dR\fproductModel\"\xea\x02\n" +
+	"\vCostMetrics\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12#\n" +
+	"\rcurrency_code\x18\x03 \x01(\tR\fcurrencyCode\x12.\n" +
+	"\x05total\x18\x04 \x01(\v2\x18.aftersales.v1.CostSplitR\x05total\x124\n" +
+	"\bpartners\x18\x05 \x01(\v2\x18.aftersales.v1.CostSplitR\bpartners\x122\n" +
+	"\acompany\x18\x06 \x01(\v2\x18.aftersales.v1.CostSplitR\acompany\x12*\n" +
+	"\x04rows\x18\a \x03(\v2\x16.aftersales.v1.CostRowR\x04rows\"\x89\x01\n" +
+	"\tCostSplit\x12\x18\n" +
+	"\atickets\x18\x01 \x01(\x03R\atickets\x12&\n" +
+	"\x04cost\x18\x02 \x01(\v2\x12.google.type.MoneyR\x04cost\x12:\n" +
+	"\x0fcost_per_ticket\x18\x03 \x01(\v2\x12.google.type.MoneyR\rcostPerTicket\"\xa9\x02\n" +
+	"\aCostRow\x12#\n" +
+	"\rproduct_model\x18\x01 \x01(\tR\fproductModel\x12%\n" +
+	"\x0efault_category\x18\x02 \x01(\tR\rfaultCategory\x12\x1d\n" +
+	"\n" +
+	"fault_code\x18\x03 \x01(\tR\tfaultCode\x12\x18\n" +
+	"\atickets\x18\x04 \x01(\x03R\atickets\x12&\n" +
+	"\x04cost\x18\x05 \x01(\v2\x12.google.type.MoneyR\x04cost\x125\n" +
+	"\fpartner_cost\x18\x06 \x01(\v2\x12.google.type.MoneyR\vpartnerCost\x12:\n" +
+	"\x0fcost_per_ticket\x18\a \x01(\v2\x12.google.type.MoneyR\rcostPerTicket\"@\n" +
 	"\x19GetCampaignMetricsRequest\x12#\n" +
 	"\bcampaign\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcampaign\"\xef\x01\n" +
 	"\x18GetServiceMetricsRequest\x129\n" +
@@ -1578,21 +1972,22 @@ const file_aftersales_v1_report_proto_rawDesc = "" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime:\x1c\x92A\x17\n" +
 	"\x15\x82\x03\x12\n" +
-	"\fx-deprecated\x12\x02 \x01\x18\x01\"\xde\x01\n" +
+	"\fx-deprecated\x12\x02 \x01\x18\x01\"\x99\x02\n" +
 	"\x19GetFaultStatisticsRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
 	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12#\n" +
 	"\rproduct_model\x18\x03 \x01(\tR\fproductModel\x12\x18\n" +
 	"\apartner\x18\x04 \x01(\tR\apartner\x12\x10\n" +
-	"\x03top\x18\x05 \x01(\x05R\x03top\"\x9f\x02\n" +
+	"\x03top\x18\x05 \x01(\x05R\x03top\x129\n" +
+	"\rcurrency_code\x18\x06 \x01(\tB\x14\xbaH\x11r\x0f2\r^([A-Z]{3})?$R\fcurrencyCode\"\x9f\x02\n" +
 	"\x0fFaultStatistics\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
 	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12+\n" +
 	"\x04rows\x18\x03 \x03(\v2\x17.aftersales.v1.FaultRowR\x04rows\x124\n" +
 	"\ttop_codes\x18\x04 \x03(\v2\x17.aftersales.v1.FaultRowR\btopCodes\x127\n" +
-	"\tdata_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bdataTime\"\xc1\x03\n" +
+	"\tdata_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bdataTime\"\xfa\x03\n" +
 	"\bFaultRow\x12#\n" +
 	"\rproduct_model\x18\x01 \x01(\tR\fproductModel\x12%\n" +
 	"\x0efault_category\x18\x02 \x01(\tR\rfaultCategory\x12\x1d\n" +
@@ -1605,7 +2000,8 @@ const file_aftersales_v1_report_proto_rawDesc = "" +
 	"\x11min_serial_number\x18\b \x01(\tR\x0fminSerialNumber\x12*\n" +
 	"\x11max_serial_number\x18\t \x01(\tR\x0fmaxSerialNumber\x12C\n" +
 	"\x0fpurchase_months\x18\n" +
-	" \x03(\v2\x1a.aftersales.v1.PeriodCountR\x0epurchaseMonths\";\n" +
+	" \x03(\v2\x1a.aftersales.v1.PeriodCountR\x0epurchaseMonths\x127\n" +
+	"\rwarranty_cost\x18\v \x01(\v2\x12.google.type.MoneyR\fwarrantyCost\";\n" +
 	"\vPeriodCount\x12\x16\n" +
 	"\x06period\x18\x01 \x01(\tR\x06period\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x03R\x05count*\x83\x01\n" +
@@ -1617,12 +2013,13 @@ const file_aftersales_v1_report_proto_rawDesc = "" +
 	"\aPARTNER\x10\x04\x12\x11\n" +
 	"\rPRODUCT_MODEL\x10\x05\x12\v\n" +
 	"\aCHANNEL\x10\x06\x12\x0f\n" +
-	"\vTICKET_TYPE\x10\a2\x96\x04\n" +
+	"\vTICKET_TYPE\x10\a2\x83\x05\n" +
 	"\rReportService\x12w\n" +
 	"\x11GetServiceMetrics\x12'.aftersales.v1.GetServiceMetricsRequest\x1a\x1d.aftersales.v1.ServiceMetrics\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/serviceMetrics\x12\x81\x01\n" +
 	"\x11GetStaffScorecard\x12'.aftersales.v1.GetStaffScorecardRequest\x1a\x1d.aftersales.v1.StaffScorecard\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{name=staff/*}/scorecard\x12{\n" +
 	"\x12GetFaultStatistics\x12(.aftersales.v1.GetFaultStatisticsRequest\x1a\x1e.aftersales.v1.FaultStatistics\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/faultStatistics\x12\x8a\x01\n" +
-	"\x12GetCampaignMetrics\x12(.aftersales.v1.GetCampaignMetricsRequest\x1a\x1e.aftersales.v1.CampaignMetrics\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{campaign=campaigns/*}/metricsBAZ?github.com/aftersales/aftersales/gen/aftersales/v1;aftersalesv1b\x06proto3"
+	"\x12GetCampaignMetrics\x12(.aftersales.v1.GetCampaignMetricsRequest\x1a\x1e.aftersales.v1.CampaignMetrics\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{campaign=campaigns/*}/metrics\x12k\n" +
+	"\x0eGetCostMetrics\x12$.aftersales.v1.GetCostMetricsRequest\x1a\x1a.aftersales.v1.CostMetrics\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/costMetricsBAZ?github.com/aftersales/aftersales/gen/aftersales/v1;aftersalesv1b\x06proto3"
 
 var (
 	file_aftersales_v1_report_proto_rawDescOnce sync.Once
@@ -1637,92 +2034,113 @@ func file_aftersales_v1_report_proto_rawDescGZIP() []byte {
 }
 
 var file_aftersales_v1_report_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_aftersales_v1_report_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_aftersales_v1_report_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_aftersales_v1_report_proto_goTypes = []any{
 	(Dimension)(0),                    // 0: aftersales.v1.Dimension
-	(*GetCampaignMetricsRequest)(nil), // 1: aftersales.v1.GetCampaignMetricsRequest
-	(*GetServiceMetricsRequest)(nil),  // 2: aftersales.v1.GetServiceMetricsRequest
-	(*ServiceMetrics)(nil),            // 3: aftersales.v1.ServiceMetrics
-	(*Ratio)(nil),                     // 4: aftersales.v1.Ratio
-	(*DurationStats)(nil),             // 5: aftersales.v1.DurationStats
-	(*Nps)(nil),                       // 6: aftersales.v1.Nps
-	(*MetricsRow)(nil),                // 7: aftersales.v1.MetricsRow
-	(*GetStaffScorecardRequest)(nil),  // 8: aftersales.v1.GetStaffScorecardRequest
-	(*StaffScorecard)(nil),            // 9: aftersales.v1.StaffScorecard
-	(*QualificationChange)(nil),       // 10: aftersales.v1.QualificationChange
-	(*GetFaultStatisticsRequest)(nil), // 11: aftersales.v1.GetFaultStatisticsRequest
-	(*FaultStatistics)(nil),           // 12: aftersales.v1.FaultStatistics
-	(*FaultRow)(nil),                  // 13: aftersales.v1.FaultRow
-	(*PeriodCount)(nil),               // 14: aftersales.v1.PeriodCount
-	(*timestamppb.Timestamp)(nil),     // 15: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 16: google.protobuf.Duration
-	(Staff_Role)(0),                   // 17: aftersales.v1.Staff.Role
-	(*Assessment)(nil),                // 18: aftersales.v1.Assessment
-	(Qualification_State)(0),          // 19: aftersales.v1.Qualification.State
-	(*AccountabilityRecord)(nil),      // 20: aftersales.v1.AccountabilityRecord
-	(*CampaignMetrics)(nil),           // 21: aftersales.v1.CampaignMetrics
+	(*GetCostMetricsRequest)(nil),     // 1: aftersales.v1.GetCostMetricsRequest
+	(*CostMetrics)(nil),               // 2: aftersales.v1.CostMetrics
+	(*CostSplit)(nil),                 // 3: aftersales.v1.CostSplit
+	(*CostRow)(nil),                   // 4: aftersales.v1.CostRow
+	(*GetCampaignMetricsRequest)(nil), // 5: aftersales.v1.GetCampaignMetricsRequest
+	(*GetServiceMetricsRequest)(nil),  // 6: aftersales.v1.GetServiceMetricsRequest
+	(*ServiceMetrics)(nil),            // 7: aftersales.v1.ServiceMetrics
+	(*Ratio)(nil),                     // 8: aftersales.v1.Ratio
+	(*DurationStats)(nil),             // 9: aftersales.v1.DurationStats
+	(*Nps)(nil),                       // 10: aftersales.v1.Nps
+	(*MetricsRow)(nil),                // 11: aftersales.v1.MetricsRow
+	(*GetStaffScorecardRequest)(nil),  // 12: aftersales.v1.GetStaffScorecardRequest
+	(*StaffScorecard)(nil),            // 13: aftersales.v1.StaffScorecard
+	(*QualificationChange)(nil),       // 14: aftersales.v1.QualificationChange
+	(*GetFaultStatisticsRequest)(nil), // 15: aftersales.v1.GetFaultStatisticsRequest
+	(*FaultStatistics)(nil),           // 16: aftersales.v1.FaultStatistics
+	(*FaultRow)(nil),                  // 17: aftersales.v1.FaultRow
+	(*PeriodCount)(nil),               // 18: aftersales.v1.PeriodCount
+	(*timestamppb.Timestamp)(nil),     // 19: google.protobuf.Timestamp
+	(*money.Money)(nil),               // 20: google.type.Money
+	(*durationpb.Duration)(nil),       // 21: google.protobuf.Duration
+	(Staff_Role)(0),                   // 22: aftersales.v1.Staff.Role
+	(*Assessment)(nil),                // 23: aftersales.v1.Assessment
+	(Qualification_State)(0),          // 24: aftersales.v1.Qualification.State
+	(*AccountabilityRecord)(nil),      // 25: aftersales.v1.AccountabilityRecord
+	(*CampaignMetrics)(nil),           // 26: aftersales.v1.CampaignMetrics
 }
 var file_aftersales_v1_report_proto_depIdxs = []int32{
-	15, // 0: aftersales.v1.GetServiceMetricsRequest.start_time:type_name -> google.protobuf.Timestamp
-	15, // 1: aftersales.v1.GetServiceMetricsRequest.end_time:type_name -> google.protobuf.Timestamp
-	0,  // 2: aftersales.v1.GetServiceMetricsRequest.group_by:type_name -> aftersales.v1.Dimension
-	15, // 3: aftersales.v1.ServiceMetrics.start_time:type_name -> google.protobuf.Timestamp
-	15, // 4: aftersales.v1.ServiceMetrics.end_time:type_name -> google.protobuf.Timestamp
-	0,  // 5: aftersales.v1.ServiceMetrics.group_by:type_name -> aftersales.v1.Dimension
-	7,  // 6: aftersales.v1.ServiceMetrics.rows:type_name -> aftersales.v1.MetricsRow
-	15, // 7: aftersales.v1.ServiceMetrics.data_time:type_name -> google.protobuf.Timestamp
-	16, // 8: aftersales.v1.DurationStats.total:type_name -> google.protobuf.Duration
-	16, // 9: aftersales.v1.DurationStats.mean:type_name -> google.protobuf.Duration
-	16, // 10: aftersales.v1.DurationStats.p90:type_name -> google.protobuf.Duration
-	5,  // 11: aftersales.v1.MetricsRow.time_to_first_response:type_name -> aftersales.v1.DurationStats
-	5,  // 12: aftersales.v1.MetricsRow.time_to_resolution:type_name -> aftersales.v1.DurationStats
-	4,  // 13: aftersales.v1.MetricsRow.sla_compliance_percent:type_name -> aftersales.v1.Ratio
-	4,  // 14: aftersales.v1.MetricsRow.first_contact_resolution_percent:type_name -> aftersales.v1.Ratio
-	4,  // 15: aftersales.v1.MetricsRow.reopen_rate_percent:type_name -> aftersales.v1.Ratio
-	4,  // 16: aftersales.v1.MetricsRow.csat_mean:type_name -> aftersales.v1.Ratio
-	4,  // 17: aftersales.v1.MetricsRow.csat_satisfied_percent:type_name -> aftersales.v1.Ratio
-	6,  // 18: aftersales.v1.MetricsRow.nps:type_name -> aftersales.v1.Nps
-	4,  // 19: aftersales.v1.MetricsRow.complaints_per_100_tickets:type_name -> aftersales.v1.Ratio
-	4,  // 20: aftersales.v1.MetricsRow.complaint_acknowledged_on_time_percent:type_name -> aftersales.v1.Ratio
-	4,  // 21: aftersales.v1.MetricsRow.complaint_resolved_on_time_percent:type_name -> aftersales.v1.Ratio
-	4,  // 22: aftersales.v1.MetricsRow.follow_up_completion_percent:type_name -> aftersales.v1.Ratio
-	15, // 23: aftersales.v1.GetStaffScorecardRequest.start_time:type_name -> google.protobuf.Timestamp
-	15, // 24: aftersales.v1.GetStaffScorecardRequest.end_time:type_name -> google.protobuf.Timestamp
-	17, // 25: aftersales.v1.StaffScorecard.role:type_name -> aftersales.v1.Staff.Role
-	15, // 26: aftersales.v1.StaffScorecard.start_time:type_name -> google.protobuf.Timestamp
-	15, // 27: aftersales.v1.StaffScorecard.end_time:type_name -> google.protobuf.Timestamp
-	7,  // 28: aftersales.v1.StaffScorecard.metrics:type_name -> aftersales.v1.MetricsRow
-	7,  // 29: aftersales.v1.StaffScorecard.team_metrics:type_name -> aftersales.v1.MetricsRow
-	18, // 30: aftersales.v1.StaffScorecard.assessments:type_name -> aftersales.v1.Assessment
-	19, // 31: aftersales.v1.StaffScorecard.qualification_state:type_name -> aftersales.v1.Qualification.State
-	20, // 32: aftersales.v1.StaffScorecard.accountability_records:type_name -> aftersales.v1.AccountabilityRecord
-	15, // 33: aftersales.v1.StaffScorecard.data_time:type_name -> google.protobuf.Timestamp
-	10, // 34: aftersales.v1.StaffScorecard.qualification_history:type_name -> aftersales.v1.QualificationChange
-	19, // 35: aftersales.v1.QualificationChange.from_state:type_name -> aftersales.v1.Qualification.State
-	19, // 36: aftersales.v1.QualificationChange.to_state:type_name -> aftersales.v1.Qualification.State
-	15, // 37: aftersales.v1.QualificationChange.create_time:type_name -> google.protobuf.Timestamp
-	15, // 38: aftersales.v1.GetFaultStatisticsRequest.start_time:type_name -> google.protobuf.Timestamp
-	15, // 39: aftersales.v1.GetFaultStatisticsRequest.end_time:type_name -> google.protobuf.Timestamp
-	15, // 40: aftersales.v1.FaultStatistics.start_time:type_name -> google.protobuf.Timestamp
-	15, // 41: aftersales.v1.FaultStatistics.end_time:type_name -> google.protobuf.Timestamp
-	13, // 42: aftersales.v1.FaultStatistics.rows:type_name -> aftersales.v1.FaultRow
-	13, // 43: aftersales.v1.FaultStatistics.top_codes:type_name -> aftersales.v1.FaultRow
-	15, // 44: aftersales.v1.FaultStatistics.data_time:type_name -> google.protobuf.Timestamp
-	4,  // 45: aftersales.v1.FaultRow.share_of_model_percent:type_name -> aftersales.v1.Ratio
-	14, // 46: aftersales.v1.FaultRow.purchase_months:type_name -> aftersales.v1.PeriodCount
-	2,  // 47: aftersales.v1.ReportService.GetServiceMetrics:input_type -> aftersales.v1.GetServiceMetricsRequest
-	8,  // 48: aftersales.v1.ReportService.GetStaffScorecard:input_type -> aftersales.v1.GetStaffScorecardRequest
-	11, // 49: aftersales.v1.ReportService.GetFaultStatistics:input_type -> aftersales.v1.GetFaultStatisticsRequest
-	1,  // 50: aftersales.v1.ReportService.GetCampaignMetrics:input_type -> aftersales.v1.GetCampaignMetricsRequest
-	3,  // 51: aftersales.v1.ReportService.GetServiceMetrics:output_type -> aftersales.v1.ServiceMetrics
-	9,  // 52: aftersales.v1.ReportService.GetStaffScorecard:output_type -> aftersales.v1.StaffScorecard
-	12, // 53: aftersales.v1.ReportService.GetFaultStatistics:output_type -> aftersales.v1.FaultStatistics
-	21, // 54: aftersales.v1.ReportService.GetCampaignMetrics:output_type -> aftersales.v1.CampaignMetrics
-	51, // [51:55] is the sub-list for method output_type
-	47, // [47:51] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	19, // 0: aftersales.v1.GetCostMetricsRequest.start_time:type_name -> google.protobuf.Timestamp
+	19, // 1: aftersales.v1.GetCostMetricsRequest.end_time:type_name -> google.protobuf.Timestamp
+	19, // 2: aftersales.v1.CostMetrics.start_time:type_name -> google.protobuf.Timestamp
+	19, // 3: aftersales.v1.CostMetrics.end_time:type_name -> google.protobuf.Timestamp
+	3,  // 4: aftersales.v1.CostMetrics.total:type_name -> aftersales.v1.CostSplit
+	3,  // 5: aftersales.v1.CostMetrics.partners:type_name -> aftersales.v1.CostSplit
+	3,  // 6: aftersales.v1.CostMetrics.company:type_name -> aftersales.v1.CostSplit
+	4,  // 7: aftersales.v1.CostMetrics.rows:type_name -> aftersales.v1.CostRow
+	20, // 8: aftersales.v1.CostSplit.cost:type_name -> google.type.Money
+	20, // 9: aftersales.v1.CostSplit.cost_per_ticket:type_name -> google.type.Money
+	20, // 10: aftersales.v1.CostRow.cost:type_name -> google.type.Money
+	20, // 11: aftersales.v1.CostRow.partner_cost:type_name -> google.type.Money
+	20, // 12: aftersales.v1.CostRow.cost_per_ticket:type_name -> google.type.Money
+	19, // 13: aftersales.v1.GetServiceMetricsRequest.start_time:type_name -> google.protobuf.Timestamp
+	19, // 14: aftersales.v1.GetServiceMetricsRequest.end_time:type_name -> google.protobuf.Timestamp
+	0,  // 15: aftersales.v1.GetServiceMetricsRequest.group_by:type_name -> aftersales.v1.Dimension
+	19, // 16: aftersales.v1.ServiceMetrics.start_time:type_name -> google.protobuf.Timestamp
+	19, // 17: aftersales.v1.ServiceMetrics.end_time:type_name -> google.protobuf.Timestamp
+	0,  // 18: aftersales.v1.ServiceMetrics.group_by:type_name -> aftersales.v1.Dimension
+	11, // 19: aftersales.v1.ServiceMetrics.rows:type_name -> aftersales.v1.MetricsRow
+	19, // 20: aftersales.v1.ServiceMetrics.data_time:type_name -> google.protobuf.Timestamp
+	21, // 21: aftersales.v1.DurationStats.total:type_name -> google.protobuf.Duration
+	21, // 22: aftersales.v1.DurationStats.mean:type_name -> google.protobuf.Duration
+	21, // 23: aftersales.v1.DurationStats.p90:type_name -> google.protobuf.Duration
+	9,  // 24: aftersales.v1.MetricsRow.time_to_first_response:type_name -> aftersales.v1.DurationStats
+	9,  // 25: aftersales.v1.MetricsRow.time_to_resolution:type_name -> aftersales.v1.DurationStats
+	8,  // 26: aftersales.v1.MetricsRow.sla_compliance_percent:type_name -> aftersales.v1.Ratio
+	8,  // 27: aftersales.v1.MetricsRow.first_contact_resolution_percent:type_name -> aftersales.v1.Ratio
+	8,  // 28: aftersales.v1.MetricsRow.reopen_rate_percent:type_name -> aftersales.v1.Ratio
+	8,  // 29: aftersales.v1.MetricsRow.csat_mean:type_name -> aftersales.v1.Ratio
+	8,  // 30: aftersales.v1.MetricsRow.csat_satisfied_percent:type_name -> aftersales.v1.Ratio
+	10, // 31: aftersales.v1.MetricsRow.nps:type_name -> aftersales.v1.Nps
+	8,  // 32: aftersales.v1.MetricsRow.complaints_per_100_tickets:type_name -> aftersales.v1.Ratio
+	8,  // 33: aftersales.v1.MetricsRow.complaint_acknowledged_on_time_percent:type_name -> aftersales.v1.Ratio
+	8,  // 34: aftersales.v1.MetricsRow.complaint_resolved_on_time_percent:type_name -> aftersales.v1.Ratio
+	8,  // 35: aftersales.v1.MetricsRow.follow_up_completion_percent:type_name -> aftersales.v1.Ratio
+	19, // 36: aftersales.v1.GetStaffScorecardRequest.start_time:type_name -> google.protobuf.Timestamp
+	19, // 37: aftersales.v1.GetStaffScorecardRequest.end_time:type_name -> google.protobuf.Timestamp
+	22, // 38: aftersales.v1.StaffScorecard.role:type_name -> aftersales.v1.Staff.Role
+	19, // 39: aftersales.v1.StaffScorecard.start_time:type_name -> google.protobuf.Timestamp
+	19, // 40: aftersales.v1.StaffScorecard.end_time:type_name -> google.protobuf.Timestamp
+	11, // 41: aftersales.v1.StaffScorecard.metrics:type_name -> aftersales.v1.MetricsRow
+	11, // 42: aftersales.v1.StaffScorecard.team_metrics:type_name -> aftersales.v1.MetricsRow
+	23, // 43: aftersales.v1.StaffScorecard.assessments:type_name -> aftersales.v1.Assessment
+	24, // 44: aftersales.v1.StaffScorecard.qualification_state:type_name -> aftersales.v1.Qualification.State
+	25, // 45: aftersales.v1.StaffScorecard.accountability_records:type_name -> aftersales.v1.AccountabilityRecord
+	19, // 46: aftersales.v1.StaffScorecard.data_time:type_name -> google.protobuf.Timestamp
+	14, // 47: aftersales.v1.StaffScorecard.qualification_history:type_name -> aftersales.v1.QualificationChange
+	24, // 48: aftersales.v1.QualificationChange.from_state:type_name -> aftersales.v1.Qualification.State
+	24, // 49: aftersales.v1.QualificationChange.to_state:type_name -> aftersales.v1.Qualification.State
+	19, // 50: aftersales.v1.QualificationChange.create_time:type_name -> google.protobuf.Timestamp
+	19, // 51: aftersales.v1.GetFaultStatisticsRequest.start_time:type_name -> google.protobuf.Timestamp
+	19, // 52: aftersales.v1.GetFaultStatisticsRequest.end_time:type_name -> google.protobuf.Timestamp
+	19, // 53: aftersales.v1.FaultStatistics.start_time:type_name -> google.protobuf.Timestamp
+	19, // 54: aftersales.v1.FaultStatistics.end_time:type_name -> google.protobuf.Timestamp
+	17, // 55: aftersales.v1.FaultStatistics.rows:type_name -> aftersales.v1.FaultRow
+	17, // 56: aftersales.v1.FaultStatistics.top_codes:type_name -> aftersales.v1.FaultRow
+	19, // 57: aftersales.v1.FaultStatistics.data_time:type_name -> google.protobuf.Timestamp
+	8,  // 58: aftersales.v1.FaultRow.share_of_model_percent:type_name -> aftersales.v1.Ratio
+	18, // 59: aftersales.v1.FaultRow.purchase_months:type_name -> aftersales.v1.PeriodCount
+	20, // 60: aftersales.v1.FaultRow.warranty_cost:type_name -> google.type.Money
+	6,  // 61: aftersales.v1.ReportService.GetServiceMetrics:input_type -> aftersales.v1.GetServiceMetricsRequest
+	12, // 62: aftersales.v1.ReportService.GetStaffScorecard:input_type -> aftersales.v1.GetStaffScorecardRequest
+	15, // 63: aftersales.v1.ReportService.GetFaultStatistics:input_type -> aftersales.v1.GetFaultStatisticsRequest
+	5,  // 64: aftersales.v1.ReportService.GetCampaignMetrics:input_type -> aftersales.v1.GetCampaignMetricsRequest
+	1,  // 65: aftersales.v1.ReportService.GetCostMetrics:input_type -> aftersales.v1.GetCostMetricsRequest
+	7,  // 66: aftersales.v1.ReportService.GetServiceMetrics:output_type -> aftersales.v1.ServiceMetrics
+	13, // 67: aftersales.v1.ReportService.GetStaffScorecard:output_type -> aftersales.v1.StaffScorecard
+	16, // 68: aftersales.v1.ReportService.GetFaultStatistics:output_type -> aftersales.v1.FaultStatistics
+	26, // 69: aftersales.v1.ReportService.GetCampaignMetrics:output_type -> aftersales.v1.CampaignMetrics
+	2,  // 70: aftersales.v1.ReportService.GetCostMetrics:output_type -> aftersales.v1.CostMetrics
+	66, // [66:71] is the sub-list for method output_type
+	61, // [61:66] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_aftersales_v1_report_proto_init() }
@@ -1739,7 +2157,7 @@ func file_aftersales_v1_report_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aftersales_v1_report_proto_rawDesc), len(file_aftersales_v1_report_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	ReportService_GetStaffScorecard_FullMethodName  = "/aftersales.v1.ReportService/GetStaffScorecard"
 	ReportService_GetFaultStatistics_FullMethodName = "/aftersales.v1.ReportService/GetFaultStatistics"
 	ReportService_GetCampaignMetrics_FullMethodName = "/aftersales.v1.ReportService/GetCampaignMetrics"
+	ReportService_GetCostMetrics_FullMethodName     = "/aftersales.v1.ReportService/GetCostMetrics"
 )
 
 // ReportServiceClient is the client API for ReportService service.
@@ -66,6 +67,11 @@ type ReportServiceClient interface {
 	// targets by outcome, the completion rate and the time from reaching a
 	// product to completing it.
 	GetCampaignMetrics(ctx context.Context, in *GetCampaignMetricsRequest, opts ...grpc.CallOption) (*CampaignMetrics, error)
+	// GetCostMetrics returns what warranty work cost the company over a
+	// window, in one currency: per ticket, by product model and fault code,
+	// and partner shops against company technicians. With Accept: text/csv
+	// the gateway returns the rows by model and fault code.
+	GetCostMetrics(ctx context.Context, in *GetCostMetricsRequest, opts ...grpc.CallOption) (*CostMetrics, error)
 }
 
 type reportServiceClient struct {
@@ -116,6 +122,16 @@ func (c *reportServiceClient) GetCampaignMetrics(ctx context.Context, in *GetCam
 	return out, nil
 }
 
+func (c *reportServiceClient) GetCostMetrics(ctx context.Context, in *GetCostMetricsRequest, opts ...grpc.CallOption) (*CostMetrics, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CostMetrics)
+	err := c.cc.Invoke(ctx, ReportService_GetCostMetrics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportServiceServer is the server API for ReportService service.
 // All implementations must embed UnimplementedReportServiceServer
 // for forward compatibility.
@@ -157,6 +173,11 @@ type ReportServiceServer interface {
 	// targets by outcome, the completion rate and the time from reaching a
 	// product to completing it.
 	GetCampaignMetrics(context.Context, *GetCampaignMetricsRequest) (*CampaignMetrics, error)
+	// GetCostMetrics returns what warranty work cost the company over a
+	// window, in one currency: per ticket, by product model and fault code,
+	// and partner shops against company technicians. With Accept: text/csv
+	// the gateway returns the rows by model and fault code.
+	GetCostMetrics(context.Context, *GetCostMetricsRequest) (*CostMetrics, error)
 	mustEmbedUnimplementedReportServiceServer()
 }
 
@@ -178,6 +199,9 @@ func (UnimplementedReportServiceServer) GetFaultStatistics(context.Context, *Get
 }
 func (UnimplementedReportServiceServer) GetCampaignMetrics(context.Context, *GetCampaignMetricsRequest) (*CampaignMetrics, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCampaignMetrics not implemented")
+}
+func (UnimplementedReportServiceServer) GetCostMetrics(context.Context, *GetCostMetricsRequest) (*CostMetrics, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCostMetrics not implemented")
 }
 func (UnimplementedReportServiceServer) mustEmbedUnimplementedReportServiceServer() {}
 func (UnimplementedReportServiceServer) testEmbeddedByValue()                       {}
@@ -272,6 +296,24 @@ func _ReportService_GetCampaignMetrics_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportService_GetCostMetrics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCostMetricsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).GetCostMetrics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_GetCostMetrics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).GetCostMetrics(ctx, req.(*GetCostMetricsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportService_ServiceDesc is the grpc.ServiceDesc for ReportService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -294,6 +336,10 @@ var ReportService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetCampaignMetrics",
 			Handler:    _ReportService_GetCampaignMetrics_Handler,
+		},
+		{
+			MethodName: "GetCostMetrics",
+			Handler:    _ReportService_GetCostMetrics_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

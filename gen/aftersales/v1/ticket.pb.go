@@ -9,6 +9,7 @@ package aftersalesv1
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	money "google.golang.org/genproto/googleapis/type/money"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -315,6 +316,67 @@ func (Ticket_Priority) EnumDescriptor() ([]byte, []int) {
 	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{0, 3}
 }
 
+// State is where the quote revision is.
+type Quote_State int32
+
+const (
+	// Not set.
+	Quote_STATE_UNSPECIFIED Quote_State = 0
+	// Waiting for a manager's approval; the customer does not see it.
+	Quote_AWAITING_MANAGER Quote_State = 1
+	// Offered to the customer; waiting for their decision.
+	Quote_OFFERED Quote_State = 2
+	// The customer agreed to this revision.
+	Quote_APPROVED Quote_State = 3
+	// The customer refused this revision.
+	Quote_DECLINED Quote_State = 4
+)
+
+// Enum value maps for Quote_State.
+var (
+	Quote_State_name = map[int32]string{
+		0: "STATE_UNSPECIFIED",
+		1: "AWAITING_MANAGER",
+		2: "OFFERED",
+		3: "APPROVED",
+		4: "DECLINED",
+	}
+	Quote_State_value = map[string]int32{
+		"STATE_UNSPECIFIED": 0,
+		"AWAITING_MANAGER":  1,
+		"OFFERED":           2,
+		"APPROVED":          3,
+		"DECLINED":          4,
+	}
+)
+
+func (x Quote_State) Enum() *Quote_State {
+	p := new(Quote_State)
+	*p = x
+	return p
+}
+
+func (x Quote_State) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Quote_State) Descriptor() protoreflect.EnumDescriptor {
+	return file_aftersales_v1_ticket_proto_enumTypes[4].Descriptor()
+}
+
+func (Quote_State) Type() protoreflect.EnumType {
+	return &file_aftersales_v1_ticket_proto_enumTypes[4]
+}
+
+func (x Quote_State) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Quote_State.Descriptor instead.
+func (Quote_State) EnumDescriptor() ([]byte, []int) {
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{1, 0}
+}
+
 // ApprovalState is the customer's decision.
 type FeeQuote_ApprovalState int32
 
@@ -356,11 +418,11 @@ func (x FeeQuote_ApprovalState) String() string {
 }
 
 func (FeeQuote_ApprovalState) Descriptor() protoreflect.EnumDescriptor {
-	return file_aftersales_v1_ticket_proto_enumTypes[4].Descriptor()
+	return file_aftersales_v1_ticket_proto_enumTypes[5].Descriptor()
 }
 
 func (FeeQuote_ApprovalState) Type() protoreflect.EnumType {
-	return &file_aftersales_v1_ticket_proto_enumTypes[4]
+	return &file_aftersales_v1_ticket_proto_enumTypes[5]
 }
 
 func (x FeeQuote_ApprovalState) Number() protoreflect.EnumNumber {
@@ -369,7 +431,7 @@ func (x FeeQuote_ApprovalState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use FeeQuote_ApprovalState.Descriptor instead.
 func (FeeQuote_ApprovalState) EnumDescriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{1, 0}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{2, 0}
 }
 
 // Type is what happened.
@@ -408,6 +470,10 @@ const (
 	TicketEvent_FEE_DECIDED TicketEvent_Type = 14
 	// An SLA target was missed.
 	TicketEvent_SLA_BREACHED TicketEvent_Type = 15
+	// A quote revision was made (details: revision, total, state).
+	TicketEvent_QUOTED TicketEvent_Type = 16
+	// A manager approved a quote revision for the customer.
+	TicketEvent_QUOTE_APPROVED TicketEvent_Type = 17
 )
 
 // Enum value maps for TicketEvent_Type.
@@ -429,6 +495,8 @@ var (
 		13: "COMMENTED",
 		14: "FEE_DECIDED",
 		15: "SLA_BREACHED",
+		16: "QUOTED",
+		17: "QUOTE_APPROVED",
 	}
 	TicketEvent_Type_value = map[string]int32{
 		"TYPE_UNSPECIFIED": 0,
@@ -447,6 +515,8 @@ var (
 		"COMMENTED":        13,
 		"FEE_DECIDED":      14,
 		"SLA_BREACHED":     15,
+		"QUOTED":           16,
+		"QUOTE_APPROVED":   17,
 	}
 )
 
@@ -461,11 +531,11 @@ func (x TicketEvent_Type) String() string {
 }
 
 func (TicketEvent_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_aftersales_v1_ticket_proto_enumTypes[5].Descriptor()
+	return file_aftersales_v1_ticket_proto_enumTypes[6].Descriptor()
 }
 
 func (TicketEvent_Type) Type() protoreflect.EnumType {
-	return &file_aftersales_v1_ticket_proto_enumTypes[5]
+	return &file_aftersales_v1_ticket_proto_enumTypes[6]
 }
 
 func (x TicketEvent_Type) Number() protoreflect.EnumNumber {
@@ -474,7 +544,7 @@ func (x TicketEvent_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TicketEvent_Type.Descriptor instead.
 func (TicketEvent_Type) EnumDescriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{5, 0}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{6, 0}
 }
 
 // Ticket is a service request and the work order that fulfils it.
@@ -512,7 +582,10 @@ type Ticket struct {
 	Partner string `protobuf:"bytes,12,opt,name=partner,proto3" json:"partner,omitempty"`
 	// Warranty coverage recorded at creation from the product. Output only.
 	WarrantyStatus WarrantyStatus `protobuf:"varint,13,opt,name=warranty_status,json=warrantyStatus,proto3,enum=aftersales.v1.WarrantyStatus" json:"warranty_status,omitempty"`
-	// The price quoted for paid work; set through UpdateTicket.
+	// A free-form price for paid work, set through UpdateTicket. Deprecated:
+	// use `quote`, priced from the fee schedule. Once a fee schedule is
+	// published only managers may set it, and never on a ticket with a
+	// `quote`.
 	FeeQuote *FeeQuote `protobuf:"bytes,14,opt,name=fee_quote,json=feeQuote,proto3" json:"fee_quote,omitempty"`
 	// What was done; set by ResolveTicket. Output only.
 	Resolution *Resolution `protobuf:"bytes,15,opt,name=resolution,proto3" json:"resolution,omitempty"`
@@ -542,8 +615,12 @@ type Ticket struct {
 	// "maintenancePlans/{maintenance_plan}"; empty for tickets opened
 	// otherwise. Output only.
 	MaintenancePlan string `protobuf:"bytes,25,opt,name=maintenance_plan,json=maintenancePlan,proto3" json:"maintenance_plan,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The price of paid work, from the fee schedule. Output only; set by
+	// QuoteTicket. Customers see it once it is offered to them (a quote
+	// awaiting a manager's approval is hidden from them).
+	Quote         *Quote `protobuf:"bytes,26,opt,name=quote,proto3" json:"quote,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Ticket) Reset() {
@@ -751,6 +828,172 @@ func (x *Ticket) GetMaintenancePlan() string {
 	return ""
 }
 
+func (x *Ticket) GetQuote() *Quote {
+	if x != nil {
+		return x.Quote
+	}
+	return nil
+}
+
+// Quote is the price of paid work on a ticket, built from the fee
+// schedule, and the approvals it went through.
+type Quote struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The revision: 1 for the first quote, one more at each change. Output
+	// only.
+	Revision int32 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	// Output only.
+	State Quote_State `protobuf:"varint,2,opt,name=state,proto3,enum=aftersales.v1.Quote_State" json:"state,omitempty"`
+	// The lines: 1 to 100.
+	Lines []*ChargeLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
+	// A discount off the subtotal, in the schedule's currency; unset for
+	// none. Shared among the lines in proportion to their amounts.
+	Discount *money.Money `protobuf:"bytes,4,opt,name=discount,proto3" json:"discount,omitempty"`
+	// The lines' amounts added up. Output only.
+	Subtotal *money.Money `protobuf:"bytes,5,opt,name=subtotal,proto3" json:"subtotal,omitempty"`
+	// subtotal - discount: what the customer pays. Output only.
+	Total *money.Money `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
+	// The schedule the lines were priced by, "feeSchedules/{fee_schedule}".
+	// Output only.
+	FeeSchedule string `protobuf:"bytes,7,opt,name=fee_schedule,json=feeSchedule,proto3" json:"fee_schedule,omitempty"`
+	// What the quote covers, as shown to the customer.
+	Note string `protobuf:"bytes,8,opt,name=note,proto3" json:"note,omitempty"`
+	// Who made this revision. Output only.
+	QuotedBy string `protobuf:"bytes,9,opt,name=quoted_by,json=quotedBy,proto3" json:"quoted_by,omitempty"`
+	// Why it needs a manager's approval, for example "line 2 is not in the
+	// fee schedule". Output only.
+	ApprovalReasons []string `protobuf:"bytes,10,rep,name=approval_reasons,json=approvalReasons,proto3" json:"approval_reasons,omitempty"`
+	// The manager who approved it. Output only.
+	ApprovedBy string `protobuf:"bytes,11,opt,name=approved_by,json=approvedBy,proto3" json:"approved_by,omitempty"`
+	// When this revision was made. Output only.
+	QuoteTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=quote_time,json=quoteTime,proto3" json:"quote_time,omitempty"`
+	// When the customer decided. Output only.
+	DecideTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=decide_time,json=decideTime,proto3" json:"decide_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Quote) Reset() {
+	*x = Quote{}
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Quote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Quote) ProtoMessage() {}
+
+func (x *Quote) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Quote.ProtoReflect.Descriptor instead.
+func (*Quote) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Quote) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *Quote) GetState() Quote_State {
+	if x != nil {
+		return x.State
+	}
+	return Quote_STATE_UNSPECIFIED
+}
+
+func (x *Quote) GetLines() []*ChargeLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *Quote) GetDiscount() *money.Money {
+	if x != nil {
+		return x.Discount
+	}
+	return nil
+}
+
+func (x *Quote) GetSubtotal() *money.Money {
+	if x != nil {
+		return x.Subtotal
+	}
+	return nil
+}
+
+func (x *Quote) GetTotal() *money.Money {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
+func (x *Quote) GetFeeSchedule() string {
+	if x != nil {
+		return x.FeeSchedule
+	}
+	return ""
+}
+
+func (x *Quote) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *Quote) GetQuotedBy() string {
+	if x != nil {
+		return x.QuotedBy
+	}
+	return ""
+}
+
+func (x *Quote) GetApprovalReasons() []string {
+	if x != nil {
+		return x.ApprovalReasons
+	}
+	return nil
+}
+
+func (x *Quote) GetApprovedBy() string {
+	if x != nil {
+		return x.ApprovedBy
+	}
+	return ""
+}
+
+func (x *Quote) GetQuoteTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.QuoteTime
+	}
+	return nil
+}
+
+func (x *Quote) GetDecideTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecideTime
+	}
+	return nil
+}
+
 // FeeQuote is the price of out-of-warranty work and the customer's
 // decision on it.
 type FeeQuote struct {
@@ -774,7 +1017,7 @@ type FeeQuote struct {
 
 func (x *FeeQuote) Reset() {
 	*x = FeeQuote{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[1]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -786,7 +1029,7 @@ func (x *FeeQuote) String() string {
 func (*FeeQuote) ProtoMessage() {}
 
 func (x *FeeQuote) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[1]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -799,7 +1042,7 @@ func (x *FeeQuote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeQuote.ProtoReflect.Descriptor instead.
 func (*FeeQuote) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{1}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *FeeQuote) GetLabor() *Money {
@@ -865,7 +1108,7 @@ type Resolution struct {
 
 func (x *Resolution) Reset() {
 	*x = Resolution{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[2]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -877,7 +1120,7 @@ func (x *Resolution) String() string {
 func (*Resolution) ProtoMessage() {}
 
 func (x *Resolution) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[2]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -890,7 +1133,7 @@ func (x *Resolution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolution.ProtoReflect.Descriptor instead.
 func (*Resolution) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{2}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Resolution) GetFaultCategory() string {
@@ -950,7 +1193,7 @@ type PartUsage struct {
 
 func (x *PartUsage) Reset() {
 	*x = PartUsage{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[3]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1205,7 @@ func (x *PartUsage) String() string {
 func (*PartUsage) ProtoMessage() {}
 
 func (x *PartUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[3]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1218,7 @@ func (x *PartUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartUsage.ProtoReflect.Descriptor instead.
 func (*PartUsage) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{3}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PartUsage) GetPartNumber() string {
@@ -1022,7 +1265,7 @@ type SlaStatus struct {
 
 func (x *SlaStatus) Reset() {
 	*x = SlaStatus{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[4]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1277,7 @@ func (x *SlaStatus) String() string {
 func (*SlaStatus) ProtoMessage() {}
 
 func (x *SlaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[4]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +1290,7 @@ func (x *SlaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlaStatus.ProtoReflect.Descriptor instead.
 func (*SlaStatus) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{4}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SlaStatus) GetPolicy() string {
@@ -1130,7 +1373,7 @@ type TicketEvent struct {
 
 func (x *TicketEvent) Reset() {
 	*x = TicketEvent{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[5]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1142,7 +1385,7 @@ func (x *TicketEvent) String() string {
 func (*TicketEvent) ProtoMessage() {}
 
 func (x *TicketEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[5]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1155,7 +1398,7 @@ func (x *TicketEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketEvent.ProtoReflect.Descriptor instead.
 func (*TicketEvent) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{5}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TicketEvent) GetName() string {
@@ -1256,7 +1499,7 @@ type SlaPolicy struct {
 
 func (x *SlaPolicy) Reset() {
 	*x = SlaPolicy{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[6]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1268,7 +1511,7 @@ func (x *SlaPolicy) String() string {
 func (*SlaPolicy) ProtoMessage() {}
 
 func (x *SlaPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[6]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1281,7 +1524,7 @@ func (x *SlaPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlaPolicy.ProtoReflect.Descriptor instead.
 func (*SlaPolicy) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{6}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SlaPolicy) GetName() string {
@@ -1360,7 +1603,7 @@ type CreateTicketRequest struct {
 
 func (x *CreateTicketRequest) Reset() {
 	*x = CreateTicketRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[7]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1615,7 @@ func (x *CreateTicketRequest) String() string {
 func (*CreateTicketRequest) ProtoMessage() {}
 
 func (x *CreateTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[7]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1628,7 @@ func (x *CreateTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTicketRequest.ProtoReflect.Descriptor instead.
 func (*CreateTicketRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{7}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateTicketRequest) GetTicket() *Ticket {
@@ -1413,7 +1656,7 @@ type GetTicketRequest struct {
 
 func (x *GetTicketRequest) Reset() {
 	*x = GetTicketRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[8]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1425,7 +1668,7 @@ func (x *GetTicketRequest) String() string {
 func (*GetTicketRequest) ProtoMessage() {}
 
 func (x *GetTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[8]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1438,7 +1681,7 @@ func (x *GetTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTicketRequest.ProtoReflect.Descriptor instead.
 func (*GetTicketRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{8}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetTicketRequest) GetName() string {
@@ -1467,7 +1710,7 @@ type ListTicketsRequest struct {
 
 func (x *ListTicketsRequest) Reset() {
 	*x = ListTicketsRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[9]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +1722,7 @@ func (x *ListTicketsRequest) String() string {
 func (*ListTicketsRequest) ProtoMessage() {}
 
 func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[9]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +1735,7 @@ func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketsRequest.ProtoReflect.Descriptor instead.
 func (*ListTicketsRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{9}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListTicketsRequest) GetPageSize() int32 {
@@ -1536,7 +1779,7 @@ type ListTicketsResponse struct {
 
 func (x *ListTicketsResponse) Reset() {
 	*x = ListTicketsResponse{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[10]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1548,7 +1791,7 @@ func (x *ListTicketsResponse) String() string {
 func (*ListTicketsResponse) ProtoMessage() {}
 
 func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[10]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1561,7 +1804,7 @@ func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketsResponse.ProtoReflect.Descriptor instead.
 func (*ListTicketsResponse) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{10}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListTicketsResponse) GetTickets() []*Ticket {
@@ -1592,7 +1835,7 @@ type UpdateTicketRequest struct {
 
 func (x *UpdateTicketRequest) Reset() {
 	*x = UpdateTicketRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[11]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1604,7 +1847,7 @@ func (x *UpdateTicketRequest) String() string {
 func (*UpdateTicketRequest) ProtoMessage() {}
 
 func (x *UpdateTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[11]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1617,7 +1860,7 @@ func (x *UpdateTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTicketRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTicketRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{11}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateTicketRequest) GetTicket() *Ticket {
@@ -1656,7 +1899,7 @@ type AssignTicketRequest struct {
 
 func (x *AssignTicketRequest) Reset() {
 	*x = AssignTicketRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[12]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1668,7 +1911,7 @@ func (x *AssignTicketRequest) String() string {
 func (*AssignTicketRequest) ProtoMessage() {}
 
 func (x *AssignTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[12]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1681,7 +1924,7 @@ func (x *AssignTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignTicketRequest.ProtoReflect.Descriptor instead.
 func (*AssignTicketRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{12}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AssignTicketRequest) GetName() string {
@@ -1741,7 +1984,7 @@ type AcceptTicketRequest struct {
 
 func (x *AcceptTicketRequest) Reset() {
 	*x = AcceptTicketRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[13]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1753,7 +1996,7 @@ func (x *AcceptTicketRequest) String() string {
 func (*AcceptTicketRequest) ProtoMessage() {}
 
 func (x *AcceptTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[13]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1766,7 +2009,7 @@ func (x *AcceptTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptTicketRequest.ProtoReflect.Descriptor instead.
 func (*AcceptTicketRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{13}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AcceptTicketRequest) GetName() string {
@@ -1805,7 +2048,7 @@ type StartTicketRequest struct {
 
 func (x *StartTicketRequest) Reset() {
 	*x = StartTicketRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[14]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1817,7 +2060,7 @@ func (x *StartTicketRequest) String() string {
 func (*StartTicketRequest) ProtoMessage() {}
 
 func (x *StartTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[14]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1830,7 +2073,7 @@ func (x *StartTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartTicketRequest.ProtoReflect.Descriptor instead.
 func (*StartTicketRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{14}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StartTicketRequest) GetName() string {
@@ -1871,7 +2114,7 @@ type PauseTicketRequest struct {
 
 func (x *PauseTicketRequest) Reset() {
 	*x = PauseTicketRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[15]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1883,7 +2126,7 @@ func (x *PauseTicketRequest) String() string {
 func (*PauseTicketRequest) ProtoMessage() {}
 
 func (x *PauseTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[15]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1896,7 +2139,7 @@ func (x *PauseTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseTicketRequest.ProtoReflect.Descriptor instead.
 func (*PauseTicketRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{15}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PauseTicketRequest) GetName() string {
@@ -1942,7 +2185,7 @@ type ResumeTicketRequest struct {
 
 func (x *ResumeTicketRequest) Reset() {
 	*x = ResumeTicketRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[16]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1954,7 +2197,7 @@ func (x *ResumeTicketRequest) String() string {
 func (*ResumeTicketRequest) ProtoMessage() {}
 
 func (x *ResumeTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[16]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1967,7 +2210,7 @@ func (x *ResumeTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTicketRequest.ProtoReflect.Descriptor instead.
 func (*ResumeTicketRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{16}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ResumeTicketRequest) GetName() string {
@@ -2008,7 +2251,7 @@ type ResolveTicketRequest struct {
 
 func (x *ResolveTicketRequest) Reset() {
 	*x = ResolveTicketRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[17]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2020,7 +2263,7 @@ func (x *ResolveTicketRequest) String() string {
 func (*ResolveTicketRequest) ProtoMessage() {}
 
 func (x *ResolveTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[17]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2033,7 +2276,7 @@ func (x *ResolveTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveTicketRequest.ProtoReflect.Descriptor instead.
 func (*ResolveTicketRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{17}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ResolveTicketRequest) GetName() string {
@@ -2081,7 +2324,7 @@ type CloseTicketRequest struct {
 
 func (x *CloseTicketRequest) Reset() {
 	*x = CloseTicketRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[18]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2093,7 +2336,7 @@ func (x *CloseTicketRequest) String() string {
 func (*CloseTicketRequest) ProtoMessage() {}
 
 func (x *CloseTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[18]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2106,7 +2349,7 @@ func (x *CloseTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseTicketRequest.ProtoReflect.Descriptor instead.
 func (*CloseTicketRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{18}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CloseTicketRequest) GetName() string {
@@ -2154,7 +2397,7 @@ type ReopenTicketRequest struct {
 
 func (x *ReopenTicketRequest) Reset() {
 	*x = ReopenTicketRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[19]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2166,7 +2409,7 @@ func (x *ReopenTicketRequest) String() string {
 func (*ReopenTicketRequest) ProtoMessage() {}
 
 func (x *ReopenTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[19]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2179,7 +2422,7 @@ func (x *ReopenTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenTicketRequest.ProtoReflect.Descriptor instead.
 func (*ReopenTicketRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{19}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReopenTicketRequest) GetName() string {
@@ -2227,7 +2470,7 @@ type CancelTicketRequest struct {
 
 func (x *CancelTicketRequest) Reset() {
 	*x = CancelTicketRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[20]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2239,7 +2482,7 @@ func (x *CancelTicketRequest) String() string {
 func (*CancelTicketRequest) ProtoMessage() {}
 
 func (x *CancelTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[20]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2252,7 +2495,7 @@ func (x *CancelTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelTicketRequest.ProtoReflect.Descriptor instead.
 func (*CancelTicketRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{20}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CancelTicketRequest) GetName() string {
@@ -2300,7 +2543,7 @@ type EscalateTicketRequest struct {
 
 func (x *EscalateTicketRequest) Reset() {
 	*x = EscalateTicketRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[21]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2312,7 +2555,7 @@ func (x *EscalateTicketRequest) String() string {
 func (*EscalateTicketRequest) ProtoMessage() {}
 
 func (x *EscalateTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[21]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2325,7 +2568,7 @@ func (x *EscalateTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EscalateTicketRequest.ProtoReflect.Descriptor instead.
 func (*EscalateTicketRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{21}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *EscalateTicketRequest) GetName() string {
@@ -2368,14 +2611,17 @@ type ApproveTicketFeeRequest struct {
 	// The etag last read; guards against approving a quote that changed.
 	Etag string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Idempotency key (AIP-155).
-	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The quote revision the customer decided on (Quote.revision); when set
+	// and not the current revision, FAILED_PRECONDITION.
+	QuoteRevision int32 `protobuf:"varint,6,opt,name=quote_revision,json=quoteRevision,proto3" json:"quote_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ApproveTicketFeeRequest) Reset() {
 	*x = ApproveTicketFeeRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[22]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2387,7 +2633,7 @@ func (x *ApproveTicketFeeRequest) String() string {
 func (*ApproveTicketFeeRequest) ProtoMessage() {}
 
 func (x *ApproveTicketFeeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[22]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2400,7 +2646,7 @@ func (x *ApproveTicketFeeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveTicketFeeRequest.ProtoReflect.Descriptor instead.
 func (*ApproveTicketFeeRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{22}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ApproveTicketFeeRequest) GetName() string {
@@ -2438,6 +2684,179 @@ func (x *ApproveTicketFeeRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *ApproveTicketFeeRequest) GetQuoteRevision() int32 {
+	if x != nil {
+		return x.QuoteRevision
+	}
+	return 0
+}
+
+// QuoteTicketRequest is the request of QuoteTicket.
+type QuoteTicketRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "tickets/{ticket}".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The lines, discount and note. Required.
+	Quote *Quote `protobuf:"bytes,2,opt,name=quote,proto3" json:"quote,omitempty"`
+	// Replace a revision the customer already approved; the new one needs
+	// their approval again.
+	Revise bool `protobuf:"varint,3,opt,name=revise,proto3" json:"revise,omitempty"`
+	// The etag last read.
+	Etag string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Idempotency key (AIP-155).
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuoteTicketRequest) Reset() {
+	*x = QuoteTicketRequest{}
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuoteTicketRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuoteTicketRequest) ProtoMessage() {}
+
+func (x *QuoteTicketRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuoteTicketRequest.ProtoReflect.Descriptor instead.
+func (*QuoteTicketRequest) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *QuoteTicketRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *QuoteTicketRequest) GetQuote() *Quote {
+	if x != nil {
+		return x.Quote
+	}
+	return nil
+}
+
+func (x *QuoteTicketRequest) GetRevise() bool {
+	if x != nil {
+		return x.Revise
+	}
+	return false
+}
+
+func (x *QuoteTicketRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *QuoteTicketRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// ApproveTicketQuoteRequest is the request of ApproveTicketQuote.
+type ApproveTicketQuoteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "tickets/{ticket}".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The revision approved (Quote.revision). Required: approving is of what
+	// the manager read.
+	Revision int32 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	// Note for the timeline.
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// The etag last read.
+	Etag string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Idempotency key (AIP-155).
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveTicketQuoteRequest) Reset() {
+	*x = ApproveTicketQuoteRequest{}
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveTicketQuoteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveTicketQuoteRequest) ProtoMessage() {}
+
+func (x *ApproveTicketQuoteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveTicketQuoteRequest.ProtoReflect.Descriptor instead.
+func (*ApproveTicketQuoteRequest) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ApproveTicketQuoteRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ApproveTicketQuoteRequest) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *ApproveTicketQuoteRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ApproveTicketQuoteRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *ApproveTicketQuoteRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // AddTicketCommentRequest is the request of AddTicketComment.
 type AddTicketCommentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2455,7 +2874,7 @@ type AddTicketCommentRequest struct {
 
 func (x *AddTicketCommentRequest) Reset() {
 	*x = AddTicketCommentRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[23]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2467,7 +2886,7 @@ func (x *AddTicketCommentRequest) String() string {
 func (*AddTicketCommentRequest) ProtoMessage() {}
 
 func (x *AddTicketCommentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[23]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2480,7 +2899,7 @@ func (x *AddTicketCommentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddTicketCommentRequest.ProtoReflect.Descriptor instead.
 func (*AddTicketCommentRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{23}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AddTicketCommentRequest) GetParent() string {
@@ -2526,7 +2945,7 @@ type ListTicketEventsRequest struct {
 
 func (x *ListTicketEventsRequest) Reset() {
 	*x = ListTicketEventsRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[24]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2538,7 +2957,7 @@ func (x *ListTicketEventsRequest) String() string {
 func (*ListTicketEventsRequest) ProtoMessage() {}
 
 func (x *ListTicketEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[24]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2551,7 +2970,7 @@ func (x *ListTicketEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListTicketEventsRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{24}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListTicketEventsRequest) GetParent() string {
@@ -2588,7 +3007,7 @@ type ListTicketEventsResponse struct {
 
 func (x *ListTicketEventsResponse) Reset() {
 	*x = ListTicketEventsResponse{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[25]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2600,7 +3019,7 @@ func (x *ListTicketEventsResponse) String() string {
 func (*ListTicketEventsResponse) ProtoMessage() {}
 
 func (x *ListTicketEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[25]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2613,7 +3032,7 @@ func (x *ListTicketEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListTicketEventsResponse) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{25}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListTicketEventsResponse) GetEvents() []*TicketEvent {
@@ -2643,7 +3062,7 @@ type CreateSlaPolicyRequest struct {
 
 func (x *CreateSlaPolicyRequest) Reset() {
 	*x = CreateSlaPolicyRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[26]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2655,7 +3074,7 @@ func (x *CreateSlaPolicyRequest) String() string {
 func (*CreateSlaPolicyRequest) ProtoMessage() {}
 
 func (x *CreateSlaPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[26]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2668,7 +3087,7 @@ func (x *CreateSlaPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSlaPolicyRequest.ProtoReflect.Descriptor instead.
 func (*CreateSlaPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{26}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateSlaPolicyRequest) GetSlaPolicy() *SlaPolicy {
@@ -2696,7 +3115,7 @@ type GetSlaPolicyRequest struct {
 
 func (x *GetSlaPolicyRequest) Reset() {
 	*x = GetSlaPolicyRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[27]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2708,7 +3127,7 @@ func (x *GetSlaPolicyRequest) String() string {
 func (*GetSlaPolicyRequest) ProtoMessage() {}
 
 func (x *GetSlaPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[27]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2721,7 +3140,7 @@ func (x *GetSlaPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSlaPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetSlaPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{27}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetSlaPolicyRequest) GetName() string {
@@ -2744,7 +3163,7 @@ type ListSlaPoliciesRequest struct {
 
 func (x *ListSlaPoliciesRequest) Reset() {
 	*x = ListSlaPoliciesRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[28]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2756,7 +3175,7 @@ func (x *ListSlaPoliciesRequest) String() string {
 func (*ListSlaPoliciesRequest) ProtoMessage() {}
 
 func (x *ListSlaPoliciesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[28]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2769,7 +3188,7 @@ func (x *ListSlaPoliciesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSlaPoliciesRequest.ProtoReflect.Descriptor instead.
 func (*ListSlaPoliciesRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{28}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListSlaPoliciesRequest) GetPageSize() int32 {
@@ -2799,7 +3218,7 @@ type ListSlaPoliciesResponse struct {
 
 func (x *ListSlaPoliciesResponse) Reset() {
 	*x = ListSlaPoliciesResponse{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[29]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2811,7 +3230,7 @@ func (x *ListSlaPoliciesResponse) String() string {
 func (*ListSlaPoliciesResponse) ProtoMessage() {}
 
 func (x *ListSlaPoliciesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[29]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2824,7 +3243,7 @@ func (x *ListSlaPoliciesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSlaPoliciesResponse.ProtoReflect.Descriptor instead.
 func (*ListSlaPoliciesResponse) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{29}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListSlaPoliciesResponse) GetSlaPolicies() []*SlaPolicy {
@@ -2855,7 +3274,7 @@ type UpdateSlaPolicyRequest struct {
 
 func (x *UpdateSlaPolicyRequest) Reset() {
 	*x = UpdateSlaPolicyRequest{}
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[30]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2867,7 +3286,7 @@ func (x *UpdateSlaPolicyRequest) String() string {
 func (*UpdateSlaPolicyRequest) ProtoMessage() {}
 
 func (x *UpdateSlaPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_ticket_proto_msgTypes[30]
+	mi := &file_aftersales_v1_ticket_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2880,7 +3299,7 @@ func (x *UpdateSlaPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSlaPolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSlaPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{30}
+	return file_aftersales_v1_ticket_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *UpdateSlaPolicyRequest) GetSlaPolicy() *SlaPolicy {
@@ -2901,7 +3320,7 @@ var File_aftersales_v1_ticket_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_ticket_proto_rawDesc = "" +
 	"\n" +
-	"\x1aaftersales/v1/ticket.proto\x12\raftersales.v1\x1a\x1aaftersales/v1/common.proto\x1a\x1caftersales/v1/customer.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\f\n" +
+	"\x1aaftersales/v1/ticket.proto\x12\raftersales.v1\x1a\x1aaftersales/v1/common.proto\x1a\x1caftersales/v1/customer.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\x83\r\n" +
 	"\x06Ticket\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bcustomer\x18\x02 \x01(\tR\bcustomer\x12\x18\n" +
@@ -2933,7 +3352,8 @@ const file_aftersales_v1_ticket_proto_rawDesc = "" +
 	"close_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\x12\x12\n" +
 	"\x04etag\x18\x17 \x01(\tR\x04etag\x12\x1a\n" +
 	"\bcampaign\x18\x18 \x01(\tR\bcampaign\x12)\n" +
-	"\x10maintenance_plan\x18\x19 \x01(\tR\x0fmaintenancePlan\"\x97\x01\n" +
+	"\x10maintenance_plan\x18\x19 \x01(\tR\x0fmaintenancePlan\x12*\n" +
+	"\x05quote\x18\x1a \x01(\v2\x14.aftersales.v1.QuoteR\x05quote\"\x97\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\a\n" +
 	"\x03NEW\x10\x01\x12\f\n" +
@@ -2977,7 +3397,32 @@ const file_aftersales_v1_ticket_proto_rawDesc = "" +
 	"\x06NORMAL\x10\x02\x12\b\n" +
 	"\x04HIGH\x10\x03\x12\n" +
 	"\n" +
-	"\x06URGENT\x10\x04\"\x9f\x03\n" +
+	"\x06URGENT\x10\x04\"\x9d\x05\n" +
+	"\x05Quote\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x05R\brevision\x120\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x1a.aftersales.v1.Quote.StateR\x05state\x12;\n" +
+	"\x05lines\x18\x03 \x03(\v2\x19.aftersales.v1.ChargeLineB\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10dR\x05lines\x12.\n" +
+	"\bdiscount\x18\x04 \x01(\v2\x12.google.type.MoneyR\bdiscount\x12.\n" +
+	"\bsubtotal\x18\x05 \x01(\v2\x12.google.type.MoneyR\bsubtotal\x12(\n" +
+	"\x05total\x18\x06 \x01(\v2\x12.google.type.MoneyR\x05total\x12!\n" +
+	"\ffee_schedule\x18\a \x01(\tR\vfeeSchedule\x12\x1c\n" +
+	"\x04note\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\x12\x1b\n" +
+	"\tquoted_by\x18\t \x01(\tR\bquotedBy\x12)\n" +
+	"\x10approval_reasons\x18\n" +
+	" \x03(\tR\x0fapprovalReasons\x12\x1f\n" +
+	"\vapproved_by\x18\v \x01(\tR\n" +
+	"approvedBy\x129\n" +
+	"\n" +
+	"quote_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tquoteTime\x12;\n" +
+	"\vdecide_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"decideTime\"]\n" +
+	"\x05State\x12\x15\n" +
+	"\x11STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10AWAITING_MANAGER\x10\x01\x12\v\n" +
+	"\aOFFERED\x10\x02\x12\f\n" +
+	"\bAPPROVED\x10\x03\x12\f\n" +
+	"\bDECLINED\x10\x04\"\x9f\x03\n" +
 	"\bFeeQuote\x12*\n" +
 	"\x05labor\x18\x01 \x01(\v2\x14.aftersales.v1.MoneyR\x05labor\x12*\n" +
 	"\x05parts\x18\x02 \x01(\v2\x14.aftersales.v1.MoneyR\x05parts\x12*\n" +
@@ -3014,7 +3459,7 @@ const file_aftersales_v1_ticket_proto_rawDesc = "" +
 	"\x13first_response_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x11firstResponseTime\x12+\n" +
 	"\x11response_breached\x18\x05 \x01(\bR\x10responseBreached\x12)\n" +
 	"\x10resolve_breached\x18\x06 \x01(\bR\x0fresolveBreached\x12B\n" +
-	"\x0fpaused_duration\x18\a \x01(\v2\x19.google.protobuf.DurationR\x0epausedDuration\"\xdd\x05\n" +
+	"\x0fpaused_duration\x18\a \x01(\v2\x19.google.protobuf.DurationR\x0epausedDuration\"\xfd\x05\n" +
 	"\vTicketEvent\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x123\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1f.aftersales.v1.TicketEvent.TypeR\x04type\x12\x14\n" +
@@ -3031,7 +3476,7 @@ const file_aftersales_v1_ticket_proto_rawDesc = "" +
 	"createTime\x1a:\n" +
 	"\fDetailsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf0\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x90\x02\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aCREATED\x10\x01\x12\v\n" +
@@ -3051,7 +3496,10 @@ const file_aftersales_v1_ticket_proto_rawDesc = "" +
 	"\tESCALATED\x10\f\x12\r\n" +
 	"\tCOMMENTED\x10\r\x12\x0f\n" +
 	"\vFEE_DECIDED\x10\x0e\x12\x10\n" +
-	"\fSLA_BREACHED\x10\x0f\"\xc7\x03\n" +
+	"\fSLA_BREACHED\x10\x0f\x12\n" +
+	"\n" +
+	"\x06QUOTED\x10\x10\x12\x12\n" +
+	"\x0eQUOTE_APPROVED\x10\x11\"\xc7\x03\n" +
 	"\tSlaPolicy\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12+\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vdisplayName\x12D\n" +
@@ -3148,10 +3596,25 @@ const file_aftersales_v1_ticket_proto_rawDesc = "" +
 	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\x12&\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\trequestId\"\xac\x01\n" +
+	"request_id\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\trequestId\"\xdc\x01\n" +
 	"\x17ApproveTicketFeeRequest\x12\x1b\n" +
 	"\x04name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name\x12\x1a\n" +
 	"\bapproved\x18\x02 \x01(\bR\bapproved\x12\x1c\n" +
+	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\x12&\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\trequestId\x12.\n" +
+	"\x0equote_revision\x18\x06 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\rquoteRevision\"\xb9\x01\n" +
+	"\x12QuoteTicketRequest\x12\x1b\n" +
+	"\x04name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name\x122\n" +
+	"\x05quote\x18\x02 \x01(\v2\x14.aftersales.v1.QuoteB\x06\xbaH\x03\xc8\x01\x01R\x05quote\x12\x16\n" +
+	"\x06revise\x18\x03 \x01(\bR\x06revise\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\x12&\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\trequestId\"\xb7\x01\n" +
+	"\x19ApproveTicketQuoteRequest\x12\x1b\n" +
+	"\x04name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name\x12#\n" +
+	"\brevision\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x01R\brevision\x12\x1c\n" +
 	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\x12\x12\n" +
 	"\x04etag\x18\x04 \x01(\tR\x04etag\x12&\n" +
 	"\n" +
@@ -3189,7 +3652,7 @@ const file_aftersales_v1_ticket_proto_rawDesc = "" +
 	"\n" +
 	"sla_policy\x18\x01 \x01(\v2\x18.aftersales.v1.SlaPolicyB\x06\xbaH\x03\xc8\x01\x01R\tslaPolicy\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask2\xc4\x13\n" +
+	"updateMask2\xba\x15\n" +
 	"\rTicketService\x12f\n" +
 	"\fCreateTicket\x12\".aftersales.v1.CreateTicketRequest\x1a\x15.aftersales.v1.Ticket\"\x1b\x82\xd3\xe4\x93\x02\x15:\x06ticket\"\v/v1/tickets\x12a\n" +
 	"\tGetTicket\x12\x1f.aftersales.v1.GetTicketRequest\x1a\x15.aftersales.v1.Ticket\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/{name=tickets/*}\x12i\n" +
@@ -3204,7 +3667,9 @@ const file_aftersales_v1_ticket_proto_rawDesc = "" +
 	"\vCloseTicket\x12!.aftersales.v1.CloseTicketRequest\x1a\x15.aftersales.v1.Ticket\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/{name=tickets/*}:close\x12q\n" +
 	"\fReopenTicket\x12\".aftersales.v1.ReopenTicketRequest\x1a\x15.aftersales.v1.Ticket\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=tickets/*}:reopen\x12q\n" +
 	"\fCancelTicket\x12\".aftersales.v1.CancelTicketRequest\x1a\x15.aftersales.v1.Ticket\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=tickets/*}:cancel\x12w\n" +
-	"\x0eEscalateTicket\x12$.aftersales.v1.EscalateTicketRequest\x1a\x15.aftersales.v1.Ticket\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/{name=tickets/*}:escalate\x12}\n" +
+	"\x0eEscalateTicket\x12$.aftersales.v1.EscalateTicketRequest\x1a\x15.aftersales.v1.Ticket\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/{name=tickets/*}:escalate\x12n\n" +
+	"\vQuoteTicket\x12!.aftersales.v1.QuoteTicketRequest\x1a\x15.aftersales.v1.Ticket\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/{name=tickets/*}:quote\x12\x83\x01\n" +
+	"\x12ApproveTicketQuote\x12(.aftersales.v1.ApproveTicketQuoteRequest\x1a\x15.aftersales.v1.Ticket\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/{name=tickets/*}:approveQuote\x12}\n" +
 	"\x10ApproveTicketFee\x12&.aftersales.v1.ApproveTicketFeeRequest\x1a\x15.aftersales.v1.Ticket\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/{name=tickets/*}:approveFee\x12\x88\x01\n" +
 	"\x10AddTicketComment\x12&.aftersales.v1.AddTicketCommentRequest\x1a\x1a.aftersales.v1.TicketEvent\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{parent=tickets/*}/events:comment\x12\x8a\x01\n" +
 	"\x10ListTicketEvents\x12&.aftersales.v1.ListTicketEventsRequest\x1a'.aftersales.v1.ListTicketEventsResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/{parent=tickets/*}/events\x12w\n" +
@@ -3227,145 +3692,164 @@ func file_aftersales_v1_ticket_proto_rawDescGZIP() []byte {
 	return file_aftersales_v1_ticket_proto_rawDescData
 }
 
-var file_aftersales_v1_ticket_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_aftersales_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_aftersales_v1_ticket_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_aftersales_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_aftersales_v1_ticket_proto_goTypes = []any{
-	(Ticket_State)(0),                // 0: aftersales.v1.Ticket.State
-	(Ticket_Type)(0),                 // 1: aftersales.v1.Ticket.Type
-	(Ticket_Channel)(0),              // 2: aftersales.v1.Ticket.Channel
-	(Ticket_Priority)(0),             // 3: aftersales.v1.Ticket.Priority
-	(FeeQuote_ApprovalState)(0),      // 4: aftersales.v1.FeeQuote.ApprovalState
-	(TicketEvent_Type)(0),            // 5: aftersales.v1.TicketEvent.Type
-	(*Ticket)(nil),                   // 6: aftersales.v1.Ticket
-	(*FeeQuote)(nil),                 // 7: aftersales.v1.FeeQuote
-	(*Resolution)(nil),               // 8: aftersales.v1.Resolution
-	(*PartUsage)(nil),                // 9: aftersales.v1.PartUsage
-	(*SlaStatus)(nil),                // 10: aftersales.v1.SlaStatus
-	(*TicketEvent)(nil),              // 11: aftersales.v1.TicketEvent
-	(*SlaPolicy)(nil),                // 12: aftersales.v1.SlaPolicy
-	(*CreateTicketRequest)(nil),      // 13: aftersales.v1.CreateTicketRequest
-	(*GetTicketRequest)(nil),         // 14: aftersales.v1.GetTicketRequest
-	(*ListTicketsRequest)(nil),       // 15: aftersales.v1.ListTicketsRequest
-	(*ListTicketsResponse)(nil),      // 16: aftersales.v1.ListTicketsResponse
-	(*UpdateTicketRequest)(nil),      // 17: aftersales.v1.UpdateTicketRequest
-	(*AssignTicketRequest)(nil),      // 18: aftersales.v1.AssignTicketRequest
-	(*AcceptTicketRequest)(nil),      // 19: aftersales.v1.AcceptTicketRequest
-	(*StartTicketRequest)(nil),       // 20: aftersales.v1.StartTicketRequest
-	(*PauseTicketRequest)(nil),       // 21: aftersales.v1.PauseTicketRequest
-	(*ResumeTicketRequest)(nil),      // 22: aftersales.v1.ResumeTicketRequest
-	(*ResolveTicketRequest)(nil),     // 23: aftersales.v1.ResolveTicketRequest
-	(*CloseTicketRequest)(nil),       // 24: aftersales.v1.CloseTicketRequest
-	(*ReopenTicketRequest)(nil),      // 25: aftersales.v1.ReopenTicketRequest
-	(*CancelTicketRequest)(nil),      // 26: aftersales.v1.CancelTicketRequest
-	(*EscalateTicketRequest)(nil),    // 27: aftersales.v1.EscalateTicketRequest
-	(*ApproveTicketFeeRequest)(nil),  // 28: aftersales.v1.ApproveTicketFeeRequest
-	(*AddTicketCommentRequest)(nil),  // 29: aftersales.v1.AddTicketCommentRequest
-	(*ListTicketEventsRequest)(nil),  // 30: aftersales.v1.ListTicketEventsRequest
-	(*ListTicketEventsResponse)(nil), // 31: aftersales.v1.ListTicketEventsResponse
-	(*CreateSlaPolicyRequest)(nil),   // 32: aftersales.v1.CreateSlaPolicyRequest
-	(*GetSlaPolicyRequest)(nil),      // 33: aftersales.v1.GetSlaPolicyRequest
-	(*ListSlaPoliciesRequest)(nil),   // 34: aftersales.v1.ListSlaPoliciesRequest
-	(*ListSlaPoliciesResponse)(nil),  // 35: aftersales.v1.ListSlaPoliciesResponse
-	(*UpdateSlaPolicyRequest)(nil),   // 36: aftersales.v1.UpdateSlaPolicyRequest
-	nil,                              // 37: aftersales.v1.TicketEvent.DetailsEntry
-	(WarrantyStatus)(0),              // 38: aftersales.v1.WarrantyStatus
-	(*timestamppb.Timestamp)(nil),    // 39: google.protobuf.Timestamp
-	(*Money)(nil),                    // 40: aftersales.v1.Money
-	(*durationpb.Duration)(nil),      // 41: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),    // 42: google.protobuf.FieldMask
+	(Ticket_State)(0),                 // 0: aftersales.v1.Ticket.State
+	(Ticket_Type)(0),                  // 1: aftersales.v1.Ticket.Type
+	(Ticket_Channel)(0),               // 2: aftersales.v1.Ticket.Channel
+	(Ticket_Priority)(0),              // 3: aftersales.v1.Ticket.Priority
+	(Quote_State)(0),                  // 4: aftersales.v1.Quote.State
+	(FeeQuote_ApprovalState)(0),       // 5: aftersales.v1.FeeQuote.ApprovalState
+	(TicketEvent_Type)(0),             // 6: aftersales.v1.TicketEvent.Type
+	(*Ticket)(nil),                    // 7: aftersales.v1.Ticket
+	(*Quote)(nil),                     // 8: aftersales.v1.Quote
+	(*FeeQuote)(nil),                  // 9: aftersales.v1.FeeQuote
+	(*Resolution)(nil),                // 10: aftersales.v1.Resolution
+	(*PartUsage)(nil),                 // 11: aftersales.v1.PartUsage
+	(*SlaStatus)(nil),                 // 12: aftersales.v1.SlaStatus
+	(*TicketEvent)(nil),               // 13: aftersales.v1.TicketEvent
+	(*SlaPolicy)(nil),                 // 14: aftersales.v1.SlaPolicy
+	(*CreateTicketRequest)(nil),       // 15: aftersales.v1.CreateTicketRequest
+	(*GetTicketRequest)(nil),          // 16: aftersales.v1.GetTicketRequest
+	(*ListTicketsRequest)(nil),        // 17: aftersales.v1.ListTicketsRequest
+	(*ListTicketsResponse)(nil),       // 18: aftersales.v1.ListTicketsResponse
+	(*UpdateTicketRequest)(nil),       // 19: aftersales.v1.UpdateTicketRequest
+	(*AssignTicketRequest)(nil),       // 20: aftersales.v1.AssignTicketRequest
+	(*AcceptTicketRequest)(nil),       // 21: aftersales.v1.AcceptTicketRequest
+	(*StartTicketRequest)(nil),        // 22: aftersales.v1.StartTicketRequest
+	(*PauseTicketRequest)(nil),        // 23: aftersales.v1.PauseTicketRequest
+	(*ResumeTicketRequest)(nil),       // 24: aftersales.v1.ResumeTicketRequest
+	(*ResolveTicketRequest)(nil),      // 25: aftersales.v1.ResolveTicketRequest
+	(*CloseTicketRequest)(nil),        // 26: aftersales.v1.CloseTicketRequest
+	(*ReopenTicketRequest)(nil),       // 27: aftersales.v1.ReopenTicketRequest
+	(*CancelTicketRequest)(nil),       // 28: aftersales.v1.CancelTicketRequest
+	(*EscalateTicketRequest)(nil),     // 29: aftersales.v1.EscalateTicketRequest
+	(*ApproveTicketFeeRequest)(nil),   // 30: aftersales.v1.ApproveTicketFeeRequest
+	(*QuoteTicketRequest)(nil),        // 31: aftersales.v1.QuoteTicketRequest
+	(*ApproveTicketQuoteRequest)(nil), // 32: aftersales.v1.ApproveTicketQuoteRequest
+	(*AddTicketCommentRequest)(nil),   // 33: aftersales.v1.AddTicketCommentRequest
+	(*ListTicketEventsRequest)(nil),   // 34: aftersales.v1.ListTicketEventsRequest
+	(*ListTicketEventsResponse)(nil),  // 35: aftersales.v1.ListTicketEventsResponse
+	(*CreateSlaPolicyRequest)(nil),    // 36: aftersales.v1.CreateSlaPolicyRequest
+	(*GetSlaPolicyRequest)(nil),       // 37: aftersales.v1.GetSlaPolicyRequest
+	(*ListSlaPoliciesRequest)(nil),    // 38: aftersales.v1.ListSlaPoliciesRequest
+	(*ListSlaPoliciesResponse)(nil),   // 39: aftersales.v1.ListSlaPoliciesResponse
+	(*UpdateSlaPolicyRequest)(nil),    // 40: aftersales.v1.UpdateSlaPolicyRequest
+	nil,                               // 41: aftersales.v1.TicketEvent.DetailsEntry
+	(WarrantyStatus)(0),               // 42: aftersales.v1.WarrantyStatus
+	(*timestamppb.Timestamp)(nil),     // 43: google.protobuf.Timestamp
+	(*ChargeLine)(nil),                // 44: aftersales.v1.ChargeLine
+	(*money.Money)(nil),               // 45: google.type.Money
+	(*Money)(nil),                     // 46: aftersales.v1.Money
+	(*durationpb.Duration)(nil),       // 47: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),     // 48: google.protobuf.FieldMask
 }
 var file_aftersales_v1_ticket_proto_depIdxs = []int32{
 	1,  // 0: aftersales.v1.Ticket.type:type_name -> aftersales.v1.Ticket.Type
 	2,  // 1: aftersales.v1.Ticket.channel:type_name -> aftersales.v1.Ticket.Channel
 	3,  // 2: aftersales.v1.Ticket.priority:type_name -> aftersales.v1.Ticket.Priority
 	0,  // 3: aftersales.v1.Ticket.state:type_name -> aftersales.v1.Ticket.State
-	38, // 4: aftersales.v1.Ticket.warranty_status:type_name -> aftersales.v1.WarrantyStatus
-	7,  // 5: aftersales.v1.Ticket.fee_quote:type_name -> aftersales.v1.FeeQuote
-	8,  // 6: aftersales.v1.Ticket.resolution:type_name -> aftersales.v1.Resolution
-	10, // 7: aftersales.v1.Ticket.sla:type_name -> aftersales.v1.SlaStatus
-	39, // 8: aftersales.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	39, // 9: aftersales.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
-	39, // 10: aftersales.v1.Ticket.resolve_time:type_name -> google.protobuf.Timestamp
-	39, // 11: aftersales.v1.Ticket.close_time:type_name -> google.protobuf.Timestamp
-	40, // 12: aftersales.v1.FeeQuote.labor:type_name -> aftersales.v1.Money
-	40, // 13: aftersales.v1.FeeQuote.parts:type_name -> aftersales.v1.Money
-	40, // 14: aftersales.v1.FeeQuote.total:type_name -> aftersales.v1.Money
-	4,  // 15: aftersales.v1.FeeQuote.approval_state:type_name -> aftersales.v1.FeeQuote.ApprovalState
-	39, // 16: aftersales.v1.FeeQuote.decide_time:type_name -> google.protobuf.Timestamp
-	9,  // 17: aftersales.v1.Resolution.parts:type_name -> aftersales.v1.PartUsage
-	41, // 18: aftersales.v1.Resolution.labor:type_name -> google.protobuf.Duration
-	40, // 19: aftersales.v1.Resolution.fee_charged:type_name -> aftersales.v1.Money
-	39, // 20: aftersales.v1.SlaStatus.response_due_time:type_name -> google.protobuf.Timestamp
-	39, // 21: aftersales.v1.SlaStatus.resolve_due_time:type_name -> google.protobuf.Timestamp
-	39, // 22: aftersales.v1.SlaStatus.first_response_time:type_name -> google.protobuf.Timestamp
-	41, // 23: aftersales.v1.SlaStatus.paused_duration:type_name -> google.protobuf.Duration
-	5,  // 24: aftersales.v1.TicketEvent.type:type_name -> aftersales.v1.TicketEvent.Type
-	0,  // 25: aftersales.v1.TicketEvent.from_state:type_name -> aftersales.v1.Ticket.State
-	0,  // 26: aftersales.v1.TicketEvent.to_state:type_name -> aftersales.v1.Ticket.State
-	37, // 27: aftersales.v1.TicketEvent.details:type_name -> aftersales.v1.TicketEvent.DetailsEntry
-	39, // 28: aftersales.v1.TicketEvent.create_time:type_name -> google.protobuf.Timestamp
-	3,  // 29: aftersales.v1.SlaPolicy.priority:type_name -> aftersales.v1.Ticket.Priority
-	41, // 30: aftersales.v1.SlaPolicy.response_target:type_name -> google.protobuf.Duration
-	41, // 31: aftersales.v1.SlaPolicy.resolve_target:type_name -> google.protobuf.Duration
-	39, // 32: aftersales.v1.SlaPolicy.create_time:type_name -> google.protobuf.Timestamp
-	39, // 33: aftersales.v1.SlaPolicy.update_time:type_name -> google.protobuf.Timestamp
-	6,  // 34: aftersales.v1.CreateTicketRequest.ticket:type_name -> aftersales.v1.Ticket
-	6,  // 35: aftersales.v1.ListTicketsResponse.tickets:type_name -> aftersales.v1.Ticket
-	6,  // 36: aftersales.v1.UpdateTicketRequest.ticket:type_name -> aftersales.v1.Ticket
-	42, // 37: aftersales.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
-	8,  // 38: aftersales.v1.ResolveTicketRequest.resolution:type_name -> aftersales.v1.Resolution
-	11, // 39: aftersales.v1.ListTicketEventsResponse.events:type_name -> aftersales.v1.TicketEvent
-	12, // 40: aftersales.v1.CreateSlaPolicyRequest.sla_policy:type_name -> aftersales.v1.SlaPolicy
-	12, // 41: aftersales.v1.ListSlaPoliciesResponse.sla_policies:type_name -> aftersales.v1.SlaPolicy
-	12, // 42: aftersales.v1.UpdateSlaPolicyRequest.sla_policy:type_name -> aftersales.v1.SlaPolicy
-	42, // 43: aftersales.v1.UpdateSlaPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	13, // 44: aftersales.v1.TicketService.CreateTicket:input_type -> aftersales.v1.CreateTicketRequest
-	14, // 45: aftersales.v1.TicketService.GetTicket:input_type -> aftersales.v1.GetTicketRequest
-	15, // 46: aftersales.v1.TicketService.ListTickets:input_type -> aftersales.v1.ListTicketsRequest
-	17, // 47: aftersales.v1.TicketService.UpdateTicket:input_type -> aftersales.v1.UpdateTicketRequest
-	18, // 48: aftersales.v1.TicketService.AssignTicket:input_type -> aftersales.v1.AssignTicketRequest
-	19, // 49: aftersales.v1.TicketService.AcceptTicket:input_type -> aftersales.v1.AcceptTicketRequest
-	20, // 50: aftersales.v1.TicketService.StartTicket:input_type -> aftersales.v1.StartTicketRequest
-	21, // 51: aftersales.v1.TicketService.PauseTicket:input_type -> aftersales.v1.PauseTicketRequest
-	22, // 52: aftersales.v1.TicketService.ResumeTicket:input_type -> aftersales.v1.ResumeTicketRequest
-	23, // 53: aftersales.v1.TicketService.ResolveTicket:input_type -> aftersales.v1.ResolveTicketRequest
-	24, // 54: aftersales.v1.TicketService.CloseTicket:input_type -> aftersales.v1.CloseTicketRequest
-	25, // 55: aftersales.v1.TicketService.ReopenTicket:input_type -> aftersales.v1.ReopenTicketRequest
-	26, // 56: aftersales.v1.TicketService.CancelTicket:input_type -> aftersales.v1.CancelTicketRequest
-	27, // 57: aftersales.v1.TicketService.EscalateTicket:input_type -> aftersales.v1.EscalateTicketRequest
-	28, // 58: aftersales.v1.TicketService.ApproveTicketFee:input_type -> aftersales.v1.ApproveTicketFeeRequest
-	29, // 59: aftersales.v1.TicketService.AddTicketComment:input_type -> aftersales.v1.AddTicketCommentRequest
-	30, // 60: aftersales.v1.TicketService.ListTicketEvents:input_type -> aftersales.v1.ListTicketEventsRequest
-	32, // 61: aftersales.v1.TicketService.CreateSlaPolicy:input_type -> aftersales.v1.CreateSlaPolicyRequest
-	33, // 62: aftersales.v1.TicketService.GetSlaPolicy:input_type -> aftersales.v1.GetSlaPolicyRequest
-	34, // 63: aftersales.v1.TicketService.ListSlaPolicies:input_type -> aftersales.v1.ListSlaPoliciesRequest
-	36, // 64: aftersales.v1.TicketService.UpdateSlaPolicy:input_type -> aftersales.v1.UpdateSlaPolicyRequest
-	6,  // 65: aftersales.v1.TicketService.CreateTicket:output_type -> aftersales.v1.Ticket
-	6,  // 66: aftersales.v1.TicketService.GetTicket:output_type -> aftersales.v1.Ticket
-	16, // 67: aftersales.v1.TicketService.ListTickets:output_type -> aftersales.v1.ListTicketsResponse
-	6,  // 68: aftersales.v1.TicketService.UpdateTicket:output_type -> aftersales.v1.Ticket
-	6,  // 69: aftersales.v1.TicketService.AssignTicket:output_type -> aftersales.v1.Ticket
-	6,  // 70: aftersales.v1.TicketService.AcceptTicket:output_type -> aftersales.v1.Ticket
-	6,  // 71: aftersales.v1.TicketService.StartTicket:output_type -> aftersales.v1.Ticket
-	6,  // 72: aftersales.v1.TicketService.PauseTicket:output_type -> aftersales.v1.Ticket
-	6,  // 73: aftersales.v1.TicketService.ResumeTicket:output_type -> aftersales.v1.Ticket
-	6,  // 74: aftersales.v1.TicketService.ResolveTicket:output_type -> aftersales.v1.Ticket
-	6,  // 75: aftersales.v1.TicketService.CloseTicket:output_type -> aftersales.v1.Ticket
-	6,  // 76: aftersales.v1.TicketService.ReopenTicket:output_type -> aftersales.v1.Ticket
-	6,  // 77: aftersales.v1.TicketService.CancelTicket:output_type -> aftersales.v1.Ticket
-	6,  // 78: aftersales.v1.TicketService.EscalateTicket:output_type -> aftersales.v1.Ticket
-	6,  // 79: aftersales.v1.TicketService.ApproveTicketFee:output_type -> aftersales.v1.Ticket
-	11, // 80: aftersales.v1.TicketService.AddTicketComment:output_type -> aftersales.v1.TicketEvent
-	31, // 81: aftersales.v1.TicketService.ListTicketEvents:output_type -> aftersales.v1.ListTicketEventsResponse
-	12, // 82: aftersales.v1.TicketService.CreateSlaPolicy:output_type -> aftersales.v1.SlaPolicy
-	12, // 83: aftersales.v1.TicketService.GetSlaPolicy:output_type -> aftersales.v1.SlaPolicy
-	35, // 84: aftersales.v1.TicketService.ListSlaPolicies:output_type -> aftersales.v1.ListSlaPoliciesResponse
-	12, // 85: aftersales.v1.TicketService.UpdateSlaPolicy:output_type -> aftersales.v1.SlaPolicy
-	65, // [65:86] is the sub-list for method output_type
-	44, // [44:65] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	42, // 4: aftersales.v1.Ticket.warranty_status:type_name -> aftersales.v1.WarrantyStatus
+	9,  // 5: aftersales.v1.Ticket.fee_quote:type_name -> aftersales.v1.FeeQuote
+	10, // 6: aftersales.v1.Ticket.resolution:type_name -> aftersales.v1.Resolution
+	12, // 7: aftersales.v1.Ticket.sla:type_name -> aftersales.v1.SlaStatus
+	43, // 8: aftersales.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	43, // 9: aftersales.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	43, // 10: aftersales.v1.Ticket.resolve_time:type_name -> google.protobuf.Timestamp
+	43, // 11: aftersales.v1.Ticket.close_time:type_name -> google.protobuf.Timestamp
+	8,  // 12: aftersales.v1.Ticket.quote:type_name -> aftersales.v1.Quote
+	4,  // 13: aftersales.v1.Quote.state:type_name -> aftersales.v1.Quote.State
+	44, // 14: aftersales.v1.Quote.lines:type_name -> aftersales.v1.ChargeLine
+	45, // 15: aftersales.v1.Quote.discount:type_name -> google.type.Money
+	45, // 16: aftersales.v1.Quote.subtotal:type_name -> google.type.Money
+	45, // 17: aftersales.v1.Quote.total:type_name -> google.type.Money
+	43, // 18: aftersales.v1.Quote.quote_time:type_name -> google.protobuf.Timestamp
+	43, // 19: aftersales.v1.Quote.decide_time:type_name -> google.protobuf.Timestamp
+	46, // 20: aftersales.v1.FeeQuote.labor:type_name -> aftersales.v1.Money
+	46, // 21: aftersales.v1.FeeQuote.parts:type_name -> aftersales.v1.Money
+	46, // 22: aftersales.v1.FeeQuote.total:type_name -> aftersales.v1.Money
+	5,  // 23: aftersales.v1.FeeQuote.approval_state:type_name -> aftersales.v1.FeeQuote.ApprovalState
+	43, // 24: aftersales.v1.FeeQuote.decide_time:type_name -> google.protobuf.Timestamp
+	11, // 25: aftersales.v1.Resolution.parts:type_name -> aftersales.v1.PartUsage
+	47, // 26: aftersales.v1.Resolution.labor:type_name -> google.protobuf.Duration
+	46, // 27: aftersales.v1.Resolution.fee_charged:type_name -> aftersales.v1.Money
+	43, // 28: aftersales.v1.SlaStatus.response_due_time:type_name -> google.protobuf.Timestamp
+	43, // 29: aftersales.v1.SlaStatus.resolve_due_time:type_name -> google.protobuf.Timestamp
+	43, // 30: aftersales.v1.SlaStatus.first_response_time:type_name -> google.protobuf.Timestamp
+	47, // 31: aftersales.v1.SlaStatus.paused_duration:type_name -> google.protobuf.Duration
+	6,  // 32: aftersales.v1.TicketEvent.type:type_name -> aftersales.v1.TicketEvent.Type
+	0,  // 33: aftersales.v1.TicketEvent.from_state:type_name -> aftersales.v1.Ticket.State
+	0,  // 34: aftersales.v1.TicketEvent.to_state:type_name -> aftersales.v1.Ticket.State
+	41, // 35: aftersales.v1.TicketEvent.details:type_name -> aftersales.v1.TicketEvent.DetailsEntry
+	43, // 36: aftersales.v1.TicketEvent.create_time:type_name -> google.protobuf.Timestamp
+	3,  // 37: aftersales.v1.SlaPolicy.priority:type_name -> aftersales.v1.Ticket.Priority
+	47, // 38: aftersales.v1.SlaPolicy.response_target:type_name -> google.protobuf.Duration
+	47, // 39: aftersales.v1.SlaPolicy.resolve_target:type_name -> google.protobuf.Duration
+	43, // 40: aftersales.v1.SlaPolicy.create_time:type_name -> google.protobuf.Timestamp
+	43, // 41: aftersales.v1.SlaPolicy.update_time:type_name -> google.protobuf.Timestamp
+	7,  // 42: aftersales.v1.CreateTicketRequest.ticket:type_name -> aftersales.v1.Ticket
+	7,  // 43: aftersales.v1.ListTicketsResponse.tickets:type_name -> aftersales.v1.Ticket
+	7,  // 44: aftersales.v1.UpdateTicketRequest.ticket:type_name -> aftersales.v1.Ticket
+	48, // 45: aftersales.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
+	10, // 46: aftersales.v1.ResolveTicketRequest.resolution:type_name -> aftersales.v1.Resolution
+	8,  // 47: aftersales.v1.QuoteTicketRequest.quote:type_name -> aftersales.v1.Quote
+	13, // 48: aftersales.v1.ListTicketEventsResponse.events:type_name -> aftersales.v1.TicketEvent
+	14, // 49: aftersales.v1.CreateSlaPolicyRequest.sla_policy:type_name -> aftersales.v1.SlaPolicy
+	14, // 50: aftersales.v1.ListSlaPoliciesResponse.sla_policies:type_name -> aftersales.v1.SlaPolicy
+	14, // 51: aftersales.v1.UpdateSlaPolicyRequest.sla_policy:type_name -> aftersales.v1.SlaPolicy
+	48, // 52: aftersales.v1.UpdateSlaPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	15, // 53: aftersales.v1.TicketService.CreateTicket:input_type -> aftersales.v1.CreateTicketRequest
+	16, // 54: aftersales.v1.TicketService.GetTicket:input_type -> aftersales.v1.GetTicketRequest
+	17, // 55: aftersales.v1.TicketService.ListTickets:input_type -> aftersales.v1.ListTicketsRequest
+	19, // 56: aftersales.v1.TicketService.UpdateTicket:input_type -> aftersales.v1.UpdateTicketRequest
+	20, // 57: aftersales.v1.TicketService.AssignTicket:input_type -> aftersales.v1.AssignTicketRequest
+	21, // 58: aftersales.v1.TicketService.AcceptTicket:input_type -> aftersales.v1.AcceptTicketRequest
+	22, // 59: aftersales.v1.TicketService.StartTicket:input_type -> aftersales.v1.StartTicketRequest
+	23, // 60: aftersales.v1.TicketService.PauseTicket:input_type -> aftersales.v1.PauseTicketRequest
+	24, // 61: aftersales.v1.TicketService.ResumeTicket:input_type -> aftersales.v1.ResumeTicketRequest
+	25, // 62: aftersales.v1.TicketService.ResolveTicket:input_type -> aftersales.v1.ResolveTicketRequest
+	26, // 63: aftersales.v1.TicketService.CloseTicket:input_type -> aftersales.v1.CloseTicketRequest
+	27, // 64: aftersales.v1.TicketService.ReopenTicket:input_type -> aftersales.v1.ReopenTicketRequest
+	28, // 65: aftersales.v1.TicketService.CancelTicket:input_type -> aftersales.v1.CancelTicketRequest
+	29, // 66: aftersales.v1.TicketService.EscalateTicket:input_type -> aftersales.v1.EscalateTicketRequest
+	31, // 67: aftersales.v1.TicketService.QuoteTicket:input_type -> aftersales.v1.QuoteTicketRequest
+	32, // 68: aftersales.v1.TicketService.ApproveTicketQuote:input_type -> aftersales.v1.ApproveTicketQuoteRequest
+	30, // 69: aftersales.v1.TicketService.ApproveTicketFee:input_type -> aftersales.v1.ApproveTicketFeeRequest
+	33, // 70: aftersales.v1.TicketService.AddTicketComment:input_type -> aftersales.v1.AddTicketCommentRequest
+	34, // 71: aftersales.v1.TicketService.ListTicketEvents:input_type -> aftersales.v1.ListTicketEventsRequest
+	36, // 72: aftersales.v1.TicketService.CreateSlaPolicy:input_type -> aftersales.v1.CreateSlaPolicyRequest
+	37, // 73: aftersales.v1.TicketService.GetSlaPolicy:input_type -> aftersales.v1.GetSlaPolicyRequest
+	38, // 74: aftersales.v1.TicketService.ListSlaPolicies:input_type -> aftersales.v1.ListSlaPoliciesRequest
+	40, // 75: aftersales.v1.TicketService.UpdateSlaPolicy:input_type -> aftersales.v1.UpdateSlaPolicyRequest
+	7,  // 76: aftersales.v1.TicketService.CreateTicket:output_type -> aftersales.v1.Ticket
+	7,  // 77: aftersales.v1.TicketService.GetTicket:output_type -> aftersales.v1.Ticket
+	18, // 78: aftersales.v1.TicketService.ListTickets:output_type -> aftersales.v1.ListTicketsResponse
+	7,  // 79: aftersales.v1.TicketService.UpdateTicket:output_type -> aftersales.v1.Ticket
+	7,  // 80: aftersales.v1.TicketService.AssignTicket:output_type -> aftersales.v1.Ticket
+	7,  // 81: aftersales.v1.TicketService.AcceptTicket:output_type -> aftersales.v1.Ticket
+	7,  // 82: aftersales.v1.TicketService.StartTicket:output_type -> aftersales.v1.Ticket
+	7,  // 83: aftersales.v1.TicketService.PauseTicket:output_type -> aftersales.v1.Ticket
+	7,  // 84: aftersales.v1.TicketService.ResumeTicket:output_type -> aftersales.v1.Ticket
+	7,  // 85: aftersales.v1.TicketService.ResolveTicket:output_type -> aftersales.v1.Ticket
+	7,  // 86: aftersales.v1.TicketService.CloseTicket:output_type -> aftersales.v1.Ticket
+	7,  // 87: aftersales.v1.TicketService.ReopenTicket:output_type -> aftersales.v1.Ticket
+	7,  // 88: aftersales.v1.TicketService.CancelTicket:output_type -> aftersales.v1.Ticket
+	7,  // 89: aftersales.v1.TicketService.EscalateTicket:output_type -> aftersales.v1.Ticket
+	7,  // 90: aftersales.v1.TicketService.QuoteTicket:output_type -> aftersales.v1.Ticket
+	7,  // 91: aftersales.v1.TicketService.ApproveTicketQuote:output_type -> aftersales.v1.Ticket
+	7,  // 92: aftersales.v1.TicketService.ApproveTicketFee:output_type -> aftersales.v1.Ticket
+	13, // 93: aftersales.v1.TicketService.AddTicketComment:output_type -> aftersales.v1.TicketEvent
+	35, // 94: aftersales.v1.TicketService.ListTicketEvents:output_type -> aftersales.v1.ListTicketEventsResponse
+	14, // 95: aftersales.v1.TicketService.CreateSlaPolicy:output_type -> aftersales.v1.SlaPolicy
+	14, // 96: aftersales.v1.TicketService.GetSlaPolicy:output_type -> aftersales.v1.SlaPolicy
+	39, // 97: aftersales.v1.TicketService.ListSlaPolicies:output_type -> aftersales.v1.ListSlaPoliciesResponse
+	14, // 98: aftersales.v1.TicketService.UpdateSlaPolicy:output_type -> aftersales.v1.SlaPolicy
+	76, // [76:99] is the sub-list for method output_type
+	53, // [53:76] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_aftersales_v1_ticket_proto_init() }
@@ -3380,8 +3864,8 @@ func file_aftersales_v1_ticket_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aftersales_v1_ticket_proto_rawDesc), len(file_aftersales_v1_ticket_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   32,
+			NumEnums:      7,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

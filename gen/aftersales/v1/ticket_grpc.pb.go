@@ -19,27 +19,29 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TicketService_CreateTicket_FullMethodName     = "/aftersales.v1.TicketService/CreateTicket"
-	TicketService_GetTicket_FullMethodName        = "/aftersales.v1.TicketService/GetTicket"
-	TicketService_ListTickets_FullMethodName      = "/aftersales.v1.TicketService/ListTickets"
-	TicketService_UpdateTicket_FullMethodName     = "/aftersales.v1.TicketService/UpdateTicket"
-	TicketService_AssignTicket_FullMethodName     = "/aftersales.v1.TicketService/AssignTicket"
-	TicketService_AcceptTicket_FullMethodName     = "/aftersales.v1.TicketService/AcceptTicket"
-	TicketService_StartTicket_FullMethodName      = "/aftersales.v1.TicketService/StartTicket"
-	TicketService_PauseTicket_FullMethodName      = "/aftersales.v1.TicketService/PauseTicket"
-	TicketService_ResumeTicket_FullMethodName     = "/aftersales.v1.TicketService/ResumeTicket"
-	TicketService_ResolveTicket_FullMethodName    = "/aftersales.v1.TicketService/ResolveTicket"
-	TicketService_CloseTicket_FullMethodName      = "/aftersales.v1.TicketService/CloseTicket"
-	TicketService_ReopenTicket_FullMethodName     = "/aftersales.v1.TicketService/ReopenTicket"
-	TicketService_CancelTicket_FullMethodName     = "/aftersales.v1.TicketService/CancelTicket"
-	TicketService_EscalateTicket_FullMethodName   = "/aftersales.v1.TicketService/EscalateTicket"
-	TicketService_ApproveTicketFee_FullMethodName = "/aftersales.v1.TicketService/ApproveTicketFee"
-	TicketService_AddTicketComment_FullMethodName = "/aftersales.v1.TicketService/AddTicketComment"
-	TicketService_ListTicketEvents_FullMethodName = "/aftersales.v1.TicketService/ListTicketEvents"
-	TicketService_CreateSlaPolicy_FullMethodName  = "/aftersales.v1.TicketService/CreateSlaPolicy"
-	TicketService_GetSlaPolicy_FullMethodName     = "/aftersales.v1.TicketService/GetSlaPolicy"
-	TicketService_ListSlaPolicies_FullMethodName  = "/aftersales.v1.TicketService/ListSlaPolicies"
-	TicketService_UpdateSlaPolicy_FullMethodName  = "/aftersales.v1.TicketService/UpdateSlaPolicy"
+	TicketService_CreateTicket_FullMethodName       = "/aftersales.v1.TicketService/CreateTicket"
+	TicketService_GetTicket_FullMethodName          = "/aftersales.v1.TicketService/GetTicket"
+	TicketService_ListTickets_FullMethodName        = "/aftersales.v1.TicketService/ListTickets"
+	TicketService_UpdateTicket_FullMethodName       = "/aftersales.v1.TicketService/UpdateTicket"
+	TicketService_AssignTicket_FullMethodName       = "/aftersales.v1.TicketService/AssignTicket"
+	TicketService_AcceptTicket_FullMethodName       = "/aftersales.v1.TicketService/AcceptTicket"
+	TicketService_StartTicket_FullMethodName        = "/aftersales.v1.TicketService/StartTicket"
+	TicketService_PauseTicket_FullMethodName        = "/aftersales.v1.TicketService/PauseTicket"
+	TicketService_ResumeTicket_FullMethodName       = "/aftersales.v1.TicketService/ResumeTicket"
+	TicketService_ResolveTicket_FullMethodName      = "/aftersales.v1.TicketService/ResolveTicket"
+	TicketService_CloseTicket_FullMethodName        = "/aftersales.v1.TicketService/CloseTicket"
+	TicketService_ReopenTicket_FullMethodName       = "/aftersales.v1.TicketService/ReopenTicket"
+	TicketService_CancelTicket_FullMethodName       = "/aftersales.v1.TicketService/CancelTicket"
+	TicketService_EscalateTicket_FullMethodName     = "/aftersales.v1.TicketService/EscalateTicket"
+	TicketService_QuoteTicket_FullMethodName        = "/aftersales.v1.TicketService/QuoteTicket"
+	TicketService_ApproveTicketQuote_FullMethodName = "/aftersales.v1.TicketService/ApproveTicketQuote"
+	TicketService_ApproveTicketFee_FullMethodName   = "/aftersales.v1.TicketService/ApproveTicketFee"
+	TicketService_AddTicketComment_FullMethodName   = "/aftersales.v1.TicketService/AddTicketComment"
+	TicketService_ListTicketEvents_FullMethodName   = "/aftersales.v1.TicketService/ListTicketEvents"
+	TicketService_CreateSlaPolicy_FullMethodName    = "/aftersales.v1.TicketService/CreateSlaPolicy"
+	TicketService_GetSlaPolicy_FullMethodName       = "/aftersales.v1.TicketService/GetSlaPolicy"
+	TicketService_ListSlaPolicies_FullMethodName    = "/aftersales.v1.TicketService/ListSlaPolicies"
+	TicketService_UpdateSlaPolicy_FullMethodName    = "/aftersales.v1.TicketService/UpdateSlaPolicy"
 )
 
 // TicketServiceClient is the client API for TicketService service.
@@ -102,8 +104,24 @@ type TicketServiceClient interface {
 	// EscalateTicket raises the escalation level by one without changing the
 	// state. Allowed while the ticket is open.
 	EscalateTicket(ctx context.Context, in *EscalateTicketRequest, opts ...grpc.CallOption) (*Ticket, error)
+	// QuoteTicket prices paid work from the fee schedule in effect: the
+	// quote's lines name schedule lines (labour, parts, call-out) and
+	// quantities, and the server sets their prices. A line outside the
+	// schedule, or a discount above the server's threshold (a share of the
+	// subtotal), needs a manager's approval (ApproveTicketQuote) before the
+	// customer sees the quote; a manager's own quote needs none. Each call
+	// makes a new revision. Once the customer approved a revision, a change
+	// is FAILED_PRECONDITION (QUOTE_ALREADY_APPROVED) unless `revise` is set,
+	// and the new revision needs the customer's approval again.
+	QuoteTicket(ctx context.Context, in *QuoteTicketRequest, opts ...grpc.CallOption) (*Ticket, error)
+	// ApproveTicketQuote is a manager's approval of a quote that needs one
+	// (an off-schedule line or a large discount): it is then offered to the
+	// customer.
+	ApproveTicketQuote(ctx context.Context, in *ApproveTicketQuoteRequest, opts ...grpc.CallOption) (*Ticket, error)
 	// ApproveTicketFee records the customer's decision on the current fee
-	// quote. Only an approved quote lets out-of-warranty work start.
+	// quote (the ticket's `quote` once it has one, else `fee_quote`). Only an
+	// approved quote lets out-of-warranty work start. The decision is on
+	// one quote revision: quote_revision, when set, must be the current one.
 	ApproveTicketFee(ctx context.Context, in *ApproveTicketFeeRequest, opts ...grpc.CallOption) (*Ticket, error)
 	// AddTicketComment appends a comment to the timeline. A staff comment
 	// that is not internal counts as the first response.
@@ -270,6 +288,26 @@ func (c *ticketServiceClient) EscalateTicket(ctx context.Context, in *EscalateTi
 	return out, nil
 }
 
+func (c *ticketServiceClient) QuoteTicket(ctx context.Context, in *QuoteTicketRequest, opts ...grpc.CallOption) (*Ticket, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Ticket)
+	err := c.cc.Invoke(ctx, TicketService_QuoteTicket_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ticketServiceClient) ApproveTicketQuote(ctx context.Context, in *ApproveTicketQuoteRequest, opts ...grpc.CallOption) (*Ticket, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Ticket)
+	err := c.cc.Invoke(ctx, TicketService_ApproveTicketQuote_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ticketServiceClient) ApproveTicketFee(ctx context.Context, in *ApproveTicketFeeRequest, opts ...grpc.CallOption) (*Ticket, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Ticket)
@@ -400,8 +438,24 @@ type TicketServiceServer interface {
 	// EscalateTicket raises the escalation level by one without changing the
 	// state. Allowed while the ticket is open.
 	EscalateTicket(context.Context, *EscalateTicketRequest) (*Ticket, error)
+	// QuoteTicket prices paid work from the fee schedule in effect: the
+	// quote's lines name schedule lines (labour, parts, call-out) and
+	// quantities, and the server sets their prices. A line outside the
+	// schedule, or a discount above the server's threshold (a share of the
+	// subtotal), needs a manager's approval (ApproveTicketQuote) before the
+	// customer sees the quote; a manager's own quote needs none. Each call
+	// makes a new revision. Once the customer approved a revision, a change
+	// is FAILED_PRECONDITION (QUOTE_ALREADY_APPROVED) unless `revise` is set,
+	// and the new revision needs the customer's approval again.
+	QuoteTicket(context.Context, *QuoteTicketRequest) (*Ticket, error)
+	// ApproveTicketQuote is a manager's approval of a quote that needs one
+	// (an off-schedule line or a large discount): it is then offered to the
+	// customer.
+	ApproveTicketQuote(context.Context, *ApproveTicketQuoteRequest) (*Ticket, error)
 	// ApproveTicketFee records the customer's decision on the current fee
-	// quote. Only an approved quote lets out-of-warranty work start.
+	// quote (the ticket's `quote` once it has one, else `fee_quote`). Only an
+	// approved quote lets out-of-warranty work start. The decision is on
+	// one quote revision: quote_revision, when set, must be the current one.
 	ApproveTicketFee(context.Context, *ApproveTicketFeeRequest) (*Ticket, error)
 	// AddTicketComment appends a comment to the timeline. A staff comment
 	// that is not internal counts as the first response.
@@ -469,6 +523,12 @@ func (UnimplementedTicketServiceServer) CancelTicket(context.Context, *CancelTic
 }
 func (UnimplementedTicketServiceServer) EscalateTicket(context.Context, *EscalateTicketRequest) (*Ticket, error) {
 	return nil, status.Error(codes.Unimplemented, "method EscalateTicket not implemented")
+}
+func (UnimplementedTicketServiceServer) QuoteTicket(context.Context, *QuoteTicketRequest) (*Ticket, error) {
+	return nil, status.Error(codes.Unimplemented, "method QuoteTicket not implemented")
+}
+func (UnimplementedTicketServiceServer) ApproveTicketQuote(context.Context, *ApproveTicketQuoteRequest) (*Ticket, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApproveTicketQuote not implemented")
 }
 func (UnimplementedTicketServiceServer) ApproveTicketFee(context.Context, *ApproveTicketFeeRequest) (*Ticket, error) {
 	return nil, status.Error(codes.Unimplemented, "method ApproveTicketFee not implemented")
@@ -764,6 +824,42 @@ func _TicketService_EscalateTicket_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TicketService_QuoteTicket_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QuoteTicketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TicketServiceServer).QuoteTicket(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TicketService_QuoteTicket_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TicketServiceServer).QuoteTicket(ctx, req.(*QuoteTicketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TicketService_ApproveTicketQuote_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApproveTicketQuoteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TicketServiceServer).ApproveTicketQuote(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TicketService_ApproveTicketQuote_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TicketServiceServer).ApproveTicketQuote(ctx, req.(*ApproveTicketQuoteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _TicketService_ApproveTicketFee_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ApproveTicketFeeRequest)
 	if err := dec(in); err != nil {
@@ -952,6 +1048,14 @@ var TicketService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EscalateTicket",
 			Handler:    _TicketService_EscalateTicket_Handler,
+		},
+		{
+			MethodName: "QuoteTicket",
+			Handler:    _TicketService_QuoteTicket_Handler,
+		},
+		{
+			MethodName: "ApproveTicketQuote",
+			Handler:    _TicketService_ApproveTicketQuote_Handler,
 		},
 		{
 			MethodName: "ApproveTicketFee",
