@@ -25,6 +25,9 @@ const (
 	Targets               = "targets"
 	MaintenancePlans      = "maintenancePlans"
 	Visits                = "visits"
+	FeeSchedules          = "feeSchedules"
+	Claims                = "claims"
+	Settlements           = "settlements"
 )
 
 // Wildcard is the AIP-159 "any parent" id, as in "customers/-".

@@ -51,7 +51,7 @@ func complaintProto(row *store.Complaint) *aftersalesv1.Complaint {
 			Outcome:       aftersalesv1.Complaint_Outcome(row.Outcome),
 			GrantedRemedy: aftersalesv1.Complaint_Remedy(row.GrantedRemedy),
 			Summary:       row.ResolutionSummary,
-			Compensation:  money(row.CompensationCurrency, row.CompensationMinor),
+			Compensation:  legacyMoney(row.CompensationCurrency, row.CompensationMinor),
 		}
 	}
 	return c

@@ -71,6 +71,8 @@ type env struct {
 	reports    aftersalesv1.ReportServiceClient
 	events     aftersalesv1.EventServiceClient
 	webhooks   aftersalesv1.WebhookServiceClient
+	fees       aftersalesv1.FeeServiceClient
+	claims     aftersalesv1.WarrantyClaimServiceClient
 	baseURL    string
 	// stop shuts the server down gracefully, as SIGTERM does; the test's
 	// end calls it too.
@@ -125,6 +127,8 @@ func startURL(t testing.TB, dbURL string, opts ...envOption) *env {
 		reports:    aftersalesv1.NewReportServiceClient(conn),
 		events:     aftersalesv1.NewEventServiceClient(conn),
 		webhooks:   aftersalesv1.NewWebhookServiceClient(conn),
+		fees:       aftersalesv1.NewFeeServiceClient(conn),
+		claims:     aftersalesv1.NewWarrantyClaimServiceClient(conn),
 		baseURL:    "http://" + a.HTTPAddr(),
 		stop:       stop,
 	}

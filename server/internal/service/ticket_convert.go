@@ -49,7 +49,7 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
-func money(currency string, minor int64) *aftersalesv1.Money {
+func legacyMoney(currency string, minor int64) *aftersalesv1.Money {
 	if currency == "" {
 		return nil
 	}
@@ -95,9 +95,9 @@ func ticketProto(row *store.Ticket) *aftersalesv1.Ticket {
 	}
 	if row.FeeApproval != 0 {
 		t.FeeQuote = &aftersalesv1.FeeQuote{
-			Labor:         money(row.FeeCurrency, row.FeeLaborMinor),
-			Parts:         money(row.FeeCurrency, row.FeePartsMinor),
-			Total:         money(row.FeeCurrency, row.FeeLaborMinor+row.FeePartsMinor),
+			Labor:         legacyMoney(row.FeeCurrency, row.FeeLaborMinor),
+			Parts:         legacyMoney(row.FeeCurrency, row.FeePartsMinor),
+			Total:         legacyMoney(row.FeeCurrency, row.FeeLaborMinor+row.FeePartsMinor),
 			Description:   row.FeeDescription,
 			ApprovalState: aftersalesv1.FeeQuote_ApprovalState(row.FeeApproval),
 			DecideTime:    tsPtr(row.FeeDecideTime),
@@ -108,7 +108,7 @@ func ticketProto(row *store.Ticket) *aftersalesv1.Ticket {
 		unmarshalJSON(row.PartsUsed, r)
 		r.FaultCategory, r.FaultCode, r.Summary = row.FaultCategory, row.FaultCode, row.Resolution
 		r.Labor = durationpb.New(secs(row.LaborSeconds))
-		r.FeeCharged = money(row.ChargedCurrency, row.ChargedMinor)
+		r.FeeCharged = legacyMoney(row.ChargedCurrency, row.ChargedMinor)
 		t.Resolution = r
 	}
 	return t

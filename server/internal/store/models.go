@@ -219,7 +219,8 @@ func ResourceModels() []any {
 		&ReportFact{}, &ReportRollup{}, &ReportFault{}, &ReportWatermark{},
 		&Event{}, &EventCursor{}, &Webhook{}, &WebhookDelivery{},
 		&Campaign{}, &CampaignTarget{},
-		&MaintenancePlan{}, &MaintenanceSchedule{}, &MaintenanceVisit{}}
+		&MaintenancePlan{}, &MaintenanceSchedule{}, &MaintenanceVisit{},
+		&FeeSchedule{}, &FeeLine{}, &FeeCategory{}, &TicketQuote{}, &ChargeLine{}, &WarrantyClaim{}, &Settlement{}}
 }
 
 // ApiKey is an API key's record. Only a hash of the secret is kept, so a
