@@ -80,6 +80,12 @@ var policy = map[string][]principal.Role{
 	aftersalesv1.TicketService_ListSlaPolicies_FullMethodName:  staffRoles,
 	aftersalesv1.TicketService_UpdateSlaPolicy_FullMethodName:  {},
 
+	// Quotes from the fee schedule: whoever may give a fee_quote today
+	// prices the work (scoped to the tickets they may change); a quote
+	// outside the schedule or with a large discount waits for a manager.
+	aftersalesv1.TicketService_QuoteTicket_FullMethodName:        {manager, agent, technician, partner},
+	aftersalesv1.TicketService_ApproveTicketQuote_FullMethodName: {manager},
+
 	// Complaints: the desk records and handles them; customers file and
 	// follow their own; partners see none. Technicians and trainers are
 	// handlers only when assigned, and work them through the desk roles.

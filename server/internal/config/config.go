@@ -229,6 +229,10 @@ type Config struct {
 	// visits that have come due.
 	MaintenanceInterval time.Duration
 
+	// QuoteDiscountApproval is the discount, in percent of a quote's
+	// subtotal, above which the quote needs a manager's approval.
+	QuoteDiscountApproval int
+
 	// EventRetention is how long the change feed keeps events.
 	EventRetention time.Duration
 	// EventSequenceInterval is how often committed events are given their
@@ -484,6 +488,7 @@ func Default() Config {
 		CampaignBatch:           500,
 		CampaignInterval:        250 * time.Millisecond,
 		MaintenanceInterval:     time.Minute,
+		QuoteDiscountApproval:   10,
 		ReportRollupInterval:    10 * time.Second,
 		EventRetention:          7 * 24 * time.Hour,
 		EventSequenceInterval:   100 * time.Millisecond,
@@ -546,6 +551,7 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.IntVar(&c.CampaignBatch, "campaign-batch", c.CampaignBatch, "products one step of a campaign launch reaches, in one transaction")
 	fs.DurationVar(&c.CampaignInterval, "campaign-interval", c.CampaignInterval, "how often the campaign launch worker reaches the next batch of each launching campaign: a launch goes at up to --campaign-batch products per interval")
 	fs.DurationVar(&c.MaintenanceInterval, "maintenance-interval", c.MaintenanceInterval, "how often the maintenance loop opens the visits that have come due")
+	fs.IntVar(&c.QuoteDiscountApproval, "quote-discount-approval", c.QuoteDiscountApproval, "discount, in percent of a quote's subtotal, above which the quote (QuoteTicket) needs a manager's approval before the customer sees it; 0: every discount needs one")
 	fs.DurationVar(&c.EventRetention, "event-retention", c.EventRetention, "how long the change feed keeps events; a reader further behind is told where the feed continues")
 	fs.DurationVar(&c.EventSequenceInterval, "event-sequence-interval", c.EventSequenceInterval, "how often committed events get their feed positions (bounds feed and webhook latency)")
 	fs.StringVar(&c.EventsNATSURL, "events-nats-url", c.EventsNATSURL, "publish every change-feed event to NATS JetStream at this URL (nats://host:4222); empty: off")
@@ -743,6 +749,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaintenanceInterval <= 0 {
 		bad("--maintenance-interval must be positive, got %s", c.MaintenanceInterval)
+	}
+	if c.QuoteDiscountApproval < 0 || c.QuoteDiscountApproval > 100 {
+		bad("--quote-discount-approval must be between 0 and 100 (percent), got %d", c.QuoteDiscountApproval)
 	}
 	if c.QualificationCheckInterval <= 0 {
 		bad("--qualification-check-interval must be positive, got %s", c.QualificationCheckInterval)

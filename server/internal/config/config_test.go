@@ -182,7 +182,7 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 		"complaint-deadlines", "complaint-check-interval", "complaint-desk", "follow-up-delay", "follow-up-window",
 		"follow-up-complaint-at-or-below", "follow-up-close-at-or-above", "retraining-period",
 		"qualification-check-interval", "report-rollup-interval",
-		"campaign-confirm-above", "campaign-batch", "campaign-interval", "maintenance-interval",
+		"campaign-confirm-above", "campaign-batch", "campaign-interval", "maintenance-interval", "quote-discount-approval",
 		"event-retention", "event-sequence-interval", "events-nats-url", "events-nats-stream", "events-nats-subject-prefix",
 		"webhook-timeout", "webhook-retry-window", "webhook-allow-private",
 	}

@@ -125,6 +125,11 @@ var accessRules = map[string][]accRole{
 	"/aftersales.v1.TicketService/ListSlaPolicies":  {accManager, accAgent, accTechnician, accTrainer},
 	"/aftersales.v1.TicketService/UpdateSlaPolicy":  {},
 
+	// Quotes from the fee schedule: those who may set a fee quote today
+	// price the work; only a manager approves one that needs it.
+	"/aftersales.v1.TicketService/QuoteTicket":        {accManager, accAgent, accTechnician, accPartner},
+	"/aftersales.v1.TicketService/ApproveTicketQuote": {accManager},
+
 	// ApiKeyService: keys are for admins only.
 	"/aftersales.v1.ApiKeyService/CreateApiKey": {},
 	"/aftersales.v1.ApiKeyService/GetApiKey":    {},

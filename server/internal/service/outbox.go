@@ -38,6 +38,9 @@ func (b *base) emit(ctx context.Context, tx *gorm.DB, resource, typ string, msg 
 // anyBytes marshals msg, without secrets, into an Any: the state an
 // event carries and a creation's audit record keeps.
 func anyBytes(msg proto.Message) ([]byte, error) {
+	if t, ok := msg.(*aftersalesv1.Ticket); ok {
+		msg = withoutHiddenQuote(t)
+	}
 	data, err := anypb.New(withoutSecret(msg))
 	if err != nil {
 		return nil, err

@@ -26,6 +26,9 @@ type Rules struct {
 	CloseAtOrAbove int32
 	// RetrainingPeriod is when retraining after a failed assessment is due.
 	RetrainingPeriod time.Duration
+	// QuoteDiscountApproval is the discount, in percent of a quote's
+	// subtotal, above which the quote needs a manager's approval.
+	QuoteDiscountApproval int64
 }
 
 // RulesFrom takes the rules from the server configuration.
@@ -38,5 +41,7 @@ func RulesFrom(c config.Config) Rules {
 		ComplaintAtOrBelow: int32(c.FollowUpComplaintAtOrBelow),
 		CloseAtOrAbove:     int32(c.FollowUpCloseAtOrAbove),
 		RetrainingPeriod:   c.RetrainingPeriod,
+
+		QuoteDiscountApproval: int64(c.QuoteDiscountApproval),
 	}
 }

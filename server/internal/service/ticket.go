@@ -129,6 +129,9 @@ func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.Creat
 			WarrantyStatus: int32(warranty),
 		}
 		if t.GetFeeQuote() != nil {
+			if err := legacyFeeQuoteAllowed(tx, actor, now); err != nil {
+				return nil, err
+			}
 			if err := applyFeeQuote(row, t.GetFeeQuote()); err != nil {
 				return nil, err
 			}
@@ -210,11 +213,16 @@ func (s *ticketServer) GetTicket(ctx context.Context, req *aftersalesv1.GetTicke
 	if err != nil {
 		return nil, err
 	}
-	row, err := getRow[store.Ticket](ctx, s.base, ticketScope(s.db.Gorm(ctx), principal.FromContext(ctx)), id, req.GetName())
+	caller := principal.FromContext(ctx)
+	row, err := getRow[store.Ticket](ctx, s.base, ticketScope(s.db.Gorm(ctx), caller), id, req.GetName())
 	if err != nil {
 		return nil, err
 	}
-	return ticketProto(row), nil
+	t := ticketProto(row)
+	if _, err := attachQuotes(s.db.Gorm(ctx), t); err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	return ticketView(caller, t), nil
 }
 
 func (s *ticketServer) ListTickets(ctx context.Context, req *aftersalesv1.ListTicketsRequest) (*aftersalesv1.ListTicketsResponse, error) {
@@ -227,6 +235,12 @@ func (s *ticketServer) ListTickets(ctx context.Context, req *aftersalesv1.ListTi
 	resp := &aftersalesv1.ListTicketsResponse{NextPageToken: next}
 	for i := range rows {
 		resp.Tickets = append(resp.Tickets, ticketProto(&rows[i]))
+	}
+	if _, err := attachQuotes(s.db.Gorm(ctx), resp.Tickets...); err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	for i, t := range resp.Tickets {
+		resp.Tickets[i] = ticketView(principal.FromContext(ctx), t)
 	}
 	return resp, nil
 }
@@ -277,6 +291,10 @@ func (s *ticketServer) UpdateTicket(ctx context.Context, req *aftersalesv1.Updat
 			return err
 		}
 		before := ticketProto(row)
+		hasQuote, err := attachQuotes(tx, before)
+		if err != nil {
+			return err
+		}
 		now := s.now()
 		ev := newEvent(row, aftersalesv1.TicketEvent_UPDATED, actor, now)
 		for _, p := range paths {
@@ -303,6 +321,11 @@ func (s *ticketServer) UpdateTicket(ctx context.Context, req *aftersalesv1.Updat
 					return err
 				}
 			case "fee_quote":
+				if skip, err := checkFeeQuoteUpdate(tx, actor, row, t.GetName(), t.GetFeeQuote(), now); err != nil {
+					return err
+				} else if skip {
+					continue
+				}
 				if err := applyFeeQuote(row, t.GetFeeQuote()); err != nil {
 					return err
 				}
@@ -313,7 +336,16 @@ func (s *ticketServer) UpdateTicket(ctx context.Context, req *aftersalesv1.Updat
 			return err
 		}
 		out = ticketProto(row)
-		return s.audit(ctx, tx, t.GetName(), before, out)
+		if hasQuote {
+			if _, err := attachQuotes(tx, out); err != nil {
+				return err
+			}
+		}
+		if err := s.audit(ctx, tx, t.GetName(), before, out); err != nil {
+			return err
+		}
+		out = ticketView(actor, out)
+		return nil
 	})
 	return out, s.toStatus(ctx, err)
 }
@@ -392,6 +424,10 @@ func (s *ticketServer) transition(ctx context.Context, method string, req idempo
 			return nil, err
 		}
 		before := ticketProto(row)
+		hasQuote, err := attachQuotes(tx, before)
+		if err != nil {
+			return nil, err
+		}
 		now := s.now()
 		ev := newEvent(row, typ, actor, now)
 		if err := apply(tx, row, ev, now); err != nil {
@@ -408,7 +444,15 @@ func (s *ticketServer) transition(ctx context.Context, method string, req idempo
 			return nil, err
 		}
 		after := ticketProto(row)
-		return after, s.audit(ctx, tx, name, before, after)
+		if hasQuote || method == aftersalesv1.TicketService_QuoteTicket_FullMethodName {
+			if _, err := attachQuotes(tx, after); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.audit(ctx, tx, name, before, after); err != nil {
+			return nil, err
+		}
+		return ticketView(actor, after), nil
 	})
 }
 
@@ -592,7 +636,12 @@ func (s *ticketServer) EscalateTicket(ctx context.Context, req *aftersalesv1.Esc
 
 func (s *ticketServer) ApproveTicketFee(ctx context.Context, req *aftersalesv1.ApproveTicketFeeRequest) (*aftersalesv1.Ticket, error) {
 	return s.transition(ctx, aftersalesv1.TicketService_ApproveTicketFee_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Decide, aftersalesv1.TicketEvent_FEE_DECIDED,
-		func(_ *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
+		func(tx *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
+			// A quote from the fee schedule, when the ticket has one, is
+			// what the customer decides on (quote.go).
+			if handled, err := decideQuote(tx, row, ev, now, req); handled || err != nil {
+				return err
+			}
 			if row.FeeApproval == int32(aftersalesv1.FeeQuote_APPROVAL_STATE_UNSPECIFIED) {
 				return apierr.Precondition(aftersalesv1.ErrorReason_FEE_APPROVAL_REQUIRED, "FEE_QUOTE", req.GetName(), "the ticket has no fee quote to decide on; set fee_quote with UpdateTicket first")
 			}

@@ -93,7 +93,9 @@ func ticketProto(row *store.Ticket) *aftersalesv1.Ticket {
 	if row.ProductID != "" {
 		t.Product = resname.Format(resname.Customers, row.CustomerID, resname.Products, row.ProductID)
 	}
-	if row.FeeApproval != 0 {
+	// A quote from the fee schedule (Ticket.quote) keeps FeeApproval in
+	// step but leaves the free-form amounts empty: no fee_quote then.
+	if row.FeeApproval != 0 && row.FeeCurrency != "" {
 		t.FeeQuote = &aftersalesv1.FeeQuote{
 			Labor:         legacyMoney(row.FeeCurrency, row.FeeLaborMinor),
 			Parts:         legacyMoney(row.FeeCurrency, row.FeePartsMinor),

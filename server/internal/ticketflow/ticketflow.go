@@ -44,6 +44,7 @@ const (
 	Escalate Action = "escalate"
 	Update   Action = "update"
 	Decide   Action = "approveFee"
+	Quote    Action = "quote"
 )
 
 // rule says from which states an action is allowed and where it leads.
@@ -74,6 +75,9 @@ var rules = map[Action]rule{
 	Update:   {from: open},
 	// A fee decision only makes sense before the paid work starts.
 	Decide: {from: []State{New, Assigned, Accepted, Reopened}},
+	// A quote (and a manager's approval of it) may change while the work
+	// is open; the customer's decision is still bound by Decide.
+	Quote: {from: open},
 }
 
 // TransitionError reports an action that the current state does not allow.
