@@ -135,6 +135,8 @@ var policy = map[string][]principal.Role{
 	aftersalesv1.ReportService_GetStaffScorecard_FullMethodName:  {manager, agent, technician, trainer, partner},
 	aftersalesv1.ReportService_GetFaultStatistics_FullMethodName: {manager, partner},
 	aftersalesv1.ReportService_GetCampaignMetrics_FullMethodName: {manager},
+	// What warranty work costs the company is for those who run it.
+	aftersalesv1.ReportService_GetCostMetrics_FullMethodName: {manager},
 
 	// Campaigns: managers decide and launch them; the call center reads
 	// them and records what customers said; customers see those that
@@ -158,6 +160,17 @@ var policy = map[string][]principal.Role{
 	aftersalesv1.MaintenanceService_ListMaintenancePlans_FullMethodName:  {manager, agent},
 	aftersalesv1.MaintenanceService_UpdateMaintenancePlan_FullMethodName: {manager},
 	aftersalesv1.MaintenanceService_ListMaintenanceVisits_FullMethodName: {manager, agent},
+
+	// The price list: managers write it; staff and shops read what is
+	// published; customers the prices of their products. LookupFees needs
+	// no credentials at all (publicMethods).
+	aftersalesv1.FeeService_CreateFeeSchedule_FullMethodName:  {manager},
+	aftersalesv1.FeeService_GetFeeSchedule_FullMethodName:     {manager, agent, technician, trainer, partner},
+	aftersalesv1.FeeService_ListFeeSchedules_FullMethodName:   {manager, agent, technician, trainer, partner},
+	aftersalesv1.FeeService_UpdateFeeSchedule_FullMethodName:  {manager},
+	aftersalesv1.FeeService_PublishFeeSchedule_FullMethodName: {manager},
+	aftersalesv1.FeeService_GetProductFees_FullMethodName:     {manager, agent, technician, partner, customer},
+	aftersalesv1.FeeService_LookupFees_FullMethodName:         everyone,
 
 	// The audit trail is for those who answer for the work.
 	aftersalesv1.AuditService_ListAuditRecords_FullMethodName: {manager},
@@ -187,8 +200,15 @@ var policy = map[string][]principal.Role{
 // (for load balancers) and, when enabled, reflection.
 var publicPrefixes = []string{"/grpc.health.v1.Health/", "/grpc.reflection."}
 
+// publicMethods need no credentials either: the published price list
+// (收费标准透明) is for anyone, signed in or not.
+var publicMethods = map[string]bool{aftersalesv1.FeeService_LookupFees_FullMethodName: true}
+
 // Public reports whether method may be called without credentials.
 func Public(method string) bool {
+	if publicMethods[method] {
+		return true
+	}
 	for _, p := range publicPrefixes {
 		if strings.HasPrefix(method, p) {
 			return true
