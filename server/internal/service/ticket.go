@@ -423,6 +423,8 @@ func (s *ticketServer) transition(ctx context.Context, method string, req idempo
 		if err != nil {
 			return nil, err
 		}
+		// The quote is part of the ticket as audited; only the answer is
+		// trimmed to what the caller may see (ticketView).
 		before := ticketProto(row)
 		hasQuote, err := attachQuotes(tx, before)
 		if err != nil {
