@@ -184,18 +184,23 @@ func TestQuoteLifecycle(t *testing.T) {
 			assert.Nil(t, revised.GetQuote().GetDecideTime(), "needs the customer's approval again")
 			assert.True(t, proto.Equal(yuan(270, 50), revised.GetQuote().GetTotal()))
 			assert.Equal(t, aftersalesv1.Ticket_IN_PROGRESS, revised.GetState())
-			// The work is under way: the customer decides before work
-			// starts (ApproveTicketFee's states), not in the middle of it.
-			_, err = e.tickets.ApproveTicketFee(customer, &aftersalesv1.ApproveTicketFeeRequest{Name: tk.GetName(), Approved: true, QuoteRevision: 2})
-			requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION)
+			// The work is under way: the customer decides on the revision
+			// in the middle of it, on that revision only.
+			_, err = e.tickets.ApproveTicketFee(customer, &aftersalesv1.ApproveTicketFeeRequest{Name: tk.GetName(), Approved: true, QuoteRevision: 1})
+			requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_QUOTE_NOT_OFFERED)
+			approved2, err := e.tickets.ApproveTicketFee(customer, &aftersalesv1.ApproveTicketFeeRequest{Name: tk.GetName(), Approved: true, QuoteRevision: 2})
+			require.NoError(t, err)
+			assert.Equal(t, aftersalesv1.Quote_APPROVED, approved2.GetQuote().GetState())
+			assert.Equal(t, int32(2), approved2.GetQuote().GetRevision())
 
 			evs := e.timeline(agent, tk)
 			require.Len(t, eventsOf(evs, aftersalesv1.TicketEvent_QUOTED), 2)
 			require.Len(t, eventsOf(evs, aftersalesv1.TicketEvent_QUOTE_APPROVED), 1)
 			fee := eventsOf(evs, aftersalesv1.TicketEvent_FEE_DECIDED)
-			require.Len(t, fee, 1)
+			require.Len(t, fee, 2)
 			assert.Equal(t, "1", fee[0].GetDetails()["revision"])
 			assert.Equal(t, "APPROVED", fee[0].GetDetails()["approval_state"])
+			assert.Equal(t, "2", fee[1].GetDetails()["revision"])
 			assert.Equal(t, "2", eventsOf(evs, aftersalesv1.TicketEvent_QUOTED)[1].GetDetails()["revision"])
 		})
 	}

@@ -106,8 +106,10 @@ var spotChecks = []spotCheck{
 	{ticketflow.Resolved, ticketflow.Start, false, 0},
 	{ticketflow.Resolved, ticketflow.Resolve, false, 0},
 	{ticketflow.InProgress, ticketflow.Start, false, 0},
-	// Fees are decided before paid work starts (TicketService docs).
-	{ticketflow.InProgress, ticketflow.Decide, false, 0},
+	// Fees are decided before paid work starts, and again on a quote
+	// revised during it; never once the work is done.
+	{ticketflow.InProgress, ticketflow.Decide, true, ticketflow.InProgress},
+	{ticketflow.Resolved, ticketflow.Decide, false, 0},
 	{ticketflow.Closed, ticketflow.Escalate, false, 0},
 	{ticketflow.Closed, ticketflow.Update, false, 0},
 	{ticketflow.Cancelled, ticketflow.Update, false, 0},

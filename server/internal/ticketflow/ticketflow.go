@@ -73,8 +73,9 @@ var rules = map[Action]rule{
 	Cancel:   {from: open, to: Cancelled},
 	Escalate: {from: open},
 	Update:   {from: open},
-	// A fee decision only makes sense before the paid work starts.
-	Decide: {from: []State{New, Assigned, Accepted, Reopened}},
+	// A fee decision is taken before the paid work starts, and again on
+	// a quote revised while it goes on (a part found worn mid-repair).
+	Decide: {from: []State{New, Assigned, Accepted, InProgress, Paused, Reopened}},
 	// A quote (and a manager's approval of it) may change while the work
 	// is open; the customer's decision is still bound by Decide.
 	Quote: {from: open},

@@ -26,7 +26,7 @@ func TestNext(t *testing.T) {
 		tf.Cancel:   {tf.New: tf.Cancelled, tf.Assigned: tf.Cancelled, tf.Accepted: tf.Cancelled, tf.InProgress: tf.Cancelled, tf.Paused: tf.Cancelled, tf.Reopened: tf.Cancelled},
 		tf.Escalate: {tf.New: tf.New, tf.Assigned: tf.Assigned, tf.Accepted: tf.Accepted, tf.InProgress: tf.InProgress, tf.Paused: tf.Paused, tf.Reopened: tf.Reopened},
 		tf.Update:   {tf.New: tf.New, tf.Assigned: tf.Assigned, tf.Accepted: tf.Accepted, tf.InProgress: tf.InProgress, tf.Paused: tf.Paused, tf.Reopened: tf.Reopened},
-		tf.Decide:   {tf.New: tf.New, tf.Assigned: tf.Assigned, tf.Accepted: tf.Accepted, tf.Reopened: tf.Reopened},
+		tf.Decide:   {tf.New: tf.New, tf.Assigned: tf.Assigned, tf.Accepted: tf.Accepted, tf.InProgress: tf.InProgress, tf.Paused: tf.Paused, tf.Reopened: tf.Reopened},
 		tf.Quote:    {tf.New: tf.New, tf.Assigned: tf.Assigned, tf.Accepted: tf.Accepted, tf.InProgress: tf.InProgress, tf.Paused: tf.Paused, tf.Reopened: tf.Reopened},
 	}
 	states := []tf.State{tf.New, tf.Assigned, tf.Accepted, tf.InProgress, tf.Paused, tf.Resolved, tf.Closed, tf.Reopened, tf.Cancelled}
