@@ -217,6 +217,17 @@ var accessRules = map[string][]accRole{
 	"/aftersales.v1.MaintenanceService/ListMaintenancePlans":  {accManager, accAgent},
 	"/aftersales.v1.MaintenanceService/UpdateMaintenancePlan": {accManager},
 	"/aftersales.v1.MaintenanceService/ListMaintenanceVisits": {accManager, accAgent},
+
+	// WarrantyClaimService (claim.proto): company reviewers (managers)
+	// approve, adjust and reject claims and issue statements; a shop
+	// reads its own claims and statements only.
+	"/aftersales.v1.WarrantyClaimService/GetWarrantyClaim":         {accManager, accPartner},
+	"/aftersales.v1.WarrantyClaimService/ListWarrantyClaims":       {accManager, accPartner},
+	"/aftersales.v1.WarrantyClaimService/ApproveWarrantyClaim":     {accManager},
+	"/aftersales.v1.WarrantyClaimService/AdjustWarrantyClaim":      {accManager},
+	"/aftersales.v1.WarrantyClaimService/RejectWarrantyClaim":      {accManager},
+	"/aftersales.v1.WarrantyClaimService/GetSettlementStatement":   {accManager, accPartner},
+	"/aftersales.v1.WarrantyClaimService/IssueSettlementStatement": {accManager},
 }
 
 // accMayCall reports whether role may call method by accessRules; ok is

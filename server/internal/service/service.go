@@ -130,6 +130,7 @@ type Services struct {
 	dispatcher *dispatcher
 	campaigns  *campaignServer
 	maint      *maintenanceServer
+	claims     *warrantyClaimServer
 }
 
 // New builds the services.
@@ -184,6 +185,7 @@ func New(d Deps) *Services {
 		dispatcher: &dispatcher{s: webhooks, holder: d.ReplicaID},
 		campaigns:  &campaignServer{base: b, cfg: d.Campaigns},
 		maint:      &maintenanceServer{base: b},
+		claims:     &warrantyClaimServer{base: b},
 	}
 }
 
@@ -203,6 +205,7 @@ func (s *Services) Register(r grpc.ServiceRegistrar) {
 	aftersalesv1.RegisterWebhookServiceServer(r, s.webhooks)
 	aftersalesv1.RegisterCampaignServiceServer(r, s.campaigns)
 	aftersalesv1.RegisterMaintenanceServiceServer(r, s.maint)
+	aftersalesv1.RegisterWarrantyClaimServiceServer(r, s.claims)
 }
 
 // Jobs returns the background loops the services need, by name. Each
@@ -269,6 +272,7 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 		aftersalesv1.RegisterWebhookServiceHandler,
 		aftersalesv1.RegisterCampaignServiceHandler,
 		aftersalesv1.RegisterMaintenanceServiceHandler,
+		aftersalesv1.RegisterWarrantyClaimServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return err
