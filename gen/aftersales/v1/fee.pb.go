@@ -85,9 +85,10 @@ type FeeSchedule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name, "feeSchedules/{fee_schedule}". Output only.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Name shown to staff, for example "2027 price list". Required.
+	// Name shown to staff, for example "2027 price list". Required on
+	// creation.
 	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	// ISO 4217 currency of every price in the schedule. Required.
+	// ISO 4217 currency of every price in the schedule. Required on creation.
 	CurrencyCode string `protobuf:"bytes,3,opt,name=currency_code,json=currencyCode,proto3" json:"currency_code,omitempty"`
 	// Output only.
 	State FeeSchedule_State `protobuf:"varint,4,opt,name=state,proto3,enum=aftersales.v1.FeeSchedule_State" json:"state,omitempty"`
@@ -961,13 +962,11 @@ var File_aftersales_v1_fee_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_fee_proto_rawDesc = "" +
 	"\n" +
-	"\x17aftersales/v1/fee.proto\x12\raftersales.v1\x1a\x1aaftersales/v1/common.proto\x1a\x1aaftersales/v1/ticket.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\x8e\x05\n" +
+	"\x17aftersales/v1/fee.proto\x12\raftersales.v1\x1a\x1aaftersales/v1/common.proto\x1a\x1aaftersales/v1/ticket.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\x8f\x05\n" +
 	"\vFeeSchedule\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
-	"\fdisplay_name\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\vdisplayName\x126\n" +
-	"\rcurrency_code\x18\x03 \x01(\tB\x11\xbaH\x0er\f2\n" +
-	"^[A-Z]{3}$R\fcurrencyCode\x126\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12+\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vdisplayName\x129\n" +
+	"\rcurrency_code\x18\x03 \x01(\tB\x14\xbaH\x11r\x0f2\r^([A-Z]{3})?$R\fcurrencyCode\x126\n" +
 	"\x05state\x18\x04 \x01(\x0e2 .aftersales.v1.FeeSchedule.StateR\x05state\x12A\n" +
 	"\x0eeffective_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveTime\x12I\n" +
 	"\n" +

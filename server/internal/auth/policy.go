@@ -153,6 +153,17 @@ var policy = map[string][]principal.Role{
 	aftersalesv1.MaintenanceService_UpdateMaintenancePlan_FullMethodName: {manager},
 	aftersalesv1.MaintenanceService_ListMaintenanceVisits_FullMethodName: {manager, agent},
 
+	// The price list: managers write it; staff and shops read what is
+	// published; customers the prices of their products. LookupFees needs
+	// no credentials at all (publicMethods).
+	aftersalesv1.FeeService_CreateFeeSchedule_FullMethodName:  {manager},
+	aftersalesv1.FeeService_GetFeeSchedule_FullMethodName:     {manager, agent, technician, trainer, partner},
+	aftersalesv1.FeeService_ListFeeSchedules_FullMethodName:   {manager, agent, technician, trainer, partner},
+	aftersalesv1.FeeService_UpdateFeeSchedule_FullMethodName:  {manager},
+	aftersalesv1.FeeService_PublishFeeSchedule_FullMethodName: {manager},
+	aftersalesv1.FeeService_GetProductFees_FullMethodName:     {manager, agent, technician, partner, customer},
+	aftersalesv1.FeeService_LookupFees_FullMethodName:         everyone,
+
 	// Warranty claims: managers review them and issue the monthly
 	// statements; a shop reads its own claims and statements (scoped).
 	aftersalesv1.WarrantyClaimService_GetWarrantyClaim_FullMethodName:         {manager, partner},
@@ -191,8 +202,15 @@ var policy = map[string][]principal.Role{
 // (for load balancers) and, when enabled, reflection.
 var publicPrefixes = []string{"/grpc.health.v1.Health/", "/grpc.reflection."}
 
+// publicMethods need no credentials either: the published price list
+// (收费标准透明) is for anyone, signed in or not.
+var publicMethods = map[string]bool{aftersalesv1.FeeService_LookupFees_FullMethodName: true}
+
 // Public reports whether method may be called without credentials.
 func Public(method string) bool {
+	if publicMethods[method] {
+		return true
+	}
 	for _, p := range publicPrefixes {
 		if strings.HasPrefix(method, p) {
 			return true

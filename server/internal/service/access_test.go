@@ -218,6 +218,17 @@ var accessRules = map[string][]accRole{
 	"/aftersales.v1.MaintenanceService/UpdateMaintenancePlan": {accManager},
 	"/aftersales.v1.MaintenanceService/ListMaintenanceVisits": {accManager, accAgent},
 
+	// FeeService (fee.proto): managers write the price list; staff and
+	// shops read what is published; customers their products' prices;
+	// LookupFees is public (accPublic).
+	"/aftersales.v1.FeeService/CreateFeeSchedule":  {accManager},
+	"/aftersales.v1.FeeService/GetFeeSchedule":     {accManager, accAgent, accTechnician, accTrainer, accPartner},
+	"/aftersales.v1.FeeService/ListFeeSchedules":   {accManager, accAgent, accTechnician, accTrainer, accPartner},
+	"/aftersales.v1.FeeService/UpdateFeeSchedule":  {accManager},
+	"/aftersales.v1.FeeService/PublishFeeSchedule": {accManager},
+	"/aftersales.v1.FeeService/GetProductFees":     {accManager, accAgent, accTechnician, accPartner, accCustomer},
+	"/aftersales.v1.FeeService/LookupFees":         {accManager, accAgent, accTechnician, accTrainer, accPartner, accCustomer},
+
 	// WarrantyClaimService (claim.proto): company reviewers (managers)
 	// approve, adjust and reject claims and issue statements; a shop
 	// reads its own claims and statements only.
@@ -230,6 +241,9 @@ var accessRules = map[string][]accRole{
 	"/aftersales.v1.WarrantyClaimService/IssueSettlementStatement": {accManager},
 }
 
+// accPublic are the methods that need no credentials (auth.Public).
+var accPublic = map[string]bool{"/aftersales.v1.FeeService/LookupFees": true}
+
 // accMayCall reports whether role may call method by accessRules; ok is
 // false when the method has no rule.
 func accMayCall(method string, role accRole) (may, ok bool) {
@@ -239,7 +253,7 @@ func accMayCall(method string, role accRole) (may, ok bool) {
 	}
 	switch role {
 	case accAnonymous:
-		return false, true
+		return accPublic[method], true
 	case accAdmin:
 		return true, true
 	case accService:
@@ -501,7 +515,7 @@ func accMatrixGRPC(t *testing.T, w *accWorld) map[string]bool {
 					err := call(r)
 					may, _ := accMayCall(m, r)
 					switch {
-					case r == accAnonymous:
+					case r == accAnonymous && !may:
 						assert.Equal(t, codes.Unauthenticated.String(), status.Code(err).String(), "anonymous on %s: %v", m, err)
 						assert.Equal(t, aftersalesv1.ErrorReason_INVALID_CREDENTIALS, apierr.Reason(err), "anonymous on %s: %v", m, err)
 					case may:
@@ -579,7 +593,7 @@ func accMatrixJSON(t *testing.T, w *accWorld, served map[string]bool) {
 					res := w.e.do(verb, path, w.actor(r), body)
 					may, _ := accMayCall(m, r)
 					switch {
-					case r == accAnonymous:
+					case r == accAnonymous && !may:
 						assert.Equal(t, http.StatusUnauthorized, res.status, "anonymous %s %s (%s): %s", verb, path, m, res.raw)
 						assert.Equal(t, "INVALID_CREDENTIALS", res.reason(), "anonymous %s %s: %s", verb, path, res.raw)
 					case may:

@@ -50,6 +50,7 @@ func (b *base) audit(ctx context.Context, tx *gorm.DB, resource string, before, 
 // anyone reads the trail, renders no JSON. A change renders only the
 // fields that differ (diff).
 func (b *base) auditAs(ctx context.Context, tx *gorm.DB, resource string, before, after proto.Message, verb string) error {
+	before, after = auditView(before), auditView(after)
 	p := principal.FromContext(ctx)
 	method, ok := grpc.Method(ctx)
 	if !ok {
@@ -234,4 +235,17 @@ func (s *auditServer) ListAuditRecords(ctx context.Context, req *aftersalesv1.Li
 		resp.AuditRecords = append(resp.AuditRecords, rec)
 	}
 	return resp, nil
+}
+
+// auditView is what the audit trail and the change feed keep of a
+// resource: the resource itself, except a fee schedule, whose lines (up to
+// 5000) would not fit an audit record; they are immutable once published
+// and GetFeeSchedule returns them.
+func auditView(m proto.Message) proto.Message {
+	if fs, ok := m.(*aftersalesv1.FeeSchedule); ok && fs != nil && len(fs.GetLines())+len(fs.GetCategories()) > 0 {
+		c := proto.CloneOf(fs)
+		c.Lines, c.Categories = nil, nil
+		return c
+	}
+	return m
 }

@@ -130,6 +130,7 @@ type Services struct {
 	dispatcher *dispatcher
 	campaigns  *campaignServer
 	maint      *maintenanceServer
+	fees       *feeServer
 	claims     *warrantyClaimServer
 }
 
@@ -185,6 +186,7 @@ func New(d Deps) *Services {
 		dispatcher: &dispatcher{s: webhooks, holder: d.ReplicaID},
 		campaigns:  &campaignServer{base: b, cfg: d.Campaigns},
 		maint:      &maintenanceServer{base: b},
+		fees:       &feeServer{base: b},
 		claims:     &warrantyClaimServer{base: b},
 	}
 }
@@ -205,6 +207,7 @@ func (s *Services) Register(r grpc.ServiceRegistrar) {
 	aftersalesv1.RegisterWebhookServiceServer(r, s.webhooks)
 	aftersalesv1.RegisterCampaignServiceServer(r, s.campaigns)
 	aftersalesv1.RegisterMaintenanceServiceServer(r, s.maint)
+	aftersalesv1.RegisterFeeServiceServer(r, s.fees)
 	aftersalesv1.RegisterWarrantyClaimServiceServer(r, s.claims)
 }
 
@@ -272,6 +275,7 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 		aftersalesv1.RegisterWebhookServiceHandler,
 		aftersalesv1.RegisterCampaignServiceHandler,
 		aftersalesv1.RegisterMaintenanceServiceHandler,
+		aftersalesv1.RegisterFeeServiceHandler,
 		aftersalesv1.RegisterWarrantyClaimServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
