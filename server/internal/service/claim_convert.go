@@ -93,8 +93,9 @@ func parseSettlementName(name string) (partnerID, month string, start, end time.
 		return "", "", time.Time{}, time.Time{}, apierr.InvalidField("name", "the month must be YYYY-MM, for example 2026-03")
 	}
 	start, err = time.Parse("2006-01", parts[1])
-	if err != nil || start.Year() < 1970 {
-		return "", "", time.Time{}, time.Time{}, apierr.InvalidField("name", "the month must be YYYY-MM from 1970-01 on")
+	// A statement's end must be a valid Timestamp too (before year 10000).
+	if err != nil || start.Year() < 1970 || start.Year() > 9998 {
+		return "", "", time.Time{}, time.Time{}, apierr.InvalidField("name", "the month must be YYYY-MM from 1970-01 to 9998-12")
 	}
 	return parts[0], parts[1], start, start.AddDate(0, 1, 0), nil
 }

@@ -146,8 +146,10 @@ func (b *base) claimResolved(ctx context.Context, tx *gorm.DB, tk *store.Ticket,
 		return nil // company cost: no API resource, nothing to audit
 	}
 	after := claimProto(&row, lines)
-	if before != nil && before.GetName() != after.GetName() {
-		before = nil // another shop's claim now: new to them
+	if before == nil || before.GetName() != after.GetName() {
+		// New, or another shop's claim now: new to them. (An untyped nil:
+		// audit tells a creation by a nil interface.)
+		return b.audit(ctx, tx, after.GetName(), nil, after)
 	}
 	return b.audit(ctx, tx, after.GetName(), before, after)
 }
