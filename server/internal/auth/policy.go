@@ -129,6 +129,8 @@ var policy = map[string][]principal.Role{
 	aftersalesv1.ReportService_GetStaffScorecard_FullMethodName:  {manager, agent, technician, trainer, partner},
 	aftersalesv1.ReportService_GetFaultStatistics_FullMethodName: {manager, partner},
 	aftersalesv1.ReportService_GetCampaignMetrics_FullMethodName: {manager},
+	// What warranty work costs the company is for those who run it.
+	aftersalesv1.ReportService_GetCostMetrics_FullMethodName: {manager},
 
 	// Campaigns: managers decide and launch them; the call center reads
 	// them and records what customers said; customers see those that

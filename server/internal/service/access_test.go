@@ -209,6 +209,7 @@ var accessRules = map[string][]accRole{
 	"/aftersales.v1.CampaignService/RecordCampaignOutreach": {accManager, accAgent},
 	"/aftersales.v1.CampaignService/ListCustomerCampaigns":  {accManager, accAgent, accCustomer},
 	"/aftersales.v1.ReportService/GetCampaignMetrics":       {accManager},
+	"/aftersales.v1.ReportService/GetCostMetrics":           {accManager},
 
 	// MaintenanceService (maintenance.proto): managers set plans up; the
 	// call center reads them and their visits.

@@ -9,6 +9,7 @@ import (
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/pkg/apierr"
+	"github.com/aftersales/aftersales/pkg/money"
 	"github.com/aftersales/aftersales/pkg/resname"
 	"github.com/aftersales/aftersales/server/internal/principal"
 	"github.com/aftersales/aftersales/server/internal/store"
@@ -145,10 +146,20 @@ func (s *reportServer) GetFaultStatistics(ctx context.Context, req *aftersalesv1
 	case top == 0:
 		top = 10
 	}
+	if cur := req.GetCurrencyCode(); cur != "" {
+		if _, err := money.Digits(cur); err != nil {
+			return nil, apierr.InvalidField("currency_code", err.Error())
+		}
+	}
 	db := s.db.Gorm(ctx)
 	out, err := faultStatistics(db, w, scope, req.GetProductModel(), top)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
+	}
+	if cur := req.GetCurrencyCode(); cur != "" {
+		if err := warrantyCosts(db, w, cur, scope, req.GetProductModel(), out.GetRows()); err != nil {
+			return nil, s.toStatus(ctx, err)
+		}
 	}
 	out.StartTime, out.EndTime = req.GetStartTime(), req.GetEndTime()
 	t, err := dataTime(db)
