@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -11,7 +12,10 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	moneypb "google.golang.org/genproto/googleapis/type/money"
+
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/pkg/money"
 )
 
 // mimeCSV is the Accept value that asks the gateway for CSV.
@@ -22,6 +26,8 @@ const mimeCSV = "text/csv"
 var csvTables = map[protoreflect.FullName]protoreflect.Name{
 	(&aftersalesv1.ServiceMetrics{}).ProtoReflect().Descriptor().FullName():  "rows",
 	(&aftersalesv1.FaultStatistics{}).ProtoReflect().Descriptor().FullName(): "rows",
+	// A partner's settlement statement: one row per claim (claim.proto).
+	(&aftersalesv1.SettlementStatement{}).ProtoReflect().Descriptor().FullName(): "lines",
 }
 
 // csvMarshaler renders the metrics tables of the report service as CSV
@@ -32,8 +38,11 @@ var csvTables = map[protoreflect.FullName]protoreflect.Name{
 // and value), durations are seconds, timestamps RFC 3339, enums their
 // names, an unset duration an empty cell, and a repeated field one cell
 // of its elements separated by spaces (a message element as its fields
-// joined by ":", e.g. "2025-03:4"). Every other message, errors included,
-// is JSON as without Accept: text/csv.
+// joined by ":", e.g. "2025-03:4"). Money (google.type.Money) is two
+// columns, "{field}_currency_code" and "{field}" as an exact decimal with
+// the currency's digits ("1234.50"), which a spreadsheet reads without
+// rounding. Every other message, errors included, is JSON as without
+// Accept: text/csv.
 type csvMarshaler struct {
 	runtime.Marshaler // JSON, for everything but the tables
 }
@@ -96,6 +105,11 @@ func csvColumns(md protoreflect.MessageDescriptor, prefix []protoreflect.FieldDe
 	for i := range fields.Len() {
 		fd := fields.Get(i)
 		path := append(append([]protoreflect.FieldDescriptor(nil), prefix...), fd)
+		if fd.Message() != nil && !fd.IsList() && fd.Message().FullName() == moneyName {
+			// The currency, then the amount itself (csvValue).
+			out = append(out, append(append([]protoreflect.FieldDescriptor(nil), path...), fd.Message().Fields().ByName("currency_code")), path)
+			continue
+		}
 		if fd.Message() != nil && !fd.IsList() && !fd.IsMap() && !isWellKnownTime(fd.Message()) {
 			out = append(out, csvColumns(fd.Message(), path)...)
 			continue
@@ -104,6 +118,9 @@ func csvColumns(md protoreflect.MessageDescriptor, prefix []protoreflect.FieldDe
 	}
 	return out
 }
+
+// moneyName is google.type.Money, rendered as currency and decimal.
+const moneyName protoreflect.FullName = "google.type.Money"
 
 func isWellKnownTime(md protoreflect.MessageDescriptor) bool {
 	n := md.FullName()
@@ -151,6 +168,8 @@ func csvValue(fd protoreflect.FieldDescriptor, v protoreflect.Value) string {
 			return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
 		case "google.protobuf.Timestamp":
 			return time.Unix(m.Get(secs).Int(), m.Get(nanos).Int()).UTC().Format(time.RFC3339Nano)
+		case moneyName:
+			return moneyDecimal(m)
 		}
 		parts := make([]string, fields.Len())
 		for i := range parts {
@@ -159,4 +178,35 @@ func csvValue(fd protoreflect.FieldDescriptor, v protoreflect.Value) string {
 		return strings.Join(parts, ":")
 	}
 	return v.String()
+}
+
+// moneyDecimal is a google.type.Money as an exact decimal: with the
+// currency's digits when it is a valid amount of a known currency, else
+// units and nanos as they are, trailing zeros dropped.
+func moneyDecimal(m protoreflect.Message) string {
+	mp, ok := m.Interface().(*moneypb.Money)
+	if !ok {
+		return ""
+	}
+	if a, err := money.FromProto(mp); err == nil {
+		return a.String()
+	}
+	units, nanos := mp.GetUnits(), int64(mp.GetNanos())
+	sign := ""
+	if units < 0 || nanos < 0 {
+		sign = "-"
+	}
+	whole := strconv.FormatUint(absUint(units), 10)
+	if nanos == 0 {
+		return sign + whole
+	}
+	frac := strings.TrimRight(fmt.Sprintf("%09d", absUint(nanos)), "0")
+	return sign + whole + "." + frac
+}
+
+func absUint(v int64) uint64 {
+	if v < 0 {
+		return uint64(-(v + 1)) + 1
+	}
+	return uint64(v)
 }

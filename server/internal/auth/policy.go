@@ -172,6 +172,16 @@ var policy = map[string][]principal.Role{
 	aftersalesv1.FeeService_GetProductFees_FullMethodName:     {manager, agent, technician, partner, customer},
 	aftersalesv1.FeeService_LookupFees_FullMethodName:         everyone,
 
+	// Warranty claims: managers review them and issue the monthly
+	// statements; a shop reads its own claims and statements (scoped).
+	aftersalesv1.WarrantyClaimService_GetWarrantyClaim_FullMethodName:         {manager, partner},
+	aftersalesv1.WarrantyClaimService_ListWarrantyClaims_FullMethodName:       {manager, partner},
+	aftersalesv1.WarrantyClaimService_ApproveWarrantyClaim_FullMethodName:     {manager},
+	aftersalesv1.WarrantyClaimService_AdjustWarrantyClaim_FullMethodName:      {manager},
+	aftersalesv1.WarrantyClaimService_RejectWarrantyClaim_FullMethodName:      {manager},
+	aftersalesv1.WarrantyClaimService_GetSettlementStatement_FullMethodName:   {manager, partner},
+	aftersalesv1.WarrantyClaimService_IssueSettlementStatement_FullMethodName: {manager},
+
 	// The audit trail is for those who answer for the work.
 	aftersalesv1.AuditService_ListAuditRecords_FullMethodName: {manager},
 

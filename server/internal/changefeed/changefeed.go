@@ -35,6 +35,9 @@ var collections = map[string]string{
 	// A plan's visits are its maintenance: maintenance.created (a visit
 	// opened its ticket), maintenance.reminded, maintenance.state_changed.
 	"visits": "maintenance",
+	// A shop's warranty claims and its monthly settlement statements.
+	"claims":      "warranty_claim",
+	"settlements": "settlement",
 }
 
 // ResourceType returns the type of the resource called name: the

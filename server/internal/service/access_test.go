@@ -234,6 +234,17 @@ var accessRules = map[string][]accRole{
 	"/aftersales.v1.FeeService/PublishFeeSchedule": {accManager},
 	"/aftersales.v1.FeeService/GetProductFees":     {accManager, accAgent, accTechnician, accPartner, accCustomer},
 	"/aftersales.v1.FeeService/LookupFees":         {accManager, accAgent, accTechnician, accTrainer, accPartner, accCustomer},
+
+	// WarrantyClaimService (claim.proto): company reviewers (managers)
+	// approve, adjust and reject claims and issue statements; a shop
+	// reads its own claims and statements only.
+	"/aftersales.v1.WarrantyClaimService/GetWarrantyClaim":         {accManager, accPartner},
+	"/aftersales.v1.WarrantyClaimService/ListWarrantyClaims":       {accManager, accPartner},
+	"/aftersales.v1.WarrantyClaimService/ApproveWarrantyClaim":     {accManager},
+	"/aftersales.v1.WarrantyClaimService/AdjustWarrantyClaim":      {accManager},
+	"/aftersales.v1.WarrantyClaimService/RejectWarrantyClaim":      {accManager},
+	"/aftersales.v1.WarrantyClaimService/GetSettlementStatement":   {accManager, accPartner},
+	"/aftersales.v1.WarrantyClaimService/IssueSettlementStatement": {accManager},
 }
 
 // accPublic are the methods that need no credentials (auth.Public).

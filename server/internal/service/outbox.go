@@ -97,6 +97,9 @@ func scopeEvent(tx *gorm.DB, ev *store.Event, msg proto.Message) error {
 	case *aftersalesv1.CampaignTarget:
 		// A campaign reaching a customer's product is news to them.
 		ev.CustomerID = id(m.GetCustomer(), resname.Customers)
+	case *aftersalesv1.WarrantyClaim, *aftersalesv1.SettlementStatement:
+		// A shop follows its own claims and statements.
+		ev.PartnerID = parentID(resourceName(m), resname.Partners)
 	case *aftersalesv1.MaintenanceVisit:
 		// A maintenance reminder reaches the owner of the product.
 		ev.CustomerID = parentID(m.GetProduct(), resname.Customers)
@@ -122,6 +125,10 @@ var (
 	personalTypes = []string{"enrollment", "assessment", "accountability_record"}
 )
 
+// reviewTypes are the resource types of warranty settlement: reviewers
+// (managers) and the shop concerned follow them, the call center not.
+var reviewTypes = []string{"warranty_claim", "settlement"}
+
 // eventScope limits an events query to what the caller may Get, from the
 // scope columns emit wrote (see scopeEvent).
 func eventScope(q *gorm.DB, p principal.Principal) *gorm.DB {
@@ -131,7 +138,7 @@ func eventScope(q *gorm.DB, p principal.Principal) *gorm.DB {
 	case principal.RoleManager:
 		return q.Where("resource_type NOT IN ?", staffOnlyTypes)
 	case principal.RoleAgent:
-		return q.Where("resource_type NOT IN ? AND (resource_type NOT IN ? OR assignee_id = ?)", staffOnlyTypes, personalTypes, p.ID())
+		return q.Where("resource_type NOT IN ? AND resource_type NOT IN ? AND (resource_type NOT IN ? OR assignee_id = ?)", staffOnlyTypes, reviewTypes, personalTypes, p.ID())
 	case principal.RoleTrainer:
 		return q.Where("resource_type IN ?", trainingTypes)
 	case principal.RolePartner:

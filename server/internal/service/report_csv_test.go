@@ -119,7 +119,7 @@ func TestReportCSV(t *testing.T) {
 			head, rows = csvTable(t, raw)
 			require.Equal(t, []string{"product_model", "fault_category", "fault_code", "count", "previous_count", "change_percent",
 				"share_of_model_percent_numerator", "share_of_model_percent_denominator", "share_of_model_percent_value",
-				"min_serial_number", "max_serial_number", "purchase_months"}, head)
+				"min_serial_number", "max_serial_number", "purchase_months", "warranty_cost_currency_code", "warranty_cost"}, head)
 			require.Len(t, rows, 2)
 			require.Equal(t, []string{"WM-8000", "E21", "1", "1", "2", "50"}, []string{rows[0]["product_model"], rows[0]["fault_code"],
 				rows[0]["count"], rows[0]["share_of_model_percent_numerator"], rows[0]["share_of_model_percent_denominator"],

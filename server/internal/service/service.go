@@ -131,6 +131,7 @@ type Services struct {
 	campaigns  *campaignServer
 	maint      *maintenanceServer
 	fees       *feeServer
+	claims     *warrantyClaimServer
 }
 
 // New builds the services.
@@ -186,6 +187,7 @@ func New(d Deps) *Services {
 		campaigns:  &campaignServer{base: b, cfg: d.Campaigns},
 		maint:      &maintenanceServer{base: b},
 		fees:       &feeServer{base: b},
+		claims:     &warrantyClaimServer{base: b},
 	}
 }
 
@@ -206,6 +208,7 @@ func (s *Services) Register(r grpc.ServiceRegistrar) {
 	aftersalesv1.RegisterCampaignServiceServer(r, s.campaigns)
 	aftersalesv1.RegisterMaintenanceServiceServer(r, s.maint)
 	aftersalesv1.RegisterFeeServiceServer(r, s.fees)
+	aftersalesv1.RegisterWarrantyClaimServiceServer(r, s.claims)
 }
 
 // Jobs returns the background loops the services need, by name. Each
@@ -273,6 +276,7 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 		aftersalesv1.RegisterCampaignServiceHandler,
 		aftersalesv1.RegisterMaintenanceServiceHandler,
 		aftersalesv1.RegisterFeeServiceHandler,
+		aftersalesv1.RegisterWarrantyClaimServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return err

@@ -587,6 +587,10 @@ func (s *ticketServer) ResolveTicket(ctx context.Context, req *aftersalesv1.Reso
 			row.ResolveTime = &now
 			ev.Message = r.GetSummary()
 			ev.setDetail("fault", r.GetFaultCategory()+"/"+r.GetFaultCode())
+			// Warranty work is claimed, in this transaction (claim_ticket.go).
+			if err := s.claimResolved(ctx, tx, row, r.GetParts(), now); err != nil {
+				return err
+			}
 			// Every resolution is followed up (回访), in this transaction.
 			followUp, err := s.scheduleFollowUp(ctx, tx, row, now)
 			ev.setDetail("follow_up", followUp)
@@ -607,6 +611,10 @@ func (s *ticketServer) ReopenTicket(ctx context.Context, req *aftersalesv1.Reope
 	return s.transition(ctx, aftersalesv1.TicketService_ReopenTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Reopen, aftersalesv1.TicketEvent_REOPENED,
 		func(tx *gorm.DB, row *store.Ticket, ev *event, now time.Time) error {
 			ev.Message = req.GetReason()
+			// A reopening soon after the resolution holds its warranty claim.
+			if err := s.holdClaim(ctx, tx, row.ID, now); err != nil {
+				return err
+			}
 			// The resolution the follow-up would ask about no longer stands.
 			return s.cancelAutomaticFollowUps(ctx, tx, row.ID, "the ticket was reopened", now)
 		})
