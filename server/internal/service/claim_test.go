@@ -101,14 +101,6 @@ func (c *claimCase) allClaims(actor context.Context, parent, filter string) []*a
 	}
 }
 
-// minor is an amount in minor units; the test fails on a malformed one.
-func minor(t *testing.T, m *moneypb.Money) int64 {
-	t.Helper()
-	a, err := money.FromProto(m)
-	require.NoError(t, err, "%v", m)
-	return a.Minor
-}
-
 // withParts is a resolution reporting parts (part number → quantity).
 func withParts(parts ...any) *aftersalesv1.Resolution {
 	r := validResolution()

@@ -1,10 +1,13 @@
 package service_test
 
 import (
+	"testing"
+
 	"github.com/stretchr/testify/require"
 	moneypb "google.golang.org/genproto/googleapis/type/money"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
+	"github.com/aftersales/aftersales/pkg/money"
 )
 
 // yuan is an amount in CNY: yuan(150, 50) is ¥150.50.
@@ -38,4 +41,12 @@ func (e *env) publishSchedule(s *aftersalesv1.FeeSchedule) *aftersalesv1.FeeSche
 	published, err := e.fees.PublishFeeSchedule(e.admin(), &aftersalesv1.PublishFeeScheduleRequest{Name: created.GetName(), Etag: created.GetEtag()})
 	require.NoError(e.t, err)
 	return published
+}
+
+// minor is an amount in its currency's minor unit, exactly.
+func minor(t *testing.T, m *moneypb.Money) int64 {
+	t.Helper()
+	a, err := money.FromProto(m)
+	require.NoError(t, err, "%v", m)
+	return a.Minor
 }

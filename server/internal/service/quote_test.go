@@ -298,14 +298,6 @@ func TestQuoteApprovalRules(t *testing.T) {
 	}
 }
 
-// minor is an amount in fen.
-func minor(t *testing.T, m *moneypb.Money) int64 {
-	t.Helper()
-	require.Equal(t, "CNY", m.GetCurrencyCode())
-	require.Zero(t, m.GetNanos()%10_000_000)
-	return m.GetUnits()*100 + int64(m.GetNanos()/10_000_000)
-}
-
 // TestQuoteBadInput: every bad quote is a clear error and leaves the
 // ticket as it was: same etag, no timeline event, no quote.
 func TestQuoteBadInput(t *testing.T) {
