@@ -28,6 +28,8 @@ var csvTables = map[protoreflect.FullName]protoreflect.Name{
 	(&aftersalesv1.FaultStatistics{}).ProtoReflect().Descriptor().FullName(): "rows",
 	// A partner's settlement statement: one row per claim (claim.proto).
 	(&aftersalesv1.SettlementStatement{}).ProtoReflect().Descriptor().FullName(): "lines",
+	// Warranty cost by model and fault code (report.proto).
+	(&aftersalesv1.CostMetrics{}).ProtoReflect().Descriptor().FullName(): "rows",
 }
 
 // csvMarshaler renders the metrics tables of the report service as CSV
