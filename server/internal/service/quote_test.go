@@ -117,6 +117,7 @@ func TestQuoteLifecycle(t *testing.T) {
 				requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_QUOTE_NOT_OFFERED)
 				_, err = e.tickets.StartTicket(tech, &aftersalesv1.StartTicketRequest{Name: tk.GetName()})
 				requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_FEE_APPROVAL_REQUIRED)
+				assert.Contains(t, status.Convert(err).Message(), "quote is AWAITING_MANAGER")
 			})
 
 			t.Run("staff see it", func(t *testing.T) {

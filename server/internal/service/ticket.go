@@ -537,11 +537,17 @@ var feeExempt = map[int32]bool{int32(aftersalesv1.Ticket_CONSULTATION): true}
 
 func (s *ticketServer) StartTicket(ctx context.Context, req *aftersalesv1.StartTicketRequest) (*aftersalesv1.Ticket, error) {
 	return s.transition(ctx, aftersalesv1.TicketService_StartTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Start, aftersalesv1.TicketEvent_STARTED,
-		func(_ *gorm.DB, row *store.Ticket, _ *event, _ time.Time) error {
+		func(tx *gorm.DB, row *store.Ticket, _ *event, _ time.Time) error {
 			if row.WarrantyStatus == int32(aftersalesv1.WarrantyStatus_WARRANTY_STATUS_OUT_OF_WARRANTY) && !feeExempt[row.Type] &&
 				row.FeeApproval != int32(aftersalesv1.FeeQuote_APPROVED) {
-				state := aftersalesv1.FeeQuote_ApprovalState(row.FeeApproval)
-				desc := "out-of-warranty work needs a fee quote approved by the customer before it starts; quote is " + approvalText(state)
+				state := approvalText(aftersalesv1.FeeQuote_ApprovalState(row.FeeApproval))
+				// A schedule quote says more: it may still wait for a
+				// manager, not for the customer.
+				var q store.TicketQuote
+				if err := tx.Select("state").Where("ticket_id = ?", row.ID).Take(&q).Error; err == nil {
+					state = aftersalesv1.Quote_State(q.State).String()
+				}
+				desc := "out-of-warranty work needs a fee quote approved by the customer before it starts; quote is " + state
 				return apierr.Precondition(aftersalesv1.ErrorReason_FEE_APPROVAL_REQUIRED, "FEE_QUOTE", req.GetName(), desc)
 			}
 			return nil
