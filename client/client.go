@@ -49,6 +49,12 @@ type Client struct {
 	// Reports answers service-quality figures: metrics, scorecards and
 	// fault statistics.
 	Reports aftersalesv1.ReportServiceClient
+	// Fees reads the price list that paid work is quoted from and warranty
+	// work is reimbursed by (QuoteTicket is on Tickets).
+	Fees aftersalesv1.FeeServiceClient
+	// Claims reads a shop's warranty claims and monthly settlement
+	// statements (and lets company reviewers decide them).
+	Claims aftersalesv1.WarrantyClaimServiceClient
 
 	conn *grpc.ClientConn
 }
@@ -92,6 +98,8 @@ func New(ctx context.Context, target string, opts ...Option) (*Client, error) {
 		FollowUps:  aftersalesv1.NewFollowUpServiceClient(conn),
 		Training:   aftersalesv1.NewTrainingServiceClient(conn),
 		Reports:    aftersalesv1.NewReportServiceClient(conn),
+		Fees:       aftersalesv1.NewFeeServiceClient(conn),
+		Claims:     aftersalesv1.NewWarrantyClaimServiceClient(conn),
 		conn:       conn,
 	}, nil
 }

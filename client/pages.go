@@ -145,3 +145,8 @@ func (c *Client) AllApiKeys(ctx context.Context, req *aftersalesv1.ListApiKeysRe
 func (c *Client) AllAuditRecords(ctx context.Context, req *aftersalesv1.ListAuditRecordsRequest, opts ...grpc.CallOption) iter.Seq2[*aftersalesv1.AuditRecord, error] {
 	return All(ctx, req, c.Audit.ListAuditRecords, func(r *aftersalesv1.ListAuditRecordsRequest, t string) { r.PageToken = t }, (*aftersalesv1.ListAuditRecordsResponse).GetAuditRecords, opts...)
 }
+
+// AllWarrantyClaims iterates over a shop's warranty claims across pages.
+func (c *Client) AllWarrantyClaims(ctx context.Context, req *aftersalesv1.ListWarrantyClaimsRequest, opts ...grpc.CallOption) iter.Seq2[*aftersalesv1.WarrantyClaim, error] {
+	return All(ctx, req, c.Claims.ListWarrantyClaims, func(r *aftersalesv1.ListWarrantyClaimsRequest, t string) { r.PageToken = t }, (*aftersalesv1.ListWarrantyClaimsResponse).GetClaims, opts...)
+}

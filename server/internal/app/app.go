@@ -228,7 +228,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if a.bootstrapKey, a.bootstrapExpire, err = auth.Bootstrap(ctx, a.db, cfg.BootstrapKeyTTL); err != nil {
 		return nil, fmt.Errorf("bootstrap admin key: %w", err)
 	}
-	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, tlsCfg.grpc, a.drain, authn.Authorize, func(s grpc.ServiceRegistrar) {
+	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, tlsCfg.grpc, a.drain, authn.Authorize, a.clientAddr.FromContext, func(s grpc.ServiceRegistrar) {
 		a.services.Register(s)
 		for _, register := range o.services {
 			register(s)

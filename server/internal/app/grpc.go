@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -36,7 +37,7 @@ import (
 // serves TLS with tlsConfig, or plaintext when tlsConfig is nil. now is
 // the clock of validation and of the rate limiter; drain is the gate that
 // refuses new calls during a shutdown.
-func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Registry, now func() time.Time, tlsConfig *tls.Config, drain *interceptors.Drain, authorize interceptors.AuthorizeFunc, register func(grpc.ServiceRegistrar)) (*grpc.Server, *health.Server, error) {
+func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Registry, now func() time.Time, tlsConfig *tls.Config, drain *interceptors.Drain, authorize interceptors.AuthorizeFunc, clientAddr func(context.Context) netip.Addr, register func(grpc.ServiceRegistrar)) (*grpc.Server, *health.Server, error) {
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	for _, c := range []prometheus.Collector{
 		metrics,
@@ -50,7 +51,7 @@ func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Regis
 
 	// Per process: replicas do not share buckets, which keeps the check
 	// off the database on every call.
-	limiter := interceptors.NewRateLimiter(interceptors.RateLimit{PerSecond: cfg.RateLimit, Burst: cfg.RateBurst}, now)
+	limiter := interceptors.NewRateLimiter(interceptors.RateLimit{PerSecond: cfg.RateLimit, Burst: cfg.RateBurst, ClientAddr: clientAddr}, now)
 	opts := interceptors.ServerOptions(interceptors.Options{
 		Logger:          logger,
 		Metrics:         metrics,

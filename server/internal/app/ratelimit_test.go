@@ -128,3 +128,30 @@ func TestRateLimitOff(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+// TestRateLimitAnonymousByAddress: callers without credentials (the public
+// price list) each get their own budget by client address, also through
+// the JSON gateway, where every call reaches the gRPC server from
+// loopback; behind a trusted proxy by X-Forwarded-For.
+func TestRateLimitAnonymousByAddress(t *testing.T) {
+	tp := startThrottled(t, func(c *config.Config) { c.RateLimit, c.RateBurst = 1, 1 })
+	lookup := func(from, xff string) int {
+		req, err := http.NewRequest(http.MethodGet, tp.baseURL+"/v1/fees:lookup?model=WM-8000", nil)
+		require.NoError(t, err)
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		resp, err := tp.httpFrom(from).Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		return resp.StatusCode
+	}
+	// No price list is published: a 400 (NO_FEE_SCHEDULE) is a call let
+	// through; 429 is the limit.
+	require.Equal(t, http.StatusBadRequest, lookup("127.0.0.21", ""))
+	require.Equal(t, http.StatusTooManyRequests, lookup("127.0.0.21", ""), "the same client, over its budget")
+	require.Equal(t, http.StatusBadRequest, lookup("127.0.0.22", ""), "another client has its own budget")
+	require.Equal(t, http.StatusBadRequest, lookup(proxyAddr, "203.0.113.7"))
+	require.Equal(t, http.StatusBadRequest, lookup(proxyAddr, "203.0.113.8"), "clients behind a trusted proxy apart")
+	require.Equal(t, http.StatusTooManyRequests, lookup(proxyAddr, "203.0.113.7"))
+}

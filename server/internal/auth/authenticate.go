@@ -90,7 +90,13 @@ func errDenied(method string) error {
 // table. Public methods pass without credentials.
 func (a *Authenticator) Authorize(ctx context.Context, method string) (principal.Principal, error) {
 	if Public(method) {
-		return principal.Principal{}, nil
+		// Credentials are optional here, but when sent they are checked
+		// and name the caller (for its own rate limit and the log); the
+		// health checks and reflection ignore them.
+		if !publicMethods[method] || !sentCredentials(ctx) {
+			return principal.Principal{}, nil
+		}
+		return a.Authenticate(ctx)
 	}
 	p, err := a.Authenticate(ctx)
 	if err != nil {
@@ -359,4 +365,11 @@ func RoleOf(r aftersalesv1.Staff_Role) principal.Role {
 
 func lockingClause() clause.Locking {
 	return clause.Locking{Strength: clause.LockingStrengthUpdate}
+}
+
+// sentCredentials reports whether the call carries an authorization
+// header.
+func sentCredentials(ctx context.Context) bool {
+	md, _ := metadata.FromIncomingContext(ctx)
+	return len(md.Get("authorization")) > 0
 }

@@ -3,6 +3,7 @@ package interceptors
 import (
 	"context"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -39,24 +40,29 @@ type RateLimit struct {
 	// MaxKeys bounds the number of principals tracked at once; 0 uses
 	// DefaultRateLimitMaxKeys.
 	MaxKeys int
+	// ClientAddr, when set, finds an anonymous caller's address (the HTTP
+	// client's behind the JSON gateway, X-Forwarded-For from trusted
+	// proxies: clientaddr.Resolver.FromContext); nil uses the TCP peer.
+	ClientAddr func(context.Context) netip.Addr
 }
 
 // RateLimiter limits how often each principal may call, with one token
 // bucket per principal. It is safe for concurrent use.
 //
 // Buckets are keyed by the principal's resource name ("staff/abc",
-// "apiKeys/k1"). Anonymous callers are keyed by their peer IP address, so
-// that one anonymous client cannot exhaust the budget of all others.
-// Calls through the JSON gateway all reach the server from loopback,
-// however, so anonymous JSON callers share a single bucket; authenticated
-// principals are the case this is built for.
+// "apiKeys/k1"). Anonymous callers (the public price list) are keyed by
+// their client address, so that one anonymous client cannot exhaust the
+// budget of all others; with RateLimit.ClientAddr that is the HTTP
+// client's address for calls through the JSON gateway, which otherwise
+// all come from loopback.
 //
 // Memory is bounded by MaxKeys buckets, kept by a limiter.Keyed: when the
 // map is full, full buckets go first, then arbitrary ones.
 type RateLimiter struct {
-	limit   rate.Limit
-	now     func() time.Time
-	buckets *limiter.Keyed[string]
+	limit      rate.Limit
+	now        func() time.Time
+	buckets    *limiter.Keyed[string]
+	clientAddr func(context.Context) netip.Addr
 }
 
 // NewRateLimiter returns a RateLimiter for cfg that reads the time from
@@ -67,9 +73,10 @@ func NewRateLimiter(cfg RateLimit, now func() time.Time) *RateLimiter {
 		now = time.Now
 	}
 	return &RateLimiter{
-		limit:   rate.Limit(cfg.PerSecond),
-		now:     now,
-		buckets: limiter.NewKeyed[string](rate.Limit(cfg.PerSecond), cfg.Burst, cfg.MaxKeys),
+		limit:      rate.Limit(cfg.PerSecond),
+		now:        now,
+		buckets:    limiter.NewKeyed[string](rate.Limit(cfg.PerSecond), cfg.Burst, cfg.MaxKeys),
+		clientAddr: cfg.ClientAddr,
 	}
 }
 
@@ -104,7 +111,7 @@ func (l *RateLimiter) check(ctx context.Context, method string) error {
 	if !l.Enabled() || strings.HasPrefix(method, healthPrefix) {
 		return nil
 	}
-	wait, ok := l.Allow(rateLimitKey(ctx))
+	wait, ok := l.Allow(l.key(ctx))
 	if ok {
 		return nil
 	}
@@ -113,13 +120,18 @@ func (l *RateLimiter) check(ctx context.Context, method string) error {
 		&errdetails.RetryInfo{RetryDelay: durationpb.New(wait)})
 }
 
-// rateLimitKey returns the bucket key of the caller in ctx: its resource
-// name, or for an anonymous caller "anonymous@" and its IP address.
-// Resource names contain no "@", so the two kinds of key cannot collide.
-func rateLimitKey(ctx context.Context) string {
+// key returns the bucket key of the caller in ctx: its resource name,
+// or for an anonymous caller "anonymous@" and its address. Resource names
+// contain no "@", so the two kinds of key cannot collide.
+func (l *RateLimiter) key(ctx context.Context) string {
 	p := principal.FromContext(ctx)
 	if p.Kind != principal.Anonymous {
 		return p.String()
+	}
+	if l.clientAddr != nil {
+		if a := l.clientAddr(ctx); a.IsValid() {
+			return p.String() + "@" + a.String()
+		}
 	}
 	pr, ok := peer.FromContext(ctx)
 	if !ok || pr.Addr == nil {

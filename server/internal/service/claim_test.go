@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/aftersales/aftersales/client"
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/pkg/apierr"
 	"github.com/aftersales/aftersales/pkg/money"
@@ -322,7 +323,17 @@ func TestWarrantyClaimReview(t *testing.T) {
 				assert.Equal(t, []string{r.GetName(), b.GetName(), a.GetName()}, []string{mine[0].GetName(), mine[1].GetName(), mine[2].GetName()}, "newest first")
 				approved := c.allClaims(c.shop, "partners/-", `state = APPROVED`)
 				assert.Len(t, approved, 2)
-				_, err := c.claims.ApproveWarrantyClaim(c.shop, &aftersalesv1.ApproveWarrantyClaimRequest{Name: a.GetName()})
+				// The same through the Go client shops import.
+				gc, err := client.New(context.Background(), c.app.GRPCAddr(), client.WithInsecure(), client.WithBearerToken(bearer(f.partner.GetName())))
+				require.NoError(t, err)
+				defer gc.Close()
+				var walked []string
+				for cl, err := range gc.AllWarrantyClaims(context.Background(), &aftersalesv1.ListWarrantyClaimsRequest{Parent: f.partner.GetName(), PageSize: 1}) {
+					require.NoError(t, err)
+					walked = append(walked, cl.GetName())
+				}
+				assert.Equal(t, []string{mine[0].GetName(), mine[1].GetName(), mine[2].GetName()}, walked)
+				_, err = c.claims.ApproveWarrantyClaim(c.shop, &aftersalesv1.ApproveWarrantyClaimRequest{Name: a.GetName()})
 				requireCode(t, err, codes.PermissionDenied, aftersalesv1.ErrorReason_ACCESS_DENIED)
 				_, err = c.claims.ListWarrantyClaims(c.mgr, &aftersalesv1.ListWarrantyClaimsRequest{Parent: "partners/-", Filter: "amount = 3"})
 				requireCode(t, err, codes.InvalidArgument, aftersalesv1.ErrorReason_INVALID_FILTER)

@@ -743,9 +743,27 @@ func TestHostileInput(t *testing.T) {
 			w := accSetup(t, e)
 			admin := w.admin
 
+			// A published price list and a shop's warranty claim, so that
+			// fee and claim methods get real bases too.
+			schedule := e.publishSchedule(testSchedule())
+			claimed := e.newTicket(w.f, w.f.inWarranty)
+			shop := as(w.f.partner.GetName())
+			_, err := e.tickets.AssignTicket(as(w.f.agent.GetName()), &aftersalesv1.AssignTicketRequest{Name: claimed.GetName(), Assignee: w.f.partnerTech.GetName()})
+			require.NoError(t, err)
+			_, err = e.tickets.AcceptTicket(shop, &aftersalesv1.AcceptTicketRequest{Name: claimed.GetName()})
+			require.NoError(t, err)
+			_, err = e.tickets.StartTicket(shop, &aftersalesv1.StartTicketRequest{Name: claimed.GetName()})
+			require.NoError(t, err)
+			_, err = e.tickets.ResolveTicket(shop, &aftersalesv1.ResolveTicketRequest{Name: claimed.GetName(), Resolution: withParts("P-BRUSH", 1)})
+			require.NoError(t, err)
+			claims, err := e.claims.ListWarrantyClaims(shop, &aftersalesv1.ListWarrantyClaimsRequest{Parent: w.f.partner.GetName()})
+			require.NoError(t, err)
+			require.Len(t, claims.GetClaims(), 1)
+
 			// Names of existing resources by pattern, for the real bases.
 			real := map[string]string{}
-			for _, n := range []string{w.tA.GetName(), w.custX.GetName(), w.f.inWarranty.GetName(), w.partnerA.GetName(), w.t1.GetName()} {
+			for _, n := range []string{w.tA.GetName(), w.custX.GetName(), w.f.inWarranty.GetName(), w.partnerA.GetName(), w.t1.GetName(),
+				schedule.GetName(), claims.GetClaims()[0].GetName(), w.f.partner.GetName() + "/settlements/" + e.clock.Now().Format("2006-01")} {
 				segs := strings.Split(n, "/")
 				for i := 1; i < len(segs); i += 2 {
 					segs[i] = "*"
