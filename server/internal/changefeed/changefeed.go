@@ -38,6 +38,8 @@ var collections = map[string]string{
 	// A shop's warranty claims and its monthly settlement statements.
 	"claims":      "warranty_claim",
 	"settlements": "settlement",
+	// The price list.
+	"feeSchedules": "fee_schedule",
 }
 
 // ResourceType returns the type of the resource called name: the

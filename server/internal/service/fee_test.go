@@ -137,6 +137,14 @@ func TestFeeSchedule(t *testing.T) {
 				assert.Len(t, after.GetFeeSchedules(), len(before.GetFeeSchedules()), "a refused schedule leaves nothing behind")
 			})
 
+			t.Run("the change feed", func(t *testing.T) {
+				filter := `resource_type = "fee_schedule"`
+				assert.Equal(t, []string{"fee_schedule.created", "fee_schedule.updated", "fee_schedule.state_changed"},
+					types(e.feed(manager, 0, filter), published.GetName()), "those who set prices follow the price list")
+				assert.Empty(t, e.feed(agent, 0, filter), "drafts are not the call center's")
+				assert.Empty(t, e.feed(as(f.partner.GetName()), 0, filter))
+			})
+
 			t.Run("a customer reads the prices of their product", func(t *testing.T) {
 				pf, err := e.fees.GetProductFees(as(f.customer.GetName()), &aftersalesv1.GetProductFeesRequest{Product: f.inWarranty.GetName()})
 				require.NoError(t, err)

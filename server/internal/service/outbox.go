@@ -125,9 +125,10 @@ var (
 	personalTypes = []string{"enrollment", "assessment", "accountability_record"}
 )
 
-// reviewTypes are the resource types of warranty settlement: reviewers
-// (managers) and the shop concerned follow them, the call center not.
-var reviewTypes = []string{"warranty_claim", "settlement"}
+// reviewTypes are the resource types of warranty settlement and of the
+// price list (drafts included): reviewers and those who set prices
+// (managers) follow them, and a shop its own claims; the call center not.
+var reviewTypes = []string{"warranty_claim", "settlement", "fee_schedule"}
 
 // eventScope limits an events query to what the caller may Get, from the
 // scope columns emit wrote (see scopeEvent).
