@@ -1100,7 +1100,10 @@ type Resolution struct {
 	Parts []*PartUsage `protobuf:"bytes,4,rep,name=parts,proto3" json:"parts,omitempty"`
 	// Time spent working.
 	Labor *durationpb.Duration `protobuf:"bytes,5,opt,name=labor,proto3" json:"labor,omitempty"`
-	// Amount charged to the customer; zero or unset for warranty work.
+	// Amount charged to the customer; zero or unset for warranty work. On a
+	// ticket with a quote from the fee schedule, at most the total of the
+	// revision the customer approved (and that total when unset); nothing
+	// without an approved revision.
 	FeeCharged    *Money `protobuf:"bytes,6,opt,name=fee_charged,json=feeCharged,proto3" json:"fee_charged,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -341,3 +341,41 @@ func checkFeeQuoteUpdate(tx *gorm.DB, caller principal.Principal, row *store.Tic
 	}
 	return false, legacyFeeQuoteAllowed(tx, caller, now)
 }
+
+// chargeWithinQuote applies the customer's approval to what a resolution
+// charges on a ticket with a quote from the schedule: an approved
+// revision is the most that may be charged (and the charge when the
+// resolution names none); without an approved revision nothing may be.
+// Tickets with a free-form fee_quote or none keep the charge they are
+// given.
+func chargeWithinQuote(tx *gorm.DB, row *store.Ticket, name string, charged *aftersalesv1.Money) error {
+	cur, err := loadQuote(tx, row.ID)
+	if err != nil || cur == nil {
+		return err
+	}
+	q := &cur.row
+	approved := cur.state() == aftersalesv1.Quote_APPROVED
+	if charged.GetCurrencyCode() == "" && charged.GetMinorUnits() == 0 {
+		if approved {
+			row.ChargedCurrency, row.ChargedMinor = q.Currency, q.TotalMinor
+		}
+		return nil
+	}
+	if !approved {
+		if charged.GetMinorUnits() == 0 {
+			return nil
+		}
+		return apierr.Precondition(aftersalesv1.ErrorReason_FEE_APPROVAL_REQUIRED, "FEE_QUOTE", name, fmt.Sprintf(
+			"revision %d of the quote is %s: the customer approved nothing to charge", q.Revision, cur.state()))
+	}
+	if charged.GetCurrencyCode() != q.Currency {
+		return apierr.Invalid(aftersalesv1.ErrorReason_CURRENCY_MISMATCH, apierr.Violation{
+			Field: "resolution.fee_charged.currency_code", Description: "must be " + q.Currency + ", the quote's currency"})
+	}
+	if charged.GetMinorUnits() > q.TotalMinor {
+		total := money.Amount{Currency: q.Currency, Minor: q.TotalMinor}
+		return apierr.Precondition(aftersalesv1.ErrorReason_FEE_APPROVAL_REQUIRED, "FEE_QUOTE", name, fmt.Sprintf(
+			"the customer approved %s %s (revision %d); a higher charge needs a revised quote and their approval", q.Currency, total, q.Revision))
+	}
+	return nil
+}

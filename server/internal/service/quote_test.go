@@ -510,3 +510,43 @@ func TestQuoteGateway(t *testing.T) {
 	})
 	requireHTTP(t, r, http.StatusBadRequest, codes.InvalidArgument, aftersalesv1.ErrorReason_UNKNOWN_FEE_LINE)
 }
+
+// TestQuoteCharge: a resolution charges what the customer approved at
+// most, and that total when it names no charge.
+func TestQuoteCharge(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			e := start(t, dialect)
+			f := e.seed()
+			e.publishSchedule(testSchedule())
+			tech, customer := as(f.technician.GetName()), as(f.customer.GetName())
+			tk := e.acceptedBy(f, f.outOfWarranty)
+			quoted, err := e.tickets.QuoteTicket(tech, quoteOf(tk, nil, line("LAB-REPAIR-WASHER", 1), line("P-PUMP", 1)))
+			require.NoError(t, err)
+			require.Equal(t, aftersalesv1.Quote_OFFERED, quoted.GetQuote().GetState())
+			_, err = e.tickets.ApproveTicketFee(customer, &aftersalesv1.ApproveTicketFeeRequest{Name: tk.GetName(), Approved: true, QuoteRevision: 1})
+			require.NoError(t, err)
+			_, err = e.tickets.StartTicket(tech, &aftersalesv1.StartTicketRequest{Name: tk.GetName()})
+			require.NoError(t, err)
+
+			resolve := func(fee *aftersalesv1.Money) (*aftersalesv1.Ticket, error) {
+				r := validResolution()
+				r.FeeCharged = fee
+				return e.tickets.ResolveTicket(tech, &aftersalesv1.ResolveTicketRequest{Name: tk.GetName(), Resolution: r})
+			}
+			_, err = resolve(&aftersalesv1.Money{CurrencyCode: "CNY", MinorUnits: 27051})
+			requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_FEE_APPROVAL_REQUIRED)
+			assert.Contains(t, status.Convert(err).Message(), "approved CNY 270.50 (revision 1)")
+			_, err = resolve(&aftersalesv1.Money{CurrencyCode: "EUR", MinorUnits: 100})
+			requireCode(t, err, codes.InvalidArgument, aftersalesv1.ErrorReason_CURRENCY_MISMATCH)
+			got, err := e.tickets.GetTicket(tech, &aftersalesv1.GetTicketRequest{Name: tk.GetName()})
+			require.NoError(t, err)
+			require.Equal(t, aftersalesv1.Ticket_IN_PROGRESS, got.GetState(), "a refused resolution changes nothing")
+
+			resolved, err := resolve(nil)
+			require.NoError(t, err)
+			assert.Equal(t, int64(27050), resolved.GetResolution().GetFeeCharged().GetMinorUnits(), "the approved total, when no charge is named")
+			assert.Equal(t, "CNY", resolved.GetResolution().GetFeeCharged().GetCurrencyCode())
+		})
+	}
+}

@@ -590,6 +590,10 @@ func (s *ticketServer) ResolveTicket(ctx context.Context, req *aftersalesv1.Reso
 			row.PartsUsed = marshalJSON(&aftersalesv1.Resolution{Parts: r.GetParts()})
 			row.LaborSeconds = int64(r.GetLabor().AsDuration() / time.Second)
 			row.ChargedCurrency, row.ChargedMinor = r.GetFeeCharged().GetCurrencyCode(), r.GetFeeCharged().GetMinorUnits()
+			// The customer pays what they approved, never more (quote.go).
+			if err := chargeWithinQuote(tx, row, req.GetName(), r.GetFeeCharged()); err != nil {
+				return err
+			}
 			row.ResolveTime = &now
 			ev.Message = r.GetSummary()
 			ev.setDetail("fault", r.GetFaultCategory()+"/"+r.GetFaultCode())
