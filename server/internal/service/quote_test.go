@@ -2,8 +2,10 @@ package service_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -548,5 +550,51 @@ func TestQuoteCharge(t *testing.T) {
 			assert.Equal(t, int64(27050), resolved.GetResolution().GetFeeCharged().GetMinorUnits(), "the approved total, when no charge is named")
 			assert.Equal(t, "CNY", resolved.GetResolution().GetFeeCharged().GetCurrencyCode())
 		})
+	}
+}
+
+// TestQuoteRandomNeverLosesACent quotes random quantities of the
+// schedule's lines with random discounts and checks, through the API,
+// that the lines add up to the subtotal, their discount shares to the
+// discount, and subtotal − discount to the total, to the fen.
+func TestQuoteRandomNeverLosesACent(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(uint64(seed), 7))
+	e := start(t, "sqlite")
+	f := e.seed()
+	e.publishSchedule(testSchedule())
+	manager := as(f.manager.GetName()) // any discount, no approval step
+	tk := e.acceptedBy(f, f.outOfWarranty)
+	lineCodes := []string{"LAB-REPAIR-WASHER", "LAB-ANY", "P-BRUSH", "P-PUMP", "CALL-PUDONG", "CALL-ANY"}
+	for i := range 40 {
+		var lines []*aftersalesv1.ChargeLine
+		for _, c := range lineCodes {
+			if r.IntN(2) == 0 {
+				lines = append(lines, line(c, 1+r.Int64N(997)))
+			}
+		}
+		if len(lines) == 0 {
+			lines = append(lines, line("P-PUMP", 1+r.Int64N(997)))
+		}
+		var subtotal int64
+		for _, l := range lines {
+			subtotal += map[string]int64{"LAB-REPAIR-WASHER": 15000, "LAB-ANY": 10000, "P-BRUSH": 4000, "P-PUMP": 12050, "CALL-PUDONG": 3000, "CALL-ANY": 5000}[l.GetCode()] * l.GetQuantity()
+		}
+		discount := r.Int64N(subtotal + 1)
+		got, err := e.tickets.QuoteTicket(manager, quoteOf(tk, &moneypb.Money{CurrencyCode: "CNY", Units: discount / 100, Nanos: int32(discount%100) * 10_000_000}, lines...))
+		require.NoError(t, err, "round %d", i)
+		q := got.GetQuote()
+		var amounts, shares int64
+		for _, l := range q.GetLines() {
+			a, d := minor(t, l.GetAmount()), minor(t, l.GetDiscount())
+			require.LessOrEqual(t, d, a, "a line's share of the discount is at most its amount")
+			amounts += a
+			shares += d
+		}
+		require.Equal(t, subtotal, minor(t, q.GetSubtotal()), "round %d", i)
+		require.Equal(t, subtotal, amounts, "round %d", i)
+		require.Equal(t, discount, shares, "round %d: the shares add up to the discount", i)
+		require.Equal(t, subtotal-discount, minor(t, q.GetTotal()), "round %d", i)
 	}
 }
