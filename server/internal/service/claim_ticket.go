@@ -50,6 +50,25 @@ func forUpdate(q *gorm.DB) *gorm.DB {
 	return q
 }
 
+// ticketClaim reads the claim of a ticket the transaction has locked,
+// and locks it when there is one. The lookup itself does not lock: a
+// locking read that finds no row takes a gap lock on the ticket_id index,
+// and two tickets resolved at once would then deadlock on each other's
+// new claims. Only a transaction holding the ticket creates its claim,
+// so nothing can appear in between; reviews lock the claim row, which the
+// second read waits for and then reads as committed.
+func ticketClaim(tx *gorm.DB, ticketID string) (store.WarrantyClaim, bool, error) {
+	var row store.WarrantyClaim
+	err := store.Translate(tx.Select("id").Where("ticket_id = ?", ticketID).Take(&row).Error)
+	if isNotFound(err) {
+		return row, false, nil
+	}
+	if err == nil {
+		err = store.Translate(forUpdate(tx).Where("id = ?", row.ID).Take(&row).Error)
+	}
+	return row, err == nil, err
+}
+
 // claimResolved prices the warranty work of a ticket being resolved (tk
 // carries its new resolution) by the fee schedule in effect now: a claim
 // of the shop the ticket is dispatched to, SUBMITTED for review, or, for
@@ -73,10 +92,8 @@ func (b *base) claimResolved(ctx context.Context, tx *gorm.DB, tk *store.Ticket,
 	if err != nil || pl == nil {
 		return err
 	}
-	var existing store.WarrantyClaim
-	err = store.Translate(forUpdate(tx).Where("ticket_id = ?", tk.ID).Take(&existing).Error)
-	found := err == nil
-	if err != nil && !isNotFound(err) {
+	existing, found, err := ticketClaim(tx, tk.ID)
+	if err != nil {
 		return err
 	}
 	if found && (existing.State == claimRejected || existing.State == claimSettled) {
@@ -134,13 +151,8 @@ func (b *base) claimResolved(ctx context.Context, tx *gorm.DB, tk *store.Ticket,
 	if err != nil {
 		return store.Translate(err)
 	}
-	if err := store.Translate(tx.Where("owner_id = ?", row.ID).Delete(&store.ChargeLine{}).Error); err != nil {
+	if err := writeChargeLines(tx, row.ID, lines); err != nil {
 		return err
-	}
-	if len(lines) > 0 {
-		if err := store.Translate(tx.Create(&lines).Error); err != nil {
-			return err
-		}
 	}
 	if row.PartnerID == "" {
 		return nil // company cost: no API resource, nothing to audit
@@ -202,11 +214,8 @@ func claimLines(pl *priceList, owner string, tk *store.Ticket, product *store.Pr
 // held too, so that cost figures leave it out until the ticket is
 // resolved again.
 func (b *base) holdClaim(ctx context.Context, tx *gorm.DB, ticketID string, now time.Time) error {
-	var row store.WarrantyClaim
-	err := store.Translate(forUpdate(tx).Where("ticket_id = ?", ticketID).Take(&row).Error)
-	if isNotFound(err) {
-		return nil
-	} else if err != nil {
+	row, found, err := ticketClaim(tx, ticketID)
+	if err != nil || !found {
 		return err
 	}
 	if !now.Before(row.ResolveTime.Add(claimWindow)) || (row.State != claimSubmitted && row.State != claimApproved) {

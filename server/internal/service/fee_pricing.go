@@ -195,3 +195,47 @@ func priceLine(owner string, pos int32, l *store.FeeLine, quantity int64) (store
 		Quantity: quantity, UnitPriceMinor: l.UnitPriceMinor, AmountMinor: amt.Minor,
 	}, nil
 }
+
+// writeChargeLines makes lines the charge lines of owner (a ticket's
+// quote or a claim), whose row the transaction has locked: it updates the
+// positions owner had, inserts the new ones and deletes those past the
+// end, each by its primary key. Deleting owner's whole range and
+// inserting it again would take InnoDB gap locks, and two owners written
+// at once then deadlock on each other's inserts (measured: most
+// concurrent quotes were ABORTED).
+func writeChargeLines(tx *gorm.DB, owner string, lines []store.ChargeLine) error {
+	var had []int32
+	if err := tx.Model(&store.ChargeLine{}).Where("owner_id = ?", owner).Pluck("position", &had).Error; err != nil {
+		return store.Translate(err)
+	}
+	stale := map[int32]bool{}
+	for _, p := range had {
+		stale[p] = true
+	}
+	var fresh []store.ChargeLine
+	for i := range lines {
+		l := &lines[i]
+		l.OwnerID = owner
+		if !stale[l.Position] {
+			fresh = append(fresh, *l)
+			continue
+		}
+		delete(stale, l.Position)
+		if err := tx.Model(l).Select("*").Updates(l).Error; err != nil {
+			return store.Translate(err)
+		}
+	}
+	if len(fresh) > 0 {
+		if err := tx.Create(&fresh).Error; err != nil {
+			return store.Translate(err)
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	gone := make([]int32, 0, len(stale))
+	for p := range stale {
+		gone = append(gone, p)
+	}
+	return store.Translate(tx.Where("owner_id = ? AND position IN ?", owner, gone).Delete(&store.ChargeLine{}).Error)
+}

@@ -157,9 +157,6 @@ func quoteEvent(ev *event, q *storedQuote, note string) {
 // saveQuote writes a new revision over the current one (existing) and
 // replaces its lines.
 func saveQuote(tx *gorm.DB, q *storedQuote, existing bool) error {
-	if err := tx.Where("owner_id = ?", q.row.TicketID).Delete(&store.ChargeLine{}).Error; err != nil {
-		return store.Translate(err)
-	}
 	write := tx.Create
 	if existing {
 		write = tx.Save
@@ -167,7 +164,7 @@ func saveQuote(tx *gorm.DB, q *storedQuote, existing bool) error {
 	if err := write(&q.row).Error; err != nil {
 		return store.Translate(err)
 	}
-	return store.Translate(tx.Create(&q.lines).Error)
+	return writeChargeLines(tx, q.row.TicketID, q.lines)
 }
 
 // decidesPrices reports whether caller may give any price or discount

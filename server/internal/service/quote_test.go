@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -596,5 +597,70 @@ func TestQuoteRandomNeverLosesACent(t *testing.T) {
 		require.Equal(t, subtotal, amounts, "round %d", i)
 		require.Equal(t, discount, shares, "round %d: the shares add up to the discount", i)
 		require.Equal(t, subtotal-discount, minor(t, q.GetTotal()), "round %d", i)
+	}
+}
+
+// TestQuotesAndClaimsConcurrently: quotes revised on many tickets at
+// once, and shops' warranty claims written at once, all succeed: writing
+// one owner's charge lines must not lock another's (on MySQL a range
+// delete's gap locks made most of them deadlock and fail ABORTED).
+func TestQuotesAndClaimsConcurrently(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			e := start(t, dialect)
+			f := e.seed()
+			e.publishSchedule(testSchedule())
+			agent, shop := as(f.agent.GetName()), as(f.partner.GetName())
+			const n = 12
+			quoted := make([]*aftersalesv1.Ticket, n)
+			repaired := make([]string, n)
+			for i := range n {
+				quoted[i] = e.newTicket(f, f.outOfWarranty)
+				tk := e.newTicket(f, f.inWarranty)
+				_, err := e.tickets.AssignTicket(agent, &aftersalesv1.AssignTicketRequest{Name: tk.GetName(), Assignee: f.partnerTech.GetName()})
+				require.NoError(t, err)
+				_, err = e.tickets.AcceptTicket(shop, &aftersalesv1.AcceptTicketRequest{Name: tk.GetName()})
+				require.NoError(t, err)
+				_, err = e.tickets.StartTicket(shop, &aftersalesv1.StartTicketRequest{Name: tk.GetName()})
+				require.NoError(t, err)
+				repaired[i] = tk.GetName()
+			}
+			revisions := [][]*aftersalesv1.ChargeLine{
+				{line("LAB-REPAIR-WASHER", 1), line("P-PUMP", 1)},
+				{line("LAB-REPAIR-WASHER", 1), line("P-PUMP", 1), line("P-BRUSH", 2), line("CALL-ANY", 1)},
+				{line("LAB-ANY", 1)},
+			}
+			errs := make(chan error, 4*n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					for _, lines := range revisions {
+						_, err := e.tickets.QuoteTicket(agent, quoteOf(quoted[i], nil, lines...))
+						errs <- err
+					}
+				})
+				wg.Go(func() {
+					_, err := e.tickets.ResolveTicket(shop, &aftersalesv1.ResolveTicketRequest{Name: repaired[i], Resolution: withParts("P-PUMP", 1, "P-BRUSH", 1)})
+					errs <- err
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				require.NoError(t, err)
+			}
+			for _, tk := range quoted {
+				got, err := e.tickets.GetTicket(agent, &aftersalesv1.GetTicketRequest{Name: tk.GetName()})
+				require.NoError(t, err)
+				require.Equal(t, int32(3), got.GetQuote().GetRevision())
+				require.Len(t, got.GetQuote().GetLines(), 1, "the last revision's one line, the others gone")
+			}
+			claims, err := e.claims.ListWarrantyClaims(shop, &aftersalesv1.ListWarrantyClaimsRequest{Parent: f.partner.GetName()})
+			require.NoError(t, err)
+			require.Len(t, claims.GetClaims(), n)
+			for _, c := range claims.GetClaims() {
+				require.Len(t, c.GetLines(), 4) // labour, pump, brushes, call-out
+			}
+		})
 	}
 }
