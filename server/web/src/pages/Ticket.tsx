@@ -1,0 +1,172 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, type Ticket, type TicketEvent } from "../api/client";
+import { fmtTime, t } from "../i18n";
+import { Countdown, ErrorBox, StateBadge, useNow } from "./common";
+
+type Action = "accept" | "start" | "pause" | "resume" | "close";
+
+/** The moves of a ticket in each state that the console offers (the API decides who may). */
+const moves: Record<string, Action[]> = {
+  ASSIGNED: ["accept"],
+  ACCEPTED: ["start"],
+  IN_PROGRESS: ["pause"],
+  PAUSED: ["resume"],
+  RESOLVED: ["close"],
+};
+
+export function TicketPage({ id }: { id: string }) {
+  const name = `tickets/${id}`;
+  const [ticket, setTicket] = useState<Ticket | null>(null);
+  const [events, setEvents] = useState<TicketEvent[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const now = useNow();
+
+  async function reload() {
+    try {
+      const tk = await api.getTicket(name);
+      const evs: TicketEvent[] = [];
+      let pageToken: string | undefined;
+      do {
+        const page = await api.listTicketEvents(name, { pageSize: 200, pageToken });
+        evs.push(...(page.events ?? []));
+        pageToken = page.nextPageToken || undefined;
+      } while (pageToken && evs.length < 1000);
+      setTicket(tk);
+      setEvents(evs);
+      setError(null);
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  useEffect(() => {
+    setTicket(null);
+    reload();
+  }, [id]);
+
+  async function act(f: () => Promise<Ticket>) {
+    setBusy(true);
+    try {
+      setTicket(await f());
+      setError(null);
+      await reload();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (!ticket)
+    return (
+      <section>
+        <a href="#/queue">← {t("back")}</a>
+        {error ? <ErrorBox error={error} /> : <p>{t("loading")}</p>}
+      </section>
+    );
+
+  const requestId = () => crypto.randomUUID();
+  const etag = ticket.etag;
+  const fields: [string, unknown][] = [
+    [t("state"), <StateBadge state={ticket.state} />],
+    [t("priority"), t(`priority.${ticket.priority}`)],
+    [t("type"), ticket.type],
+    [t("channel"), ticket.channel],
+    [t("customer"), ticket.customer],
+    [t("product"), ticket.product ?? "—"],
+    [t("assignee"), ticket.assignee ?? "—"],
+    [t("partner"), ticket.partner ?? "—"],
+    [t("created"), fmtTime(ticket.createTime)],
+    [t("responseDue"), fmtTime(ticket.sla?.responseDueTime)],
+    [t("resolveDue"), <>{fmtTime(ticket.sla?.resolveDueTime)} · <Countdown ticket={ticket} now={now} /></>],
+    [t("escalation"), ticket.escalationLevel ?? 0],
+  ];
+
+  return (
+    <section aria-labelledby="ticket-title">
+      <a href="#/queue">← {t("back")}</a>
+      <h1 id="ticket-title">{ticket.title}</h1>
+      <p class="muted small">{ticket.name}</p>
+      <ErrorBox error={error} />
+      <div class="ticket-grid">
+        <dl class="fields">
+          {fields.map(([k, v]) => (
+            <>
+              <dt>{k}</dt>
+              <dd>{v as string}</dd>
+            </>
+          ))}
+          {ticket.resolution && (
+            <>
+              <dt>{t("resolution")}</dt>
+              <dd>
+                {ticket.resolution.faultCategory}/{ticket.resolution.faultCode}: {ticket.resolution.summary}
+              </dd>
+            </>
+          )}
+        </dl>
+        <div class="actions" aria-labelledby="actions-title">
+          <h2 id="actions-title">{t("actions")}</h2>
+          {(moves[ticket.state ?? ""] ?? []).map((m) => (
+            <button type="button" disabled={busy} onClick={() => act(() => api[m](ticket, { etag, requestId: requestId() }))}>
+              {t(m)}
+            </button>
+          ))}
+          {ticket.state === "IN_PROGRESS" && (
+            <ResolveForm busy={busy} onResolve={(faultCategory, faultCode, summary) =>
+              act(() => api.resolve(ticket, { etag, requestId: requestId(), resolution: { faultCategory, faultCode, summary } }))} />
+          )}
+        </div>
+      </div>
+      <h2>{t("timeline")}</h2>
+      <ol class="timeline">
+        {events.map((e) => (
+          <li key={e.name}>
+            <time dateTime={e.createTime}>{fmtTime(e.createTime)}</time> <strong>{e.type}</strong>
+            {e.fromState && e.toState && (
+              <span class="muted">
+                {" "}
+                {t(`state.${e.fromState}`)} → {t(`state.${e.toState}`)}
+              </span>
+            )}{" "}
+            <span class="muted small">{e.actor}</span>
+            {e.message && <div>{e.message}</div>}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+function ResolveForm(props: { busy: boolean; onResolve: (cat: string, code: string, summary: string) => void }) {
+  const [cat, setCat] = useState("");
+  const [code, setCode] = useState("");
+  const [summary, setSummary] = useState("");
+  return (
+    <form
+      class="resolve"
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onResolve(cat, code, summary);
+      }}
+    >
+      <h3>{t("resolve")}</h3>
+      <label>
+        {t("faultCategory")}
+        <input name="faultCategory" required value={cat} onInput={(e) => setCat((e.target as HTMLInputElement).value)} />
+      </label>
+      <label>
+        {t("faultCode")}
+        <input name="faultCode" required value={code} onInput={(e) => setCode((e.target as HTMLInputElement).value)} />
+      </label>
+      <label>
+        {t("summary")}
+        <textarea name="summary" required value={summary} onInput={(e) => setSummary((e.target as HTMLTextAreaElement).value)} />
+      </label>
+      <button type="submit" disabled={props.busy}>
+        {t("resolve")}
+      </button>
+    </form>
+  );
+}
