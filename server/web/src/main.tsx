@@ -8,6 +8,9 @@ import { Queue } from "./pages/Queue";
 import { TicketPage } from "./pages/Ticket";
 import { Dashboard } from "./pages/Dashboard";
 import { Faults } from "./pages/Faults";
+import { Complaints } from "./pages/Complaints";
+import { FollowUps } from "./pages/FollowUps";
+import { forgetNames } from "./pages/names";
 import "./style.css";
 
 function App() {
@@ -19,6 +22,7 @@ function App() {
   useEffect(() => {
     whenUnauthorized(() => {
       session.signOut();
+      forgetNames();
       setAuthError(t("badKey"));
       setSignedIn(false);
     });
@@ -45,6 +49,7 @@ function App() {
 
   function signOut() {
     session.signOut();
+    forgetNames();
     setAuthError("");
     setSignedIn(false);
   }
@@ -68,6 +73,8 @@ function App() {
 
   const nav = [
     ["queue", "#/queue", t("queue")],
+    ["complaints", "#/complaints", t("complaints")],
+    ["followups", "#/followups", t("followUps")],
     ["dashboard", "#/dashboard", t("dashboard")],
     ["faults", "#/faults", t("faults")],
   ];
@@ -96,6 +103,10 @@ function App() {
           <Dashboard />
         ) : route.page === "faults" ? (
           <Faults />
+        ) : route.page === "complaints" ? (
+          <Complaints query={route.query} />
+        ) : route.page === "followups" ? (
+          <FollowUps query={route.query} />
         ) : (
           <Queue query={route.query} />
         )}

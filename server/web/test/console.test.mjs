@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { seed, startServer } from "./server.mjs";
+import { call, seed, startServer } from "./server.mjs";
 
 const shots = fileURLToPath(new URL("../screenshots/", import.meta.url));
 const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -158,15 +158,64 @@ test("the dashboard shows the service-quality figures, and the resolved ticket i
   }
   assert.equal(await opened.innerText(), "4");
   assert.equal(await page.locator('[data-figure="sla"] .value').innerText(), "100.0%");
+  // First load of the dashboard, from navigation to figures and chart.
+  const t0 = Date.now();
+  await page.reload();
+  await page.locator('.figures[data-state="ready"]').waitFor();
+  await page.locator(".chart canvas").waitFor();
+  console.log(`# dashboard first load: ${Date.now() - t0} ms (15 GetServiceMetrics calls)`);
+  // Drill-down: a day's bar opens the queue of the tickets opened that day.
+  const box = await page.locator(".chart canvas").boundingBox();
+  await page.mouse.click(box.x + box.width - 70, box.y + box.height - 60);
+  await page.getByRole("heading", { name: "工作队列" }).waitFor();
+  assert.match(await page.locator("code.filter").innerText(), /create_time >= \S+ AND create_time < /);
+  await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 4);
+  await page.goBack();
+  await page.locator('.figures[data-state="ready"]').waitFor();
   await page.locator(".chart canvas").waitFor();
   await page.waitForTimeout(500);
   await page.screenshot({ path: join(shots, "dashboard.png"), fullPage: true });
+
+  // Complaints by deadline: the CRITICAL one (acknowledge within an hour) first.
+  await page.getByRole("link", { name: "投诉" }).click();
+  await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 2);
+  assert.deepEqual(await page.locator("table.tickets tbody tr td:nth-child(2)").evaluateAll((tds) => tds.map((td) => td.firstChild.textContent)),
+    ["Smoke from the dryer", "The technician came late"]);
+  await page.screenshot({ path: join(shots, "complaints.png"), fullPage: true });
+  // Follow-ups due: resolving the ticket scheduled one.
+  await page.getByRole("link", { name: "回访" }).click();
+  await page.locator("table.tickets tbody tr").first().waitFor();
+  assert.equal(await page.locator("table.tickets tbody tr").count(), 1);
+  assert.equal(await page.locator("table.tickets tbody tr a").innerText(), data.tickets.drum.name.split("/")[1]);
+  await page.screenshot({ path: join(shots, "followups.png"), fullPage: true });
 
   await page.getByRole("link", { name: "故障统计" }).click();
   await page.locator("table.tickets tbody tr", { hasText: "E21" }).waitFor();
   await page.locator(".chart canvas").waitFor();
   await page.waitForTimeout(500);
   await page.screenshot({ path: join(shots, "faults.png"), fullPage: true });
+  // CSV export: the API's CSV, downloaded with the key in a header.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "导出 CSV" }).click()]);
+  const csv = await (await import("node:fs/promises")).readFile(await download.path(), "utf8");
+  assert.match(csv.split("\n")[0], /fault_code/);
+  assert.match(csv, /E21/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("the queue loads the next page as it scrolls (page tokens)", async () => {
+  const asAgent = (m, p, b) => call(server.base, data.agent.key, m, p, b);
+  for (let i = 0; i < 60; i++) {
+    await asAgent("POST", "/v1/tickets", { customer: data.customer.name, type: "MAINTENANCE", channel: "APP", priority: "LOW", title: `Yearly service ${i}` });
+  }
+  const page = await open();
+  await signIn(page, data.manager.key);
+  await page.getByLabel("优先级").selectOption("LOW");
+  // 61 open LOW tickets: a first page of 50, then the rest on scrolling.
+  await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 50);
+  await page.locator(".sentinel").scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 61);
+  await page.getByText("没有更多了").waitFor();
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -72,13 +72,18 @@ export async function startServer() {
   };
 }
 
-/** Calls the JSON API as key; throws on an error answer. */
+/** Calls the JSON API as key; throws on an error answer (after waiting out rate limits). */
 export async function call(base, key, method, path, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  for (let i = 0; ; i++) {
+    res = await fetch(base + path, {
+      method,
+      headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status !== 429 || i === 5) break;
+    await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get("retry-after") ?? 1)));
+  }
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
   return JSON.parse(text);
@@ -119,5 +124,11 @@ export async function seed(base, adminKey) {
     other: await ticket("Noisy pump", "HIGH", tech2.name),
     unassigned: await ticket("Install a dryer", "LOW"),
   };
-  return { manager, agent, tech, tech2, customer, product, tickets };
+  const complaint = (title, severity, ticket) =>
+    asAgent("POST", "/v1/complaints", { customer: customer.name, ticket: ticket.name, category: "SERVICE_ATTITUDE", severity, title, channel: "PHONE" });
+  const complaints = {
+    late: await complaint("The technician came late", "HIGH", tickets.leak),
+    smoke: await complaint("Smoke from the dryer", "CRITICAL", tickets.unassigned),
+  };
+  return { manager, agent, tech, tech2, customer, product, tickets, complaints };
 }

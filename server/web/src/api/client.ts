@@ -12,6 +12,10 @@ export type MetricsRow = Schemas["v1MetricsRow"];
 export type ServiceMetrics = Schemas["v1ServiceMetrics"];
 export type FaultStatistics = Schemas["v1FaultStatistics"];
 export type Staff = Schemas["v1Staff"];
+export type CostMetrics = Schemas["v1CostMetrics"];
+export type Money = Schemas["googleTypeMoney"];
+export type Complaint = Schemas["v1Complaint"];
+export type FollowUp = Schemas["v1FollowUp"];
 export type RpcStatus = Schemas["rpcStatus"];
 
 type QueryOf<Op extends keyof operations> = operations[Op]["parameters"] extends { query?: infer Q } ? NonNullable<Q> : never;
@@ -19,6 +23,8 @@ type JSONOf<Op extends keyof operations> = operations[Op]["responses"] extends {
 type BodyOf<Op extends keyof operations> = operations[Op] extends { requestBody: { content: { "application/json": infer B } } } ? B : never;
 
 export type ListTicketsQuery = QueryOf<"TicketService_ListTickets">;
+export type ListComplaintsQuery = QueryOf<"ComplaintService_ListComplaints">;
+export type ListFollowUpsQuery = QueryOf<"FollowUpService_ListFollowUps">;
 export type ServiceMetricsQuery = QueryOf<"ReportService_GetServiceMetrics">;
 export type FaultStatisticsQuery = QueryOf<"ReportService_GetFaultStatistics">;
 export type ResolveBody = BodyOf<"TicketService_ResolveTicket">;
@@ -76,6 +82,9 @@ const path = (name: string) => `/v1/${name.split("/").map(encodeURIComponent).jo
 
 export const api = {
   listTickets: (q: ListTicketsQuery) => call<JSONOf<"TicketService_ListTickets">>("GET", "/v1/tickets", q),
+  listComplaints: (q: ListComplaintsQuery) => call<JSONOf<"ComplaintService_ListComplaints">>("GET", "/v1/complaints", q),
+  listFollowUps: (q: ListFollowUpsQuery) => call<JSONOf<"FollowUpService_ListFollowUps">>("GET", "/v1/followUps", q),
+  listStaff: (q: QueryOf<"StaffService_ListStaff">) => call<JSONOf<"StaffService_ListStaff">>("GET", "/v1/staff", q),
   getTicket: (name: string) => call<JSONOf<"TicketService_GetTicket">>("GET", path(name)),
   listTicketEvents: (name: string, q: QueryOf<"TicketService_ListTicketEvents">) =>
     call<JSONOf<"TicketService_ListTicketEvents">>("GET", `${path(name)}/events`, q),
@@ -86,6 +95,7 @@ export const api = {
   resolve: (t: Ticket, body: ResolveBody) => call<Ticket>("POST", `${path(t.name!)}:resolve`, undefined, body),
   close: (t: Ticket, body: BodyOf<"TicketService_CloseTicket">) => call<Ticket>("POST", `${path(t.name!)}:close`, undefined, body),
   serviceMetrics: (q: ServiceMetricsQuery) => call<ServiceMetrics>("GET", "/v1/serviceMetrics", q),
+  costMetrics: (q: QueryOf<"ReportService_GetCostMetrics">) => call<Schemas["v1CostMetrics"]>("GET", "/v1/costMetrics", q),
   faultStatistics: (q: FaultStatisticsQuery) => call<FaultStatistics>("GET", "/v1/faultStatistics", q),
   faultStatisticsCSV: (q: FaultStatisticsQuery) => call<string>("GET", "/v1/faultStatistics", q, undefined, "text/csv"),
 };

@@ -1,11 +1,19 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, type MetricsRow, type ServiceMetrics } from "../api/client";
-import { fmtDay, fmtDuration, fmtTime, t } from "../i18n";
+import { api, type CostMetrics, type MetricsRow, type Money, type ServiceMetrics } from "../api/client";
+import { fmtDay, fmtDuration, fmtTime, getLang, t } from "../i18n";
 import { go } from "../router";
 import { Chart } from "./Chart";
 import { ErrorBox } from "./common";
 
 const DAY = 86400_000;
+/** The currency the cost figures are read in. */
+const CURRENCY = "CNY";
+
+function money(m?: Money): string {
+  if (!m) return "—";
+  const v = Number(m.units ?? 0) + (m.nanos ?? 0) / 1e9;
+  return new Intl.NumberFormat(getLang(), { style: "currency", currency: m.currencyCode || CURRENCY }).format(v);
+}
 
 /** The UTC midnight that starts today. The API's windows are whole UTC days. */
 function todayUTC(): number {
@@ -22,6 +30,7 @@ export function Dashboard() {
   const [days, setDays] = useState(14);
   const [total, setTotal] = useState<ServiceMetrics | null>(null);
   const [daily, setDaily] = useState<MetricsRow[]>([]);
+  const [cost, setCost] = useState<CostMetrics | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
 
@@ -32,6 +41,12 @@ export function Dashboard() {
   useEffect(() => {
     let live = true;
     setLoading(true);
+    // Warranty cost, in the company's currency; roles that may not read it
+    // see a dash.
+    api.costMetrics({ startTime: iso(start), endTime: iso(end), currencyCode: CURRENCY }).then(
+      (c) => live && setCost(c),
+      () => live && setCost(null),
+    );
     // One call for the window's figures, one per day for the trend: each
     // reads the daily rollups, so the cost follows the days, not the tickets.
     Promise.all([
@@ -59,6 +74,8 @@ export function Dashboard() {
     ["fcr", t("fcr"), fmtPct(pct(row.firstContactResolutionPercent))],
     ["sla", t("sla"), fmtPct(pct(row.slaCompliancePercent))],
     ["complaintsOnTime", t("complaintsOnTime"), fmtPct(pct(row.complaintResolvedOnTimePercent))],
+    ["cost", t("warrantyCost"), money(cost?.total?.cost)],
+    ["costPerTicket", t("costPerTicket"), money(cost?.total?.costPerTicket)],
     ["responseTime", t("responseTime"), num(row.timeToFirstResponse?.count) ? fmtDuration(secs(row.timeToFirstResponse?.mean)) : "—"],
     ["resolutionTime", t("resolutionTime"), num(row.timeToResolution?.count) ? fmtDuration(secs(row.timeToResolution?.mean)) : "—"],
   ];
@@ -119,11 +136,41 @@ export function Dashboard() {
       <Chart
         option={option}
         label={t("trend")}
-        onClick={(i) => go(`#/queue?state=&from=${iso(dayStarts[i])}&to=${iso(dayStarts[i] + DAY)}`)}
+        onClick={(i) => go(dayLink(dayStarts[i]))}
       />
+      <details class="daily">
+        <summary>{t("dailyTable")}</summary>
+        <table class="tickets">
+          <thead>
+            <tr>
+              <th scope="col">{t("day")}</th>
+              <th scope="col">{t("ticketsOpened")}</th>
+              <th scope="col">{t("ticketsResolved")}</th>
+              <th scope="col">{t("sla")}</th>
+              <th scope="col">{t("fcr")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {daily.map((r, i) => (
+              <tr>
+                <td>
+                  <a href={dayLink(dayStarts[i])}>{fmtDay(new Date(dayStarts[i]))}</a>
+                </td>
+                <td>{num(r.ticketsOpened)}</td>
+                <td>{num(r.ticketsResolved)}</td>
+                <td>{fmtPct(pct(r.slaCompliancePercent))}</td>
+                <td>{fmtPct(pct(r.firstContactResolutionPercent))}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </details>
     </section>
   );
 }
+
+/** The queue of every ticket opened on the UTC day that starts at ms. */
+const dayLink = (ms: number) => `#/queue?state=&from=${iso(ms)}&to=${iso(ms + DAY)}`;
 
 function fmtPct(v: number | null): string {
   return v === null ? "—" : `${v.toFixed(1)}%`;

@@ -57,7 +57,7 @@ export function Faults() {
       a.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
       a.download = `fault-statistics-${days}d.csv`;
       a.click();
-      URL.revokeObjectURL(a.href);
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
     } catch (e) {
       setError(e);
     }

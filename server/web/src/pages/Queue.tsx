@@ -1,8 +1,9 @@
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useMemo } from "preact/hooks";
 import { api, type Ticket } from "../api/client";
 import { fmtTime, t } from "../i18n";
 import { go } from "../router";
 import { Countdown, ErrorBox, StateBadge, idOf, useNow } from "./common";
+import { usePaged } from "./list";
 
 const states = ["NEW", "ASSIGNED", "ACCEPTED", "IN_PROGRESS", "PAUSED", "REOPENED", "RESOLVED", "CLOSED", "CANCELLED"];
 const priorities = ["URGENT", "HIGH", "NORMAL", "LOW"];
@@ -30,46 +31,11 @@ export function Queue({ query }: { query: URLSearchParams }) {
   const to = query.get("to") ?? undefined;
   const filter = queueFilter(state, priority, from, to);
 
-  const [tickets, setTickets] = useState<Ticket[]>([]);
-  const [token, setToken] = useState<string | undefined>();
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const gen = useRef(0);
-  const sentinel = useRef<HTMLDivElement>(null);
+  const { items: tickets, error, more } = usePaged<Ticket>(filter, async (pageToken) => {
+    const r = await api.listTickets({ filter, orderBy: "create_time", pageSize: 50, pageToken });
+    return { items: r.tickets ?? [], next: r.nextPageToken };
+  });
   const now = useNow();
-
-  async function load(pageToken: string | undefined, g: number) {
-    setLoading(true);
-    try {
-      const res = await api.listTickets({ filter, orderBy: "create_time", pageSize: 50, pageToken });
-      if (g !== gen.current) return;
-      setTickets((old) => (pageToken ? [...old, ...(res.tickets ?? [])] : res.tickets ?? []));
-      setToken(res.nextPageToken || undefined);
-      setError(null);
-    } catch (e) {
-      if (g === gen.current) setError(e);
-    } finally {
-      if (g === gen.current) setLoading(false);
-    }
-  }
-
-  useEffect(() => {
-    const g = ++gen.current;
-    setTickets([]);
-    setToken(undefined);
-    load(undefined, g);
-  }, [filter]);
-
-  // Infinite scroll: the next page when the end of the list comes into view.
-  useEffect(() => {
-    const el = sentinel.current;
-    if (!el || !token) return;
-    const io = new IntersectionObserver((es) => {
-      if (es.some((e) => e.isIntersecting) && !loading) load(token, gen.current);
-    });
-    io.observe(el);
-    return () => io.disconnect();
-  }, [token, loading]);
 
   // The API lists by creation time; the queue shows what it has loaded by
   // the SLA's resolve due time, the most urgent first.
@@ -139,18 +105,7 @@ export function Queue({ query }: { query: URLSearchParams }) {
           ))}
         </tbody>
       </table>
-      {!loading && !error && tickets.length === 0 && <p class="muted">{t("none")}</p>}
-      <div ref={sentinel} class="sentinel">
-        {loading ? (
-          t("loading")
-        ) : token ? (
-          <button type="button" onClick={() => load(token, gen.current)}>
-            {t("loadMore")}
-          </button>
-        ) : tickets.length > 0 ? (
-          <span class="muted">{t("end")}</span>
-        ) : null}
-      </div>
+      {more}
     </section>
   );
 }

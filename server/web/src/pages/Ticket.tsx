@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, type Ticket, type TicketEvent } from "../api/client";
 import { fmtTime, t } from "../i18n";
 import { Countdown, ErrorBox, StateBadge, useNow } from "./common";
+import { useNames } from "./names";
 
 type Action = "accept" | "start" | "pause" | "resume" | "close";
 
@@ -21,6 +22,7 @@ export function TicketPage({ id }: { id: string }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const now = useNow();
+  const nameOf = useNames();
 
   async function reload() {
     try {
@@ -75,7 +77,8 @@ export function TicketPage({ id }: { id: string }) {
     [t("channel"), ticket.channel],
     [t("customer"), ticket.customer],
     [t("product"), ticket.product ?? "—"],
-    [t("assignee"), ticket.assignee ?? "—"],
+    [t("assignee"), nameOf(ticket.assignee)],
+    [t("firstContact"), nameOf(ticket.firstContact)],
     [t("partner"), ticket.partner ?? "—"],
     [t("created"), fmtTime(ticket.createTime)],
     [t("responseDue"), fmtTime(ticket.sla?.responseDueTime)],
@@ -130,7 +133,7 @@ export function TicketPage({ id }: { id: string }) {
                 {t(`state.${e.fromState}`)} → {t(`state.${e.toState}`)}
               </span>
             )}{" "}
-            <span class="muted small">{e.actor}</span>
+            <span class="muted small">{nameOf(e.actor)}</span>
             {e.message && <div>{e.message}</div>}
           </li>
         ))}
