@@ -10,6 +10,7 @@ import { Dashboard } from "./pages/Dashboard";
 import { Faults } from "./pages/Faults";
 import { Complaints } from "./pages/Complaints";
 import { FollowUps } from "./pages/FollowUps";
+import { Qualification } from "./pages/Qualification";
 import { forgetNames } from "./pages/names";
 import "./style.css";
 
@@ -75,6 +76,7 @@ function App() {
     ["queue", "#/queue", t("queue")],
     ["complaints", "#/complaints", t("complaints")],
     ["followups", "#/followups", t("followUps")],
+    ["qualification", "#/qualification", t("qualification")],
     ["dashboard", "#/dashboard", t("dashboard")],
     ["faults", "#/faults", t("faults")],
   ];
@@ -103,6 +105,8 @@ function App() {
           <Dashboard />
         ) : route.page === "faults" ? (
           <Faults />
+        ) : route.page === "qualification" ? (
+          <Qualification />
         ) : route.page === "complaints" ? (
           <Complaints query={route.query} />
         ) : route.page === "followups" ? (

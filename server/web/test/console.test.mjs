@@ -219,3 +219,29 @@ test("the queue loads the next page as it scrolls (page tokens)", async () => {
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+test("the qualification board shows who is on duty and who is retraining until when", async () => {
+  const admin = (m, p, b) => call(server.base, server.adminKey, m, p, b);
+  // A course required of trainers: one trainer fails it (suspended,
+  // retraining), another is never assessed (trainee).
+  const failing = await admin("POST", "/v1/staff", { displayName: "Zhou Min", role: "TRAINER", team: "training" });
+  await admin("POST", "/v1/staff", { displayName: "Qian Hao", role: "TRAINER", team: "training" });
+  const course = await admin("POST", "/v1/courses", {
+    displayName: "Coaching skills", category: "SERVICE_SKILLS", requiredRoles: ["TRAINER"], passingScore: 70,
+    weights: { attitude: 25, efficiency: 25, quality: 25, knowledge: 25 }, validity: "31536000s",
+  });
+  await admin("POST", `/v1/${failing.name}/assessments`, { course: course.name, scores: { attitude: 50, efficiency: 50, quality: 50, knowledge: 50 } });
+
+  const page = await open();
+  await signIn(page, data.manager.key);
+  await page.getByRole("link", { name: "上岗资格" }).click();
+  const col = (c) => page.locator(`[data-column="${c}"] li`);
+  await col("SUSPENDED").first().waitFor();
+  assert.deepEqual(await col("QUALIFIED").locator("strong").allInnerTexts(), ["Zhao Min", "Li Na", "Wang Wei", "Chen Jie"]);
+  assert.deepEqual(await col("TRAINEE").locator("strong").allInnerTexts(), ["Qian Hao"]);
+  assert.deepEqual(await col("SUSPENDED").locator("strong").allInnerTexts(), ["Zhou Min"]);
+  await page.getByText("再培训截止").waitFor();
+  await page.screenshot({ path: join(shots, "qualification.png"), fullPage: true });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

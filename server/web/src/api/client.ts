@@ -85,6 +85,8 @@ export const api = {
   listComplaints: (q: ListComplaintsQuery) => call<JSONOf<"ComplaintService_ListComplaints">>("GET", "/v1/complaints", q),
   listFollowUps: (q: ListFollowUpsQuery) => call<JSONOf<"FollowUpService_ListFollowUps">>("GET", "/v1/followUps", q),
   listStaff: (q: QueryOf<"StaffService_ListStaff">) => call<JSONOf<"StaffService_ListStaff">>("GET", "/v1/staff", q),
+  listEnrollments: (staff: string, q: QueryOf<"TrainingService_ListEnrollments">) =>
+    call<JSONOf<"TrainingService_ListEnrollments">>("GET", `${path(staff)}/enrollments`, q),
   getTicket: (name: string) => call<JSONOf<"TicketService_GetTicket">>("GET", path(name)),
   listTicketEvents: (name: string, q: QueryOf<"TicketService_ListTicketEvents">) =>
     call<JSONOf<"TicketService_ListTicketEvents">>("GET", `${path(name)}/events`, q),
