@@ -81,6 +81,7 @@ test("a manager signs in and sees the whole queue by SLA due time", async () => 
   assert.deepEqual([...titles].sort(), ["Door seal leaks", "Drum does not spin", "Install a dryer", "Noisy pump"]);
   assert.equal(await page.locator(".countdown").count(), 4);
   assert.ok(!page.url().includes("ask_"), "the key is never in the URL");
+  assert.ok(!(await page.evaluate(() => JSON.stringify(localStorage))).includes("ask_"), "nor in localStorage");
   // The priority filter maps to the API's filter syntax.
   await page.getByLabel("优先级").selectOption("URGENT");
   await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 1);
@@ -163,7 +164,7 @@ test("the dashboard shows the service-quality figures, and the resolved ticket i
   await page.reload();
   await page.locator('.figures[data-state="ready"]').waitFor();
   await page.locator(".chart canvas").waitFor();
-  console.log(`# dashboard first load: ${Date.now() - t0} ms (15 GetServiceMetrics calls)`);
+  console.log(`# dashboard first load: ${Date.now() - t0} ms (16 calls: 15 GetServiceMetrics, 1 GetCostMetrics)`);
   // Drill-down: a day's bar opens the queue of the tickets opened that day.
   const box = await page.locator(".chart canvas").boundingBox();
   await page.mouse.click(box.x + box.width - 70, box.y + box.height - 60);
@@ -244,4 +245,25 @@ test("the qualification board shows who is on duty and who is retraining until w
   await page.screenshot({ path: join(shots, "qualification.png"), fullPage: true });
   assert.deepEqual(page.errors, []);
   await page.close();
+});
+
+test("a key revoked during the session brings back the sign-in page with an error", async () => {
+  const page = await open();
+  await signIn(page, data.tech2.key);
+  await page.locator("table.tickets tbody tr", { hasText: "Noisy pump" }).waitFor();
+  const id = data.tech2.key.split("_")[1];
+  await call(server.base, server.adminKey, "POST", `/v1/apiKeys/${id}:revoke`, {});
+  await page.getByRole("link", { name: "Noisy pump" }).click();
+  await page.getByRole("alert").waitFor();
+  assert.match(await page.getByRole("alert").innerText(), /密钥无效/);
+  assert.equal(await page.getByLabel("API 密钥").isVisible(), true);
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  await page.close();
+});
+
+test("no API key secret reaches the server's log", () => {
+  const logs = server.logs();
+  for (const k of [data.manager.key, data.tech.key, data.tech2.key, data.agent.key]) {
+    assert.ok(!logs.includes(k.split("_").slice(2).join("_")), "a key's secret is in the log");
+  }
 });
