@@ -267,3 +267,20 @@ test("no API key secret reaches the server's log", () => {
     assert.ok(!logs.includes(k.split("_").slice(2).join("_")), "a key's secret is in the log");
   }
 });
+
+test("a manager dispatches a new ticket to a qualified technician", async () => {
+  const page = await open();
+  await signIn(page, data.manager.key);
+  await page.getByRole("link", { name: "Install a dryer" }).click();
+  await page.getByRole("heading", { name: "Install a dryer" }).waitFor();
+  await page.locator("dl.fields .badge", { hasText: "新建" }).waitFor();
+  await page.getByLabel("处理人").selectOption({ label: "Chen Jie · 技师" });
+  await page.getByLabel("备注").fill("Near the depot");
+  await page.locator("form.resolve").getByRole("button", { name: "派单" }).click();
+  await page.locator("dl.fields .badge", { hasText: "已派单" }).waitFor();
+  await page.locator("dl.fields dd", { hasText: "Chen Jie" }).first().waitFor();
+  await page.locator("ol.timeline li", { hasText: "ASSIGNED" }).waitFor();
+  await page.screenshot({ path: join(shots, "ticket-assign.png"), fullPage: true });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

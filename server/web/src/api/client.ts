@@ -90,6 +90,7 @@ export const api = {
   getTicket: (name: string) => call<JSONOf<"TicketService_GetTicket">>("GET", path(name)),
   listTicketEvents: (name: string, q: QueryOf<"TicketService_ListTicketEvents">) =>
     call<JSONOf<"TicketService_ListTicketEvents">>("GET", `${path(name)}/events`, q),
+  assign: (t: Ticket, body: BodyOf<"TicketService_AssignTicket">) => call<Ticket>("POST", `${path(t.name!)}:assign`, undefined, body),
   accept: (t: Ticket, body: BodyOf<"TicketService_AcceptTicket">) => call<Ticket>("POST", `${path(t.name!)}:accept`, undefined, body),
   start: (t: Ticket, body: BodyOf<"TicketService_StartTicket">) => call<Ticket>("POST", `${path(t.name!)}:start`, undefined, body),
   pause: (t: Ticket, body: BodyOf<"TicketService_PauseTicket">) => call<Ticket>("POST", `${path(t.name!)}:pause`, undefined, body),

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, type Ticket, type TicketEvent } from "../api/client";
+import { api, type Staff, type Ticket, type TicketEvent } from "../api/client";
 import { fmtTime, t } from "../i18n";
 import { Countdown, ErrorBox, StateBadge, useNow } from "./common";
 import { useNames } from "./names";
@@ -14,6 +14,9 @@ const moves: Record<string, Action[]> = {
   PAUSED: ["resume"],
   RESOLVED: ["close"],
 };
+
+/** States AssignTicket is allowed from. */
+const assignable = new Set(["NEW", "ASSIGNED", "ACCEPTED", "IN_PROGRESS", "REOPENED"]);
 
 export function TicketPage({ id }: { id: string }) {
   const name = `tickets/${id}`;
@@ -116,6 +119,10 @@ export function TicketPage({ id }: { id: string }) {
               {t(m)}
             </button>
           ))}
+          {assignable.has(ticket.state ?? "") && (
+            <AssignForm key={ticket.etag} busy={busy} current={ticket.assignee} onAssign={(assignee, note) =>
+              act(() => api.assign(ticket, { etag, requestId: requestId(), assignee, note }))} />
+          )}
           {ticket.state === "IN_PROGRESS" && (
             <ResolveForm busy={busy} onResolve={(faultCategory, faultCode, summary) =>
               act(() => api.resolve(ticket, { etag, requestId: requestId(), resolution: { faultCategory, faultCode, summary } }))} />
@@ -169,6 +176,55 @@ function ResolveForm(props: { busy: boolean; onResolve: (cat: string, code: stri
       </label>
       <button type="submit" disabled={props.busy}>
         {t("resolve")}
+      </button>
+    </form>
+  );
+}
+
+/**
+ * Dispatch: the qualified staff the key may list (only they may be
+ * assigned work). Keys that may not list staff (technicians, shops) see
+ * no form.
+ */
+function AssignForm(props: { busy: boolean; current?: string; onAssign: (assignee: string, note: string) => void }) {
+  const [staff, setStaff] = useState<Staff[] | null>(null);
+  const [who, setWho] = useState("");
+  const [note, setNote] = useState("");
+  useEffect(() => {
+    api.listStaff({ filter: "qualification_state = QUALIFIED AND active = true", pageSize: 1000 }).then(
+      (r) => setStaff((r.staff ?? []).filter((s) => s.role === "TECHNICIAN" || s.role === "AGENT" || s.role === "MANAGER")),
+      () => setStaff(null),
+    );
+  }, []);
+  if (!staff || staff.length === 0) return null;
+  return (
+    <form
+      class="resolve"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (who) props.onAssign(who, note);
+      }}
+    >
+      <h3>{t("assign")}</h3>
+      <label>
+        {t("assignee")}
+        <select name="assignee" required value={who} onChange={(e) => setWho((e.target as HTMLSelectElement).value)}>
+          <option value="">—</option>
+          {staff
+            .filter((s) => s.name !== props.current)
+            .map((s) => (
+              <option value={s.name}>
+                {s.displayName} · {t(`role.${s.role}`)}
+              </option>
+            ))}
+        </select>
+      </label>
+      <label>
+        {t("note")}
+        <input name="note" value={note} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
+      </label>
+      <button type="submit" disabled={props.busy}>
+        {t("assign")}
       </button>
     </form>
   );
