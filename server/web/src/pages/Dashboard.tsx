@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, type CostMetrics, type MetricsRow, type Money, type ServiceMetrics } from "../api/client";
 import { fmtDay, fmtDuration, fmtTime, getLang, t } from "../i18n";
 import { go } from "../router";
+import { Breakdown } from "./Breakdown";
 import { Chart } from "./Chart";
 import { ErrorBox } from "./common";
 
@@ -165,6 +166,7 @@ export function Dashboard() {
           </tbody>
         </table>
       </details>
+      <Breakdown startTime={iso(start)} endTime={iso(end)} />
     </section>
   );
 }
