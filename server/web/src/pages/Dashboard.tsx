@@ -166,7 +166,8 @@ export function Dashboard() {
           </tbody>
         </table>
       </details>
-      <Breakdown startTime={iso(start)} endTime={iso(end)} />
+      {/* Below the fold: asked for once the figures above are in. */}
+      {total && <Breakdown startTime={iso(start)} endTime={iso(end)} />}
     </section>
   );
 }
