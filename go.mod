@@ -2,6 +2,9 @@ module github.com/aftersales/aftersales
 
 go 1.26.8
 
+// The web console's npm packages (server/web, not committed) are not Go packages.
+ignore ./server/web/node_modules
+
 require (
 	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.12-20260825204119-511051f7f437.1
 	buf.build/go/protovalidate v1.4.0

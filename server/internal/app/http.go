@@ -32,14 +32,15 @@ import (
 	"github.com/aftersales/aftersales/server/internal/auth"
 	"github.com/aftersales/aftersales/server/internal/clientaddr"
 	"github.com/aftersales/aftersales/server/internal/interceptors"
+	"github.com/aftersales/aftersales/server/web"
 )
 
 // readyTimeout bounds the database ping of /readyz; probes usually give up
 // after a second or so themselves.
 const readyTimeout = 2 * time.Second
 
-// httpHandler returns the HTTP routes: operational endpoints, and the JSON
-// gateway for everything else.
+// httpHandler returns the HTTP routes: operational endpoints, the web
+// console (GET / and /assets/…), and the JSON gateway for everything else.
 func (a *App) httpHandler(ctx context.Context) (http.Handler, error) {
 	gw, err := newGateway(ctx, a.gatewayConn, a.gateways, a.clientAddr)
 	if err != nil {
@@ -66,6 +67,7 @@ func (a *App) httpHandler(ctx context.Context) (http.Handler, error) {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
+	web.Register(mux)
 	mux.Handle("/", http.MaxBytesHandler(gw, int64(a.cfg.MaxRequestBytes)))
 	return a.closeWhenDraining(mux), nil
 }

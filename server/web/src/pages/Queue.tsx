@@ -1,0 +1,111 @@
+import { useMemo } from "preact/hooks";
+import { api, type Ticket } from "../api/client";
+import { fmtTime, t } from "../i18n";
+import { go } from "../router";
+import { Countdown, ErrorBox, StateBadge, idOf, useNow } from "./common";
+import { usePaged } from "./list";
+
+const states = ["NEW", "ASSIGNED", "ACCEPTED", "IN_PROGRESS", "PAUSED", "REOPENED", "RESOLVED", "CLOSED", "CANCELLED"];
+const priorities = ["URGENT", "HIGH", "NORMAL", "LOW"];
+
+/**
+ * The filter in the API's syntax (AIP-160: comparisons joined by AND) for
+ * the queue's choices. "open" is every state before RESOLVED.
+ */
+export function queueFilter(state: string, priority: string, from?: string, to?: string): string {
+  const parts: string[] = [];
+  if (state === "open") parts.push("state != RESOLVED", "state != CLOSED", "state != CANCELLED");
+  else if (state) parts.push(`state = ${state}`);
+  if (priority) parts.push(`priority = ${priority}`);
+  if (from) parts.push(`create_time >= ${from}`);
+  if (to) parts.push(`create_time < ${to}`);
+  return parts.join(" AND ");
+}
+
+const dueOf = (x: Ticket) => (x.sla?.resolveDueTime ? Date.parse(x.sla.resolveDueTime) : Infinity);
+
+export function Queue({ query }: { query: URLSearchParams }) {
+  const state = query.get("state") ?? "open";
+  const priority = query.get("priority") ?? "";
+  const from = query.get("from") ?? undefined;
+  const to = query.get("to") ?? undefined;
+  const filter = queueFilter(state, priority, from, to);
+
+  const { items: tickets, error, more } = usePaged<Ticket>(filter, async (pageToken) => {
+    const r = await api.listTickets({ filter, orderBy: "create_time", pageSize: 50, pageToken });
+    return { items: r.tickets ?? [], next: r.nextPageToken };
+  });
+  const now = useNow();
+
+  // The API lists by creation time; the queue shows what it has loaded by
+  // the SLA's resolve due time, the most urgent first.
+  const sorted = useMemo(() => [...tickets].sort((a, b) => dueOf(a) - dueOf(b)), [tickets]);
+
+  function setParam(k: string, v: string) {
+    const q = new URLSearchParams(query);
+    if (v) q.set(k, v);
+    else q.delete(k);
+    if (k === "state" && v === "") q.set("state", "");
+    go(`#/queue?${q}`);
+  }
+
+  return (
+    <section aria-labelledby="queue-title">
+      <h1 id="queue-title">{t("queue")}</h1>
+      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          {t("state")}
+          <select name="state" value={state} onChange={(e) => setParam("state", (e.target as HTMLSelectElement).value)}>
+            <option value="open">{t("open")}</option>
+            <option value="">{t("all")}</option>
+            {states.map((s) => (
+              <option value={s}>{t(`state.${s}`)}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t("priority")}
+          <select name="priority" value={priority} onChange={(e) => setParam("priority", (e.target as HTMLSelectElement).value)}>
+            <option value="">{t("all")}</option>
+            {priorities.map((p) => (
+              <option value={p}>{t(`priority.${p}`)}</option>
+            ))}
+          </select>
+        </label>
+        <code class="filter" title="filter">{filter || "—"}</code>
+      </form>
+      <p class="muted small">{t("sortedNote")}</p>
+      <ErrorBox error={error} />
+      <table class="tickets">
+        <thead>
+          <tr>
+            <th scope="col">{t("resolveDue")}</th>
+            <th scope="col">{t("title")}</th>
+            <th scope="col">{t("state")}</th>
+            <th scope="col">{t("priority")}</th>
+            <th scope="col" class="wide">{t("created")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {sorted.map((x) => (
+            <tr key={x.name} data-ticket={x.name}>
+              <td>
+                <Countdown ticket={x} now={now} />
+              </td>
+              <td>
+                <a href={`#/tickets/${idOf(x.name)}`}>{x.title || idOf(x.name)}</a>
+                {(x.escalationLevel ?? 0) > 0 && <span class="badge late"> ↑{x.escalationLevel}</span>}
+              </td>
+              <td>
+                <StateBadge state={x.state} />
+              </td>
+              <td>{t(`priority.${x.priority}`)}</td>
+              <td class="wide">{fmtTime(x.createTime)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {more}
+    </section>
+  );
+}
