@@ -88,6 +88,14 @@ func loadQuote(tx *gorm.DB, ticketID string) (*storedQuote, error) {
 	return qs[ticketID], nil
 }
 
+// mayHaveQuote reports whether row can have a quote from the schedule:
+// QuoteTicket leaves the customer's decision (FeeApproval) set, and
+// nothing clears it while the quote exists. Tickets without one, nearly
+// all of them, are read and changed without asking ticket_quotes.
+func mayHaveQuote(row *store.Ticket) bool {
+	return row.FeeApproval != int32(aftersalesv1.FeeQuote_APPROVAL_STATE_UNSPECIFIED)
+}
+
 // attachQuotes fills in the quotes of tickets, whole (as the audit trail
 // keeps them); ticketView then trims them for the caller. It reports
 // whether any ticket has one.

@@ -219,8 +219,10 @@ func (s *ticketServer) GetTicket(ctx context.Context, req *aftersalesv1.GetTicke
 		return nil, err
 	}
 	t := ticketProto(row)
-	if _, err := attachQuotes(s.db.Gorm(ctx), t); err != nil {
-		return nil, s.toStatus(ctx, err)
+	if mayHaveQuote(row) {
+		if _, err := attachQuotes(s.db.Gorm(ctx), t); err != nil {
+			return nil, s.toStatus(ctx, err)
+		}
 	}
 	return ticketView(caller, t), nil
 }
@@ -233,10 +235,14 @@ func (s *ticketServer) ListTickets(ctx context.Context, req *aftersalesv1.ListTi
 		return nil, s.toStatus(ctx, err)
 	}
 	resp := &aftersalesv1.ListTicketsResponse{NextPageToken: next}
+	var quoted []*aftersalesv1.Ticket
 	for i := range rows {
 		resp.Tickets = append(resp.Tickets, ticketProto(&rows[i]))
+		if mayHaveQuote(&rows[i]) {
+			quoted = append(quoted, resp.Tickets[i])
+		}
 	}
-	if _, err := attachQuotes(s.db.Gorm(ctx), resp.Tickets...); err != nil {
+	if _, err := attachQuotes(s.db.Gorm(ctx), quoted...); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
 	for i, t := range resp.Tickets {
@@ -291,9 +297,11 @@ func (s *ticketServer) UpdateTicket(ctx context.Context, req *aftersalesv1.Updat
 			return err
 		}
 		before := ticketProto(row)
-		hasQuote, err := attachQuotes(tx, before)
-		if err != nil {
-			return err
+		hasQuote := false
+		if mayHaveQuote(row) {
+			if hasQuote, err = attachQuotes(tx, before); err != nil {
+				return err
+			}
 		}
 		now := s.now()
 		ev := newEvent(row, aftersalesv1.TicketEvent_UPDATED, actor, now)
@@ -426,9 +434,11 @@ func (s *ticketServer) transition(ctx context.Context, method string, req idempo
 		// The quote is part of the ticket as audited; only the answer is
 		// trimmed to what the caller may see (ticketView).
 		before := ticketProto(row)
-		hasQuote, err := attachQuotes(tx, before)
-		if err != nil {
-			return nil, err
+		hasQuote := false
+		if mayHaveQuote(row) {
+			if hasQuote, err = attachQuotes(tx, before); err != nil {
+				return nil, err
+			}
 		}
 		now := s.now()
 		ev := newEvent(row, typ, actor, now)
