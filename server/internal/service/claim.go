@@ -65,22 +65,6 @@ func partnerVisible(db *gorm.DB, p principal.Principal, partnerID, name string) 
 	return nil
 }
 
-// claimLinesOf returns the lines of claims by claim id.
-func claimLinesOf(db *gorm.DB, claimIDs ...string) (map[string][]store.ChargeLine, error) {
-	out := make(map[string][]store.ChargeLine, len(claimIDs))
-	if len(claimIDs) == 0 {
-		return out, nil
-	}
-	var lines []store.ChargeLine
-	if err := db.Where("owner_id IN ?", claimIDs).Order("owner_id").Order("position").Find(&lines).Error; err != nil {
-		return nil, store.Translate(err)
-	}
-	for _, l := range lines {
-		out[l.OwnerID] = append(out[l.OwnerID], l)
-	}
-	return out, nil
-}
-
 func (s *warrantyClaimServer) GetWarrantyClaim(ctx context.Context, req *aftersalesv1.GetWarrantyClaimRequest) (*aftersalesv1.WarrantyClaim, error) {
 	partnerID, id, err := parseClaimName("name", req.GetName())
 	if err != nil {
@@ -92,7 +76,7 @@ func (s *warrantyClaimServer) GetWarrantyClaim(ctx context.Context, req *aftersa
 	if err != nil {
 		return nil, err
 	}
-	lines, err := claimLinesOf(db, row.ID)
+	lines, err := chargeLinesOf(db, row.ID)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
@@ -127,7 +111,7 @@ func (s *warrantyClaimServer) ListWarrantyClaims(ctx context.Context, req *after
 	for i := range rows {
 		claimIDs[i] = rows[i].ID
 	}
-	lines, err := claimLinesOf(db, claimIDs...)
+	lines, err := chargeLinesOf(db, claimIDs...)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
@@ -211,7 +195,7 @@ func (s *warrantyClaimServer) review(ctx context.Context, method string, req ide
 		if err := checkEtag(sentEtag, claimName(&row), row.Version); err != nil {
 			return nil, err
 		}
-		lines, err := claimLinesOf(tx, row.ID)
+		lines, err := chargeLinesOf(tx, row.ID)
 		if err != nil {
 			return nil, err
 		}

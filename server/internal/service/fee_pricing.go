@@ -239,3 +239,20 @@ func writeChargeLines(tx *gorm.DB, owner string, lines []store.ChargeLine) error
 	}
 	return store.Translate(tx.Where("owner_id = ? AND position IN ?", owner, gone).Delete(&store.ChargeLine{}).Error)
 }
+
+// chargeLinesOf returns the charge lines of owners (claims or tickets
+// with quotes) by owner id, in order: one query for any number.
+func chargeLinesOf(db *gorm.DB, owners ...string) (map[string][]store.ChargeLine, error) {
+	out := make(map[string][]store.ChargeLine, len(owners))
+	if len(owners) == 0 {
+		return out, nil
+	}
+	var lines []store.ChargeLine
+	if err := db.Where("owner_id IN ?", owners).Order("owner_id").Order("position").Find(&lines).Error; err != nil {
+		return nil, store.Translate(err)
+	}
+	for _, l := range lines {
+		out[l.OwnerID] = append(out[l.OwnerID], l)
+	}
+	return out, nil
+}

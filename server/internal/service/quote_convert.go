@@ -68,13 +68,12 @@ func loadQuotes(tx *gorm.DB, ids []string) (map[string]*storedQuote, error) {
 		out[rows[i].TicketID] = &storedQuote{row: rows[i]}
 		owners[i] = rows[i].TicketID
 	}
-	var lines []store.ChargeLine
-	if err := tx.Where("owner_id IN ?", owners).Order("owner_id").Order("position").Find(&lines).Error; err != nil {
-		return nil, store.Translate(err)
+	lines, err := chargeLinesOf(tx, owners...)
+	if err != nil {
+		return nil, err
 	}
-	for _, l := range lines {
-		q := out[l.OwnerID]
-		q.lines = append(q.lines, l)
+	for owner, ls := range lines {
+		out[owner].lines = ls
 	}
 	return out, nil
 }

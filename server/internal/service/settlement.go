@@ -85,7 +85,7 @@ func (s *warrantyClaimServer) IssueSettlementStatement(ctx context.Context, req 
 		if err := store.Translate(tx.Create(row).Error); err != nil {
 			return nil, err
 		}
-		lines, err := claimLinesOf(tx, claimIDs(claims)...)
+		lines, err := chargeLinesOf(tx, claimIDs(claims)...)
 		if err != nil {
 			return nil, err
 		}
