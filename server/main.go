@@ -271,6 +271,7 @@ func runDevToken(ctx context.Context, cfg config.Config, logger *slog.Logger, st
 	var subject string
 	assigned := false
 	err = db.InTx(ctx, func(tx *gorm.DB) error {
+		subject, assigned = "", false // InTx may rerun this
 		var c store.Customer
 		if err := store.Translate(tx.Where("id = ?", id).Take(&c).Error); err != nil {
 			return err

@@ -19,6 +19,7 @@
 //	bench reports-report  -results FILE ...  print the reports benchmark
 //	bench manager  -dsn DSN -db NAME         the seeded manager's name
 //	bench campaign -grpc ADDR ...            launch a recall, measure it and CreateTicket around it (scripts/bench-campaign.sh)
+//	bench failover -replicas A,B,C ...       load over replicas while a database node and a replica die, then check (scripts/failover.sh)
 //
 // It lives in the module so it can use the generated API types; it does
 // not import the server's internal packages: the raw baseline spells out
@@ -32,7 +33,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench info|createdb|dropdb|dburl|seed|wait|run|explain|report|soak|webhook-receiver|reports-reset|reports-catchup|reports-report|manager|campaign [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench info|createdb|dropdb|dburl|seed|wait|run|explain|report|soak|webhook-receiver|reports-reset|reports-catchup|reports-report|manager|campaign|failover [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
@@ -55,6 +56,7 @@ func main() {
 
 		"manager":  cmdManager,
 		"campaign": cmdCampaign,
+		"failover": cmdFailover,
 	}
 	cmd, ok := cmds[os.Args[1]]
 	if !ok {

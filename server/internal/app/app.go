@@ -166,8 +166,17 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Now:        o.now,
 		Logger:     logger,
 	})
-	if err := a.registry.Register(throttle); err != nil {
-		return nil, fmt.Errorf("register metrics: %w", err)
+	// Deadlocks and, on Galera, certification conflicts that InTx
+	// absorbed by rerunning the transaction: a rising rate means hot rows
+	// or writes to one row spread over several nodes.
+	retries := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "aftersales_db_conflict_retries_total",
+		Help: "Transactions rerun after a deadlock or a Galera certification conflict.",
+	}, func() float64 { return float64(a.db.ConflictRetries()) })
+	for _, c := range []prometheus.Collector{throttle, retries} {
+		if err := a.registry.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
 	}
 	authn := auth.NewAuthenticator(a.db, o.tokens, logger, auth.WithThrottle(throttle))
 	authn.CacheKeys(cfg.APIKeyCacheTTL)

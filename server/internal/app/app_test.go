@@ -381,6 +381,7 @@ func TestServes(t *testing.T) {
 		require.Contains(t, body, "grpc_server_handling_seconds_bucket")
 		require.Contains(t, body, "go_goroutines")
 		require.Contains(t, body, "process_start_time_seconds")
+		require.Contains(t, body, "aftersales_db_conflict_retries_total 0")
 	})
 
 	t.Run("reflection", func(t *testing.T) {

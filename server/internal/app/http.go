@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -32,6 +33,7 @@ import (
 	"github.com/aftersales/aftersales/server/internal/auth"
 	"github.com/aftersales/aftersales/server/internal/clientaddr"
 	"github.com/aftersales/aftersales/server/internal/interceptors"
+	"github.com/aftersales/aftersales/server/internal/store"
 	"github.com/aftersales/aftersales/server/web"
 )
 
@@ -85,7 +87,8 @@ func (a *App) closeWhenDraining(next http.Handler) http.Handler {
 }
 
 // ready answers /readyz: 200 when the database answers, 503 when it does
-// not or when the process is shutting down.
+// not, when it is a Galera node that is not Synced (it would refuse
+// queries or serve stale reads), or when the process is shutting down.
 func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	if a.drain.Draining() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "shutting down"})
@@ -95,7 +98,11 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := a.db.Ping(ctx); err != nil {
 		a.logger.WarnContext(ctx, "readiness check failed", slog.Any("error", err))
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
+		reason := "database unreachable"
+		if errors.Is(err, store.ErrNodeNotSynced) {
+			reason = "database node not synced"
+		}
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

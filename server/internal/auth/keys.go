@@ -109,6 +109,7 @@ func IssueKey(tx *gorm.DB, now time.Time, spec KeySpec) (*store.ApiKey, string, 
 // insert share one transaction, and on MySQL the count locks the range).
 func Bootstrap(ctx context.Context, db *store.DB, ttl time.Duration) (key string, expireTime time.Time, err error) {
 	err = db.InTx(ctx, func(tx *gorm.DB) error {
+		key, expireTime = "", time.Time{} // InTx may rerun this
 		var n int64
 		q := tx.Model(&store.ApiKey{})
 		if db.Dialect() == store.DialectMySQL {

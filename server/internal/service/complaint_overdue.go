@@ -52,6 +52,7 @@ func (s *complaintServer) checkOverdue(ctx context.Context, id string, now time.
 	ctx = principal.NewContext(ctx, actor)
 	changed := false
 	err := s.db.InTx(ctx, func(tx *gorm.DB) error {
+		changed = false // InTx may rerun this
 		var row store.Complaint
 		if err := lockRow(tx, &row, id); err != nil {
 			return err

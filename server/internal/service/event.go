@@ -266,6 +266,7 @@ func (b *base) emitFollowUpsDue(ctx context.Context) (int, error) {
 	now := b.now()
 	n := 0
 	err := b.db.InTx(ctx, func(tx *gorm.DB) error {
+		n = 0 // InTx may rerun this
 		var c store.EventCursor
 		err := tx.Where("name = ?", cursorFollowUpDue).Take(&c).Error
 		if err != nil && !isNotFound(store.Translate(err)) {

@@ -101,6 +101,7 @@ func (s *maintenanceServer) seedSchedules(ctx context.Context, planID string) er
 	for range seedMaxBatches {
 		more := false
 		err := s.db.InTx(ctx, func(tx *gorm.DB) error {
+			more = false // InTx may rerun this
 			var plan store.MaintenancePlan
 			if err := lockRow(tx, &plan, planID); err != nil {
 				return err
@@ -181,6 +182,7 @@ func (s *maintenanceServer) openVisit(ctx context.Context, planID, productID str
 	actor := principal.FromContext(ctx)
 	opened := false
 	err := s.db.InTx(ctx, func(tx *gorm.DB) error {
+		opened = false // InTx may rerun this
 		q := tx
 		if tx.Dialector.Name() == store.DialectMySQL {
 			q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})

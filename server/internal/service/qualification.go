@@ -192,7 +192,9 @@ func (b *base) CheckQualifications(ctx context.Context) (int, error) {
 	ctx = principal.NewContext(ctx, principal.NewSystem("qualification"))
 	changed := 0
 	for _, id := range staffIDs {
+		did := false
 		err := b.db.InTx(ctx, func(tx *gorm.DB) error {
+			did = false // InTx may rerun this
 			var st store.Staff
 			if err := lockRow(tx, &st, id); err != nil {
 				return err
@@ -204,11 +206,14 @@ func (b *base) CheckQualifications(ctx context.Context) (int, error) {
 			if err := b.requalify(ctx, tx, &st, now, ""); err != nil {
 				return err
 			}
-			changed++
+			did = true
 			return nil
 		})
 		if err != nil {
 			return changed, err
+		}
+		if did {
+			changed++
 		}
 	}
 	return changed, nil

@@ -199,6 +199,7 @@ type changedRow struct {
 func (b *base) rollupBatch(ctx context.Context) (n int, more bool, err error) {
 	horizon := b.now().Add(-rollupSettle)
 	err = b.db.InTx(ctx, func(tx *gorm.DB) error {
+		n, more = 0, false // InTx may rerun this
 		marks, err := lockWatermarks(tx)
 		if err != nil {
 			return err

@@ -69,6 +69,7 @@ func (s *ticketServer) breach(ctx context.Context, id string, now time.Time) (bo
 	ctx = principal.NewContext(ctx, actor)
 	changed := false
 	err := s.db.InTx(ctx, func(tx *gorm.DB) error {
+		changed = false // InTx may rerun this
 		var row store.Ticket
 		if err := lockRow(tx, &row, id); err != nil {
 			return err

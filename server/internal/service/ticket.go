@@ -494,6 +494,9 @@ func (s *ticketServer) AssignTicket(ctx context.Context, req *aftersalesv1.Assig
 	}
 	return s.transition(ctx, aftersalesv1.TicketService_AssignTicket_FullMethodName, req, req.GetName(), req.GetEtag(), ticketflow.Assign, aftersalesv1.TicketEvent_ASSIGNED,
 		func(tx *gorm.DB, row *store.Ticket, ev *event, _ time.Time) error {
+			// A copy: InTx may rerun this, and each run must start from
+			// the request's partner, not one a rolled-back run found.
+			partnerID := partnerID
 			if staffID != "" {
 				var st store.Staff
 				err := store.Translate(staffScope(tx, principal.FromContext(ctx)).Where("id = ?", staffID).Take(&st).Error)

@@ -209,7 +209,10 @@ const flushEvery = time.Second
 func (d *dispatcher) record(ctx context.Context, sub *store.Webhook, pos int64, done []*store.WebhookDelivery, failed *store.WebhookDelivery) (bool, error) {
 	ctx = principal.NewContext(ctx, principal.NewSystem("webhooks"))
 	moved := false
+	var saved *store.Webhook
 	err := d.s.db.InTx(ctx, func(tx *gorm.DB) error {
+		// InTx may rerun this: *sub changes only once one run commits.
+		moved, saved = false, nil
 		var row store.Webhook
 		if err := lockRow(tx, &row, sub.ID); err != nil {
 			return err
@@ -245,11 +248,14 @@ func (d *dispatcher) record(ctx context.Context, sub *store.Webhook, pos int64, 
 		}
 		// Delivery progress is not a change of the subscription: no new
 		// version (a user's etag stays valid), no audit record.
-		*sub = row
+		saved = &row
 		return store.Translate(tx.Select("delivered_seq", "attempts", "failing_since", "next_attempt_time").Save(&row).Error)
 	})
 	if err != nil {
 		return false, err
+	}
+	if saved != nil {
+		*sub = *saved
 	}
 	return !moved, nil
 }

@@ -51,18 +51,27 @@ func mysqlConfig(rawURL string) (*mysql.Config, error) {
 			cfg.Passwd, _ = u.User.Password()
 		}
 		cfg.Net = "tcp"
-		cfg.Addr = u.Host
-		if u.Port() == "" {
-			cfg.Addr = net.JoinHostPort(u.Hostname(), "3306")
-		}
+		cfg.Addr = withDefaultPorts(u.Host)
 		cfg.DBName = strings.TrimPrefix(u.Path, "/")
 	} else {
+		// The driver takes one address; a host list in tcp(h1,h2,h3) is
+		// parsed here, or the driver would bracket it as one IPv6 host.
+		dsn, hosts := strings.TrimPrefix(rawURL, "mysql:"), ""
+		if before, rest, ok := strings.Cut(dsn, "@tcp("); ok {
+			if list, after, ok := strings.Cut(rest, ")"); ok && strings.Contains(list, ",") {
+				hosts = withDefaultPorts(list)
+				dsn = before + "@tcp(" + strings.Split(hosts, ",")[0] + ")" + after
+			}
+		}
 		var err error
-		cfg, err = mysql.ParseDSN(strings.TrimPrefix(rawURL, "mysql:"))
+		cfg, err = mysql.ParseDSN(dsn)
 		if err != nil {
 			// The driver's message never echoes the DSN, so it cannot
 			// leak the password.
 			return nil, fmt.Errorf("store: invalid mysql DSN: %w", err)
+		}
+		if hosts != "" {
+			cfg.Addr = hosts
 		}
 	}
 	if cfg.DBName == "" {
@@ -102,6 +111,20 @@ func mysqlConfig(rawURL string) (*mysql.Config, error) {
 		cfg.Timeout = defaultDialTimeout
 	}
 	return cfg, nil
+}
+
+// withDefaultPorts normalises a comma-separated host list (the nodes of
+// a Galera cluster, see nodeSet), giving each host without a port 3306.
+func withDefaultPorts(hosts string) string {
+	list := strings.Split(hosts, ",")
+	for i, h := range list {
+		h = strings.TrimSpace(h)
+		if _, _, err := net.SplitHostPort(h); err != nil {
+			h = net.JoinHostPort(strings.Trim(h, "[]"), "3306")
+		}
+		list[i] = h
+	}
+	return strings.Join(list, ",")
 }
 
 // sqliteDSN turns a sqlite URL (sqlite:///abs.db, sqlite:rel.db,

@@ -41,6 +41,23 @@ func TestMySQLConfigFromDSN(t *testing.T) {
 	requireForcedSettings(t, cfg.FormatDSN())
 }
 
+// A Galera cluster addressed without a proxy: several hosts in either
+// form, each with its port or 3306.
+func TestMySQLConfigHostList(t *testing.T) {
+	cfg, err := mysqlConfig("mysql://root@n1:4306,n2,n3:4308/db")
+	require.NoError(t, err)
+	require.Equal(t, "n1:4306,n2:3306,n3:4308", cfg.Addr)
+	require.Equal(t, "db", cfg.DBName)
+
+	cfg, err = mysqlConfig("mysql:root:pw@tcp(127.0.0.1:4306,[::1]:4307, n3)/db?timeout=1s")
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:4306,[::1]:4307,n3:3306", cfg.Addr)
+	require.Equal(t, "pw", cfg.Passwd)
+	require.Equal(t, "db", cfg.DBName)
+	require.Equal(t, time.Second, cfg.Timeout)
+	requireForcedSettings(t, cfg.FormatDSN())
+}
+
 func requireForcedSettings(t *testing.T, dsn string) {
 	t.Helper()
 	_, rawQuery, _ := strings.Cut(dsn, "?")

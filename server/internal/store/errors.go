@@ -32,6 +32,10 @@ var (
 	// ErrInternal wraps every error this package cannot classify. Its
 	// message never includes the cause; use (*Error).Cause to log it.
 	ErrInternal = errors.New("store: internal error")
+	// ErrNodeNotSynced accompanies ErrUnavailable when the database is a
+	// Galera node that answers but is not Synced (it left the primary
+	// component or is catching up), so it must not serve.
+	ErrNodeNotSynced = errors.New("store: database node not synced")
 	// ErrIdempotencyMismatch reports a request id that was already used
 	// for a different request.
 	ErrIdempotencyMismatch = errors.New("store: request id already used for a different request")
@@ -63,10 +67,11 @@ func (e *Error) Error() string {
 
 // Unwrap exposes the kind but not the cause, so GORM and driver errors
 // cannot leak into caller logic. Context errors stay visible because the
-// API layer distinguishes a caller's own deadline from an outage.
+// API layer distinguishes a caller's own deadline from an outage, and
+// ErrNodeNotSynced because readiness reports it.
 func (e *Error) Unwrap() []error {
 	errs := []error{e.kind}
-	for _, ctxErr := range []error{context.Canceled, context.DeadlineExceeded} {
+	for _, ctxErr := range []error{context.Canceled, context.DeadlineExceeded, ErrNodeNotSynced} {
 		if errors.Is(e.cause, ctxErr) {
 			errs = append(errs, ctxErr)
 		}
@@ -200,6 +205,8 @@ func classifyMySQL(number uint16) (kind error, reason string) {
 		return ErrUnavailable, "server shutting down"
 	case 1290, 1836, 1792: // read-only server (e.g. during failover)
 		return ErrUnavailable, "read-only"
+	case 1047: // ER_UNKNOWN_COM_ERROR: a Galera node outside the primary component ("WSREP has not yet prepared node for application use")
+		return ErrUnavailable, "database node not synced"
 	case 9001, 9002, 9005: // TiDB: PD / TiKV timeout, region unavailable
 		return ErrUnavailable, "storage unavailable"
 	}

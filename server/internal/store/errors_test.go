@@ -165,6 +165,8 @@ func TestUnavailableWhenConnectionDropsMidTransaction(t *testing.T) {
 	require.Zero(t, n, "the interrupted transaction must not have committed")
 }
 
+// A deadlock is ErrConflict. (InTx reruns the victim, see
+// TestInTxRetriesDeadlock; plain GORM transactions show the translation.)
 func TestConflictOnMySQLDeadlock(t *testing.T) {
 	db := storetest.Open(t, store.DialectMySQL)
 	ctx := t.Context()
@@ -182,7 +184,7 @@ func TestConflictOnMySQLDeadlock(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, order := range [][2]string{{"a", "b"}, {"b", "a"}} {
 		wg.Go(func() {
-			errs[i] = db.InTx(ctx, func(tx *gorm.DB) error {
+			errs[i] = store.Translate(db.Gorm(ctx).Transaction(func(tx *gorm.DB) error {
 				if err := update(tx, order[0]); err != nil {
 					locked.Done()
 					return err
@@ -190,7 +192,7 @@ func TestConflictOnMySQLDeadlock(t *testing.T) {
 				locked.Done()
 				locked.Wait()
 				return update(tx, order[1])
-			})
+			}))
 		})
 	}
 	wg.Wait()

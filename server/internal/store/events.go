@@ -32,6 +32,7 @@ const cursorSequenced = "sequenced"
 func (d *DB) SequenceEvents(ctx context.Context, limit int) (int64, error) {
 	var n int64
 	err := d.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, func(tx *gorm.DB) error {
+		n = 0 // InTx may rerun this
 		var cur EventCursor
 		q := tx
 		if d.dialect == DialectMySQL {
@@ -70,6 +71,7 @@ func (d *DB) SequenceEvents(ctx context.Context, limit int) (int64, error) {
 func (d *DB) PurgeEvents(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
 	var n int64
 	err := d.InTx(ctx, func(tx *gorm.DB) error {
+		n = 0 // InTx may rerun this
 		var rows []Event
 		if err := tx.Select("seq", "create_time").Where("seq IS NOT NULL").Order("seq").Limit(limit).Find(&rows).Error; err != nil {
 			return err

@@ -21,13 +21,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	gormmysql "gorm.io/driver/mysql"
 	gormsqlite "gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -88,6 +89,10 @@ type DB struct {
 	log     *slog.Logger
 	// writeSlot (SQLite only) admits one InTx at a time; see InTx.
 	writeSlot chan struct{}
+	// nodes (MySQL only) picks the host of each new connection.
+	nodes *nodeSet
+	// conflictRetries counts transactions rerun by InTx.
+	conflictRetries atomic.Int64
 }
 
 // Open connects to the database described by opts and checks that it
@@ -133,7 +138,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	// Ping with the caller's context before GORM initialises: the
 	// dialectors query the server version without a context.
 	if err := d.sql.PingContext(ctx); err != nil {
-		_ = d.sql.Close()
+		_ = d.Close()
 		return nil, Translate(err)
 	}
 
@@ -157,7 +162,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		DisableAutomaticPing: true,
 	})
 	if err != nil {
-		_ = d.sql.Close()
+		_ = d.Close()
 		return nil, Translate(err)
 	}
 	return d, nil
@@ -169,11 +174,12 @@ func (d *DB) openMySQL(opts Options) (gorm.Dialector, error) {
 		return nil, err
 	}
 	cfg.Logger = mysqlLogger{d.log}
-	connector, err := mysql.NewConnector(cfg)
+	d.nodes, err = newNodeSet(cfg, d.log)
 	if err != nil {
 		return nil, fmt.Errorf("store: mysql config: %w", err)
 	}
-	d.sql = sql.OpenDB(connector)
+	d.nodes.watch()
+	d.sql = sql.OpenDB(d.nodes)
 	setPool(d.sql, opts, 50, 5*time.Minute)
 	return gormmysql.New(gormmysql.Config{Conn: d.sql, DSNConfig: cfg}), nil
 }
@@ -241,15 +247,58 @@ func (d *DB) Gorm(ctx context.Context) *gorm.DB { return d.gorm.WithContext(ctx)
 //
 // fn must use tx, not DB.Gorm, for everything that belongs to the
 // transaction, and must not call InTx. It may wait under contention
-// (SQLite runs one transaction at a time, MySQL waits on row locks);
-// ErrConflict means a retry of the whole InTx may succeed.
+// (SQLite runs one transaction at a time, MySQL waits on row locks).
+//
+// A transaction that loses a deadlock, or on Galera fails certification
+// against a write committed on another node (also error 1213), was
+// rolled back whole, so InTx runs fn again, up to txAttempts times in
+// all. fn must therefore be safe to rerun: it may set variables it
+// captured, but must not accumulate into them (append to a slice from
+// outside, count) or act outside the database. Only then does
+// ErrConflict reach the caller.
 func (d *DB) InTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return d.inTx(ctx, nil, fn)
 }
 
+// txAttempts bounds how often InTx runs a transaction that keeps losing
+// deadlocks or certification: a hot row under heavy contention fails
+// with ErrConflict (ABORTED) rather than holding the caller for long.
+const txAttempts = 4
+
 // inTx is InTx with transaction options, which apply to MySQL only: a
 // SQLite write transaction is serializable whatever is asked.
 func (d *DB) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *gorm.DB) error) error {
+	for attempt := 1; ; attempt++ {
+		err := d.runTx(ctx, opts, fn)
+		if attempt == txAttempts || !retryable(err) {
+			return err
+		}
+		// Back off a little, with jitter, so the transactions that
+		// collided do not collide again in lockstep.
+		wait := time.Duration(attempt) * (2*time.Millisecond + rand.N(8*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return Translate(ctx.Err())
+		case <-time.After(wait):
+		}
+		d.conflictRetries.Add(1)
+	}
+}
+
+// retryable reports whether err is a deadlock or a certification or
+// write conflict, which roll the whole transaction back. Lock wait
+// timeouts are not retried: the caller has waited long enough.
+func retryable(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.kind == ErrConflict && (e.reason == "deadlock" || e.reason == "write conflict")
+}
+
+// ConflictRetries is how many transactions InTx has rerun after a
+// deadlock or certification conflict since Open (for metrics).
+func (d *DB) ConflictRetries() int64 { return d.conflictRetries.Load() }
+
+// runTx runs fn in one transaction.
+func (d *DB) runTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *gorm.DB) error) error {
 	var txOpts []*sql.TxOptions
 	if opts != nil && d.dialect == DialectMySQL {
 		txOpts = append(txOpts, opts)
@@ -299,12 +348,20 @@ func (d *DB) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *gorm.DB)
 	return Translate(err)
 }
 
-// Ping reports whether the database answers, for readiness probes.
+// Ping reports whether the database may serve, for readiness probes: it
+// answers and, on a Galera node, is Synced (a node outside the primary
+// component would refuse queries or serve stale reads).
 func (d *DB) Ping(ctx context.Context) error {
-	return Translate(d.sql.PingContext(ctx))
+	if d.dialect != DialectMySQL {
+		return Translate(d.sql.PingContext(ctx))
+	}
+	return Translate(nodeReady(ctx, d.sql))
 }
 
-// Close closes all connections.
+// Close stops the node monitor and closes all connections.
 func (d *DB) Close() error {
+	if d.nodes != nil {
+		d.nodes.close()
+	}
 	return Translate(d.sql.Close())
 }

@@ -15,8 +15,10 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +30,14 @@ import (
 
 // MySQLDSNEnv names the environment variable that enables MySQL tests.
 const MySQLDSNEnv = "AFTERSALES_TEST_MYSQL_DSN"
+
+// MySQLHostsEnv, when set with MySQLDSNEnv, lists the nodes of a Galera
+// cluster ("h1:p1,h2:p2,h3:p3") that the databases under test are
+// reached through: each test's store URL names them all, starting at a
+// random one, so the suite runs with failover on and spread over the
+// nodes. MySQLDSNEnv (one of them) still creates and drops the test
+// databases. scripts/galera.sh prints both.
+const MySQLHostsEnv = "AFTERSALES_TEST_MYSQL_HOSTS"
 
 // Dialects returns the dialects to test: always store.DialectSQLite, and
 // store.DialectMySQL when MySQLDSNEnv is set.
@@ -131,6 +141,11 @@ func MySQLURL(t testing.TB, dbname, viaAddr string) string {
 	t.Helper()
 	cfg := MySQLConfig(t)
 	cfg.DBName = dbname
+	if hosts := os.Getenv(MySQLHostsEnv); hosts != "" {
+		list := strings.Split(hosts, ",")
+		first := mathrand.IntN(len(list))
+		cfg.Net, cfg.Addr = "tcp", strings.Join(append(list[first:], list[:first]...), ",")
+	}
 	if viaAddr != "" {
 		cfg.Net, cfg.Addr = "tcp", viaAddr
 	}
