@@ -11,6 +11,9 @@
 # installed (needs root) and started. Set AFTERSALES_TEST_NATS_URL (e.g.
 # "nats://host:4222") to use another server instead.
 #
+# On a Galera cluster: eval "$(scripts/galera.sh env)" first (sets the
+# DSN and AFTERSALES_TEST_MYSQL_HOSTS, the nodes every test's URL lists).
+#
 # Extra arguments go to `go test`, e.g. scripts/test.sh -run TestTicket.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,5 +36,8 @@ fi
 ensure_nats
 mysql_version=$(mariadb_version)
 nats_ver=$(nats_version)
+if [ -n "${AFTERSALES_TEST_MYSQL_HOSTS:-}" ]; then
+  mysql_version="Galera nodes $AFTERSALES_TEST_MYSQL_HOSTS (scripts/galera.sh)"
+fi
 log "MySQL: $mysql_version; SQLite: embedded; NATS: $nats_ver"
 exec go test -race -count=1 -timeout 30m "$@" ./...
