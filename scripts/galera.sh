@@ -95,6 +95,9 @@ wsrep_provider_options="gmcast.listen_addr=tcp://127.0.0.1:$(gport "$n");ist.rec
 wsrep_sst_method=rsync
 wsrep_sst_receive_address=127.0.0.1:$(($(gport "$n") + 2))
 wsrep_slave_threads=2
+# A single-statement write that loses certification is retried by the
+# node this often before the client sees a deadlock error.
+wsrep_retry_autocommit=4
 EOF
 }
 

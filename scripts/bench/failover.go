@@ -432,6 +432,26 @@ func (r *failoverRun) checkOnce(ctx context.Context, db *sql.DB) []string {
 		fails = append(fails, fmt.Sprintf("%d resolved tickets got no follow-up", resolvedWithout))
 	}
 
+	// The outbox: the leased sequencer numbered every committed event,
+	// and each resource's events in the order they were written, although
+	// three replicas wrote them on three nodes.
+	var unnumbered, outOfOrder int
+	err = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE seq IS NULL`).Scan(&unnumbered)
+	if err == nil {
+		err = db.QueryRowContext(ctx, `
+			SELECT COUNT(*) FROM (
+				SELECT seq, LAG(seq) OVER (PARTITION BY resource ORDER BY id) AS prev FROM events) x
+			WHERE prev > seq`).Scan(&outOfOrder)
+	}
+	switch {
+	case err != nil:
+		fails = append(fails, fmt.Sprintf("check the outbox: %v", err))
+	case unnumbered > 0:
+		fails = append(fails, fmt.Sprintf("%d events never got a feed position: the sequencer stopped", unnumbered))
+	case outOfOrder > 0:
+		fails = append(fails, fmt.Sprintf("%d events are in the feed before an earlier change of their resource", outOfOrder))
+	}
+
 	var escalatedTwice int
 	err = db.QueryRowContext(ctx, `
 		SELECT COUNT(*) FROM (

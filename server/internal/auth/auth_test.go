@@ -403,12 +403,12 @@ func TestBootstrapConcurrentReplicas(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			// Four replicas starting at once on one database, each with
-			// its own connection pool.
-			url := storetest.URL(t, dialect)
+			// its own connection pool (on Galera, through its own node).
 			const replicas = 4
+			urls := storetest.ReplicaURLs(t, dialect, replicas)
 			dbs := make([]*store.DB, replicas)
 			for i := range dbs {
-				dbs[i] = storetest.OpenOptions(t, store.Options{URL: url})
+				dbs[i] = storetest.OpenOptions(t, store.Options{URL: urls[i]})
 			}
 			keys := make([]string, replicas)
 			errs := make([]error, replicas)

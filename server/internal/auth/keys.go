@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
 	"github.com/aftersales/aftersales/server/internal/ids"
@@ -106,7 +107,8 @@ func IssueKey(tx *gorm.DB, now time.Time, spec KeySpec) (*store.ApiKey, string, 
 // container's log) and is meant for the first minutes of an install, not
 // for running it. Safe with several replicas starting at once: only the
 // transaction that finds the table empty issues a key (the check and the
-// insert share one transaction, and on MySQL the count locks the range).
+// insert share one transaction, on MySQL the count locks the range, and
+// on Galera a common marker row decides between nodes).
 func Bootstrap(ctx context.Context, db *store.DB, ttl time.Duration) (key string, expireTime time.Time, err error) {
 	err = db.InTx(ctx, func(tx *gorm.DB) error {
 		key, expireTime = "", time.Time{} // InTx may rerun this
@@ -122,6 +124,14 @@ func Bootstrap(ctx context.Context, db *store.DB, ttl time.Duration) (key string
 			return nil
 		}
 		now := db.Now()
+		// On Galera the range lock above holds only on this node: two
+		// replicas on two nodes would both find the table empty. Both
+		// also write this one row, so certification lets only one of
+		// them commit; the other is rerun and finds the key.
+		marker := store.Lease{Name: "bootstrap-key", Holder: "bootstrap", ExpiresAt: now}
+		if err := store.Translate(tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&marker).Error); err != nil {
+			return err
+		}
 		expire := now.Add(ttl)
 		_, full, err := IssueKey(tx, now, KeySpec{DisplayName: "bootstrap admin", ServiceRole: aftersalesv1.Staff_ADMIN, ExpireTime: &expire})
 		key, expireTime = full, expire

@@ -18,6 +18,7 @@ import (
 	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,31 @@ func URL(t testing.TB, dialect string) string {
 	return ""
 }
 
+// ReplicaURLs returns n URLs of one new, empty database, as n server
+// replicas would reach it. On a Galera cluster (MySQLHostsEnv) replica i
+// prefers node i, so the replicas write through different nodes and
+// only certification, not row locks, keeps them apart.
+func ReplicaURLs(t testing.TB, dialect string, n int) []string {
+	t.Helper()
+	urls := make([]string, n)
+	if dialect != store.DialectMySQL || os.Getenv(MySQLHostsEnv) == "" {
+		urls[0] = URL(t, dialect)
+		for i := range urls {
+			urls[i] = urls[0]
+		}
+		return urls
+	}
+	cfg := MySQLConfig(t)
+	cfg.DBName = MySQLDatabase(t)
+	nodes := strings.Split(os.Getenv(MySQLHostsEnv), ",")
+	for i := range urls {
+		first := i % len(nodes)
+		cfg.Net, cfg.Addr = "tcp", strings.Join(append(slices.Clone(nodes[first:]), nodes[:first]...), ",")
+		urls[i] = "mysql:" + cfg.FormatDSN()
+	}
+	return urls
+}
+
 // MySQLConfig returns the parsed MySQLDSNEnv and skips the test when it
 // is unset.
 func MySQLConfig(t testing.TB) *mysql.Config {
@@ -144,7 +170,7 @@ func MySQLURL(t testing.TB, dbname, viaAddr string) string {
 	if hosts := os.Getenv(MySQLHostsEnv); hosts != "" {
 		list := strings.Split(hosts, ",")
 		first := mathrand.IntN(len(list))
-		cfg.Net, cfg.Addr = "tcp", strings.Join(append(list[first:], list[:first]...), ",")
+		cfg.Net, cfg.Addr = "tcp", strings.Join(append(slices.Clone(list[first:]), list[:first]...), ",")
 	}
 	if viaAddr != "" {
 		cfg.Net, cfg.Addr = "tcp", viaAddr
