@@ -250,6 +250,20 @@ func lockRow(tx *gorm.DB, dst any, id string) error {
 	return store.Translate(q.Where("id = ?", id).Take(dst).Error)
 }
 
+// touchRow writes the row of model with id (version+1 and update_time)
+// in a transaction that reads it to decide about other rows: "is this
+// the campaign's last open target", "has this trainee an open
+// enrolment". On one MySQL server a row lock would serialise two such
+// transactions, but on Galera locks do not cross nodes: only writes to
+// a common row make certification reject one of two transactions from
+// different nodes (InTx then reruns it, and it sees the other's work).
+// The UPDATE also takes the row lock, so it replaces lockRow there. A
+// missing row is no error; the caller's own read finds none.
+func touchRow(tx *gorm.DB, model any, id string) error {
+	return store.Translate(tx.Model(model).Where("id = ?", id).
+		UpdateColumns(map[string]any{"version": gorm.Expr("version + 1"), "update_time": tx.NowFunc()}).Error)
+}
+
 // exists reports whether a row of model with id exists, inside tx.
 func exists(tx *gorm.DB, model any, id string) (bool, error) {
 	var n int64

@@ -81,11 +81,12 @@ func (b *base) campaignTicketMoved(tx *gorm.DB, tk *store.Ticket, ev *event, now
 // adds them, then takes the campaign before the target, so the last two
 // targets ending at once cannot both see the other still open (each
 // would leave the campaign ACTIVE for ever), nor wait for each other's
-// target while holding the campaign (a deadlock). A campaign that is
-// gone is no error: its targets go with it.
+// target while holding the campaign (a deadlock). It writes the
+// campaign rather than only locking it, for Galera (see touchRow); the
+// campaign's progress changes anyway. A campaign that is gone is no
+// error: its targets go with it.
 func lockCampaignFirst(tx *gorm.DB, campaignID string) error {
-	var c store.Campaign
-	return ignoreNotFound(lockRow(tx.Select("id"), &c, campaignID))
+	return touchRow(tx, &store.Campaign{}, campaignID)
 }
 
 // completeIfDone completes an ACTIVE campaign none of whose targets is

@@ -167,9 +167,9 @@ func fastComplaints(c *config.Config) { c.ComplaintCheckInterval = 20 * time.Mil
 func TestComplaintOverdueEscalates(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
-			url := storetest.URL(t, dialect)
-			e := startURL(t, url, fastComplaints)
-			replica := startURL(t, url, fastComplaints)
+			urls := storetest.ReplicaURLs(t, dialect, 2) // on Galera, two nodes
+			e := startURL(t, urls[0], fastComplaints)
+			replica := startURL(t, urls[1], fastComplaints)
 			f := e.seed()
 			agent := as(f.agent.GetName())
 			// The manager's own manager, the next level up.

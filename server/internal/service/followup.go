@@ -330,7 +330,12 @@ func (s *followUpServer) SubmitSurvey(ctx context.Context, req *aftersalesv1.Sub
 	}
 	caller := principal.FromContext(ctx)
 	return mutate(ctx, s.base, aftersalesv1.FollowUpService_SubmitSurvey_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.FollowUp, error) {
-		// The ticket's lock serialises two submissions of one survey.
+		// The ticket's lock serialises two submissions of one survey; it
+		// is written too, so that on Galera two nodes cannot both record
+		// one (see touchRow).
+		if err := touchRow(ticketScope(tx, caller), &store.Ticket{}, ticketID); err != nil {
+			return nil, err
+		}
 		var tk store.Ticket
 		if err := lockRow(ticketScope(tx, caller), &tk, ticketID); err != nil {
 			return nil, orErr(ignoreNotFound(err), notFound(req.GetTicket()))

@@ -20,10 +20,10 @@ func TestKeyCacheAcrossReplicas(t *testing.T) {
 	const ttl = 2 * time.Second
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
-			url := storetest.URL(t, dialect)
-			a := startURL(t, url)
+			urls := storetest.ReplicaURLs(t, dialect, 2) // on Galera, two nodes
+			a := startURL(t, urls[0])
 			f := a.seed()
-			b := startURL(t, url)
+			b := startURL(t, urls[1])
 			tk := a.newTicket(f, f.inWarranty)
 			get := func(e *env, actor string) error {
 				_, err := e.tickets.GetTicket(as(actor), &aftersalesv1.GetTicketRequest{Name: tk.GetName()})

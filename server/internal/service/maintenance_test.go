@@ -74,9 +74,9 @@ func ago(now time.Time, months, days int) *time.Time {
 func TestMaintenanceVisits(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
-			url := storetest.URL(t, dialect)
-			e := startURL(t, url, manualMaintenance)
-			replica := startURL(t, url, manualMaintenance)
+			urls := storetest.ReplicaURLs(t, dialect, 2) // on Galera, two nodes
+			e := startURL(t, urls[0], manualMaintenance)
+			replica := startURL(t, urls[1], manualMaintenance)
 			f := e.seed()
 			mgr := as(f.manager.GetName())
 			now := e.clock.Now()

@@ -57,9 +57,9 @@ func (e *env) resolveVisit(f *fixture, v *aftersalesv1.MaintenanceVisit) *afters
 func TestMaintenanceByUsage(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
-			url := storetest.URL(t, dialect)
-			e := startURL(t, url, manualMaintenance)
-			replica := startURL(t, url, manualMaintenance)
+			urls := storetest.ReplicaURLs(t, dialect, 2) // on Galera, two nodes
+			e := startURL(t, urls[0], manualMaintenance)
+			replica := startURL(t, urls[1], manualMaintenance)
 			f := e.seed()
 			now := e.clock.Now()
 			gen := e.unit(f, "GEN-7", ago(now, 1, 0))

@@ -20,9 +20,9 @@ func fastSLA(c *config.Config) { c.SLACheckInterval = 20 * time.Millisecond }
 func TestSLABreachEscalates(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
-			url := storetest.URL(t, dialect)
-			e := startURL(t, url, fastSLA)
-			replica := startURL(t, url, fastSLA)
+			urls := storetest.ReplicaURLs(t, dialect, 2) // on Galera, two nodes
+			e := startURL(t, urls[0], fastSLA)
+			replica := startURL(t, urls[1], fastSLA)
 			f := e.seed()
 			agent := as(f.agent.GetName())
 

@@ -241,6 +241,12 @@ func traineeParent(parent string, wildcard bool) (string, error) {
 // scope; out of scope is NOT_FOUND naming parent, as for one that does
 // not exist.
 func lockTrainee(ctx context.Context, tx *gorm.DB, id, parent string) (*store.Staff, error) {
+	// Written, not only locked: the callers decide about the trainee's
+	// enrolments (at most one open per course), and on Galera only a
+	// common written row keeps two nodes from both adding one.
+	if err := touchRow(trainerScope(tx, principal.FromContext(ctx)), &store.Staff{}, id); err != nil {
+		return nil, err
+	}
 	var st store.Staff
 	err := lockRow(trainerScope(tx, principal.FromContext(ctx)), &st, id)
 	if isNotFound(err) {

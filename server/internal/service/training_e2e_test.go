@@ -96,11 +96,11 @@ func requireNotQualified(t *testing.T, err error, courses ...string) {
 func TestTrainingQualificationLifecycle(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
-			url := storetest.URL(t, dialect)
-			e := startURL(t, url, slowQualification)
+			urls := storetest.ReplicaURLs(t, dialect, 2) // on Galera, two nodes
+			e := startURL(t, urls[0], slowQualification)
 			// The replica runs the expiry loop; its clock moves only when
 			// the loop is meant to see the expiry.
-			replica := startURL(t, url, fastQualification)
+			replica := startURL(t, urls[1], fastQualification)
 			f := e.seed()
 			agent := as(f.agent.GetName())
 			trainer := e.trNewStaff(&aftersalesv1.Staff{DisplayName: "Tia Trainer", Role: aftersalesv1.Staff_TRAINER})

@@ -39,7 +39,9 @@ var sqliteMigrateMu sync.Mutex
 //     lock on a dedicated connection around the whole run. The lock name
 //     is derived from the database name, and the server releases it if
 //     the process dies. (This needs two connections, which any sane pool
-//     has.)
+//     has.) GET_LOCK is per server, and on Galera per node, so with
+//     several hosts every replica takes it on the same one: the first
+//     in address order that answers (nodeSet.lockDB).
 //   - SQLite is embedded and used by a single process; BEGIN IMMEDIATE
 //     serialises the individual migrations on the file lock, and
 //     callers within the process are serialised by a mutex. Two processes
@@ -48,7 +50,12 @@ var sqliteMigrateMu sync.Mutex
 //     restart.
 func (d *DB) Migrate(ctx context.Context) error {
 	if d.dialect == DialectMySQL {
-		unlock, err := lockMySQL(ctx, d.sql)
+		lockDB, closeLockDB, err := d.nodes.lockDB(ctx, d.sql)
+		if err != nil {
+			return Translate(err)
+		}
+		defer closeLockDB()
+		unlock, err := lockMySQL(ctx, lockDB)
 		if err != nil {
 			return Translate(err)
 		}

@@ -47,10 +47,11 @@ func TestMigrateConcurrently(t *testing.T) {
 	const replicas = 4
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
-			url := storetest.URL(t, dialect)
+			// On Galera each replica prefers another node.
+			urls := storetest.ReplicaURLs(t, dialect, replicas)
 			dbs := make([]*store.DB, replicas)
 			for i := range dbs {
-				db, err := store.Open(t.Context(), store.Options{URL: url, Logger: storetest.Logger(t)})
+				db, err := store.Open(t.Context(), store.Options{URL: urls[i], Logger: storetest.Logger(t)})
 				require.NoError(t, err)
 				t.Cleanup(func() { _ = db.Close() })
 				dbs[i] = db
@@ -68,11 +69,13 @@ func TestMigrateConcurrently(t *testing.T) {
 // TestMigrateWaitsForMySQLLock holds the migration lock as another replica
 // would while migrating, and checks that Migrate waits for it.
 func TestMigrateWaitsForMySQLLock(t *testing.T) {
-	url := storetest.URL(t, store.DialectMySQL) // skips without MySQL
-	holder, err := store.Open(t.Context(), store.Options{URL: url, Logger: storetest.Logger(t)})
+	// On Galera the holder prefers the first node, where every replica
+	// takes the lock, and the migrator another node.
+	urls := storetest.ReplicaURLs(t, store.DialectMySQL, 2) // skips without MySQL
+	holder, err := store.Open(t.Context(), store.Options{URL: urls[0], Logger: storetest.Logger(t)})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = holder.Close() })
-	migrator, err := store.Open(t.Context(), store.Options{URL: url, Logger: storetest.Logger(t)})
+	migrator, err := store.Open(t.Context(), store.Options{URL: urls[1], Logger: storetest.Logger(t)})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = migrator.Close() })
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -242,6 +243,31 @@ func (s *nodeSet) check(n *node, db *sql.DB) {
 			s.log.Warn("database node unhealthy; moving connections", "node", n.addr, "error", err)
 		}
 	}
+}
+
+// lockDB returns where to take a server-wide lock (the migration lock):
+// main itself with one host; with several, a one-connection pool to the
+// first node in address order that answers, so that every replica,
+// whatever its own order, locks on the same Galera node (GET_LOCK does
+// not cross nodes).
+func (s *nodeSet) lockDB(ctx context.Context, main *sql.DB) (*sql.DB, func(), error) {
+	if len(s.nodes) < 2 {
+		return main, func() {}, nil
+	}
+	byAddr := slices.Clone(s.nodes)
+	slices.SortFunc(byAddr, func(a, b *node) int { return strings.Compare(a.addr, b.addr) })
+	var errs []error
+	for _, n := range byAddr {
+		db := sql.OpenDB(n.connector)
+		db.SetMaxOpenConns(1)
+		err := db.PingContext(ctx)
+		if err == nil {
+			return db, func() { _ = db.Close() }, nil
+		}
+		_ = db.Close()
+		errs = append(errs, err)
+	}
+	return nil, nil, errors.Join(errs...)
 }
 
 // close stops the monitor.
