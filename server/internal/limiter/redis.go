@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -135,6 +136,7 @@ func NewRedis(o RedisOptions) (*Redis, error) {
 	// this client uses.
 	opt.DisableIdentity = true
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	quietRedisLog.Do(func() { redis.SetLogger(discardLog{}) })
 	client := redis.NewClient(opt)
 	return &Redis{
 		client:    client,
@@ -151,6 +153,17 @@ func NewRedis(o RedisOptions) (*Redis, error) {
 		}, []string{"buckets"}),
 	}, nil
 }
+
+// quietRedisLog silences go-redis's own log, once per process (it is
+// global). go-redis writes a line to stderr for every failed dial, so an
+// outage would log one per call; Redis.failed reports failures instead,
+// at most once per WarnEvery.
+var quietRedisLog sync.Once
+
+// discardLog is a go-redis logger that drops everything.
+type discardLog struct{}
+
+func (discardLog) Printf(context.Context, string, ...any) {}
 
 // Addr returns the address of the server, without credentials, for logs.
 func (r *Redis) Addr() string { return r.addr }
