@@ -40,7 +40,7 @@ type RedisOptions struct {
 	// Prefix starts the name of every bucket's key, so that deployments
 	// (or tests) can share one Redis.
 	Prefix string
-	// Timeout bounds each call, connecting included; 0 uses
+	// Timeout bounds each call, waiting for a connection included; 0 uses
 	// DefaultRedisTimeout.
 	Timeout time.Duration
 	// Backoff is how long calls skip Redis after a failure; 0 uses
