@@ -14,6 +14,12 @@
 # On a Galera cluster: eval "$(scripts/galera.sh env)" first (sets the
 # DSN and AFTERSALES_TEST_MYSQL_HOSTS, the nodes every test's URL lists).
 #
+# The tests of cluster-wide rate limits (--redis-url) need Redis: one
+# answering on 127.0.0.1:6379 is reused, otherwise Debian's redis-server
+# is installed (needs root) and started without persistence. Set
+# AFTERSALES_TEST_REDIS_URL (e.g. "redis://host:6379/0") to use another
+# server instead.
+#
 # Extra arguments go to `go test`, e.g. scripts/test.sh -run TestTicket.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +32,9 @@ source scripts/lib-mariadb.sh
 # The NATS bootstrap: exports AFTERSALES_TEST_NATS_URL.
 # shellcheck source=scripts/lib-nats.sh
 source scripts/lib-nats.sh
+# The Redis bootstrap: exports AFTERSALES_TEST_REDIS_URL.
+# shellcheck source=scripts/lib-redis.sh
+source scripts/lib-redis.sh
 
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
@@ -34,10 +43,12 @@ if [ -z "${AFTERSALES_TEST_MYSQL_DSN:-}" ]; then
   export AFTERSALES_TEST_MYSQL_DSN="$MARIADB_DSN"
 fi
 ensure_nats
+ensure_redis
 mysql_version=$(mariadb_version)
 nats_ver=$(nats_version)
 if [ -n "${AFTERSALES_TEST_MYSQL_HOSTS:-}" ]; then
   mysql_version="Galera nodes $AFTERSALES_TEST_MYSQL_HOSTS (scripts/galera.sh)"
 fi
-log "MySQL: $mysql_version; SQLite: embedded; NATS: $nats_ver"
+redis_ver=$(redis_version)
+log "MySQL: $mysql_version; SQLite: embedded; NATS: $nats_ver; Redis: $redis_ver"
 exec go test -race -count=1 -timeout 30m "$@" ./...

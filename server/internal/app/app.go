@@ -24,6 +24,7 @@ import (
 	"github.com/aftersales/aftersales/server/internal/clientaddr"
 	"github.com/aftersales/aftersales/server/internal/config"
 	"github.com/aftersales/aftersales/server/internal/interceptors"
+	"github.com/aftersales/aftersales/server/internal/limiter"
 	"github.com/aftersales/aftersales/server/internal/natspub"
 	"github.com/aftersales/aftersales/server/internal/service"
 	"github.com/aftersales/aftersales/server/internal/store"
@@ -151,6 +152,20 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, err
 	}
+	// Likewise a malformed --redis-url; an unreachable Redis is not an
+	// error (see openRedis).
+	redisLimits, err := openRedis(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if redisLimits != nil {
+		cleanup = append(cleanup, redisLimits.Close)
+		// After the gRPC server stopped: the interceptors use it until then.
+		a.closers = append(a.closers, redisLimits.Close)
+		if err := a.registry.Register(redisLimits); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
 
 	a.db, err = openStore(ctx, cfg, logger, o.now)
 	if err != nil {
@@ -165,6 +180,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		ClientAddr: a.clientAddr.FromContext,
 		Now:        o.now,
 		Logger:     logger,
+		Redis:      redisLimits,
 	})
 	// Deadlocks and, on Galera, certification conflicts that InTx
 	// absorbed by rerunning the transaction: a rising rate means hot rows
@@ -237,7 +253,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if a.bootstrapKey, a.bootstrapExpire, err = auth.Bootstrap(ctx, a.db, cfg.BootstrapKeyTTL); err != nil {
 		return nil, fmt.Errorf("bootstrap admin key: %w", err)
 	}
-	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, tlsCfg.grpc, a.drain, authn.Authorize, a.clientAddr.FromContext, func(s grpc.ServiceRegistrar) {
+	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, tlsCfg.grpc, a.drain, authn.Authorize, a.clientAddr.FromContext, redisLimits, func(s grpc.ServiceRegistrar) {
 		a.services.Register(s)
 		for _, register := range o.services {
 			register(s)
@@ -282,6 +298,43 @@ func replicaID() string {
 		host = "unknown"
 	}
 	return host + "-" + rand.Text()[:8]
+}
+
+// redisStartTimeout bounds the ping to Redis at start-up, which only
+// decides what to log.
+const redisStartTimeout = 2 * time.Second
+
+// openRedis returns the Redis that shares the rate limits between the
+// replicas (--redis-url), or nil without one. It fails only on a
+// malformed URL.
+//
+// An unreachable Redis is a warning, not a reason to refuse to start:
+// Redis only makes limits cluster-wide, and without it every call is
+// still limited, per process, as with no --redis-url at all. Refusing
+// would make a Redis outage stop every replica that restarts or scales
+// out, a far worse failure than a caller getting N times its budget for
+// a while; and Redis is used from the first call on as soon as it
+// answers. For the same reason /readyz does not ask Redis.
+func openRedis(ctx context.Context, cfg config.Config, logger *slog.Logger) (*limiter.Redis, error) {
+	if cfg.RedisURL == "" {
+		return nil, nil
+	}
+	r, err := limiter.NewRedis(limiter.RedisOptions{
+		URL:     cfg.RedisURL,
+		Prefix:  cfg.RedisKeyPrefix,
+		Timeout: cfg.RedisTimeout,
+		Logger:  logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--redis-url: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, redisStartTimeout)
+	defer cancel()
+	// Check logs a failure itself.
+	if r.Check(pingCtx) == nil {
+		logger.InfoContext(ctx, "rate limits shared through Redis", slog.String("redis_addr", r.Addr()), slog.String("key_prefix", cfg.RedisKeyPrefix))
+	}
+	return r, nil
 }
 
 // openStore opens the database and applies the migrations.

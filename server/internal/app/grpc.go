@@ -29,6 +29,7 @@ import (
 	"github.com/aftersales/aftersales/pkg/apierr"
 	"github.com/aftersales/aftersales/server/internal/config"
 	"github.com/aftersales/aftersales/server/internal/interceptors"
+	"github.com/aftersales/aftersales/server/internal/limiter"
 )
 
 // newGRPCServer builds the gRPC server with the interceptor chain, the
@@ -36,8 +37,9 @@ import (
 // registers its metrics and the Go and process collectors on reg. It
 // serves TLS with tlsConfig, or plaintext when tlsConfig is nil. now is
 // the clock of validation and of the rate limiter; drain is the gate that
-// refuses new calls during a shutdown.
-func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Registry, now func() time.Time, tlsConfig *tls.Config, drain *interceptors.Drain, authorize interceptors.AuthorizeFunc, clientAddr func(context.Context) netip.Addr, register func(grpc.ServiceRegistrar)) (*grpc.Server, *health.Server, error) {
+// refuses new calls during a shutdown; redis, when not nil, shares the
+// rate limit between the replicas.
+func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Registry, now func() time.Time, tlsConfig *tls.Config, drain *interceptors.Drain, authorize interceptors.AuthorizeFunc, clientAddr func(context.Context) netip.Addr, redis *limiter.Redis, register func(grpc.ServiceRegistrar)) (*grpc.Server, *health.Server, error) {
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	for _, c := range []prometheus.Collector{
 		metrics,
@@ -49,15 +51,15 @@ func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Regis
 		}
 	}
 
-	// Per process: replicas do not share buckets, which keeps the check
-	// off the database on every call.
-	limiter := interceptors.NewRateLimiter(interceptors.RateLimit{PerSecond: cfg.RateLimit, Burst: cfg.RateBurst, ClientAddr: clientAddr}, now)
+	// Never in the database, which would cost a write per call: per
+	// process, or shared through Redis, one script run per call.
+	rateLimiter := interceptors.NewRateLimiter(interceptors.RateLimit{PerSecond: cfg.RateLimit, Burst: cfg.RateBurst, ClientAddr: clientAddr, Redis: redis}, now)
 	opts := interceptors.ServerOptions(interceptors.Options{
 		Logger:          logger,
 		Metrics:         metrics,
 		DefaultDeadline: cfg.DefaultDeadline,
 		Authorize:       authorize,
-		RateLimiter:     limiter,
+		RateLimiter:     rateLimiter,
 		Now:             now,
 		Drain:           drain,
 		Admission:       interceptors.NewAdmission(cfg.MaxInFlight, cfg.AdmissionWait),

@@ -42,8 +42,17 @@ import (
 // (a new key, or after a restart) waits like the attacker, at most
 // Window/Failures.
 //
-// The state is per process, like the rate limit: with N replicas behind a
-// load balancer an address gets up to N times the failures.
+// The buckets are a limiter.Buckets: per process by default, so that
+// with N replicas behind a load balancer an address gets up to N times
+// the failures; with ThrottleConfig.Redis shared by the replicas, so that
+// it gets Failures in all. The credentials seen working are remembered
+// per process either way (hashes of secrets stay in memory): a caller
+// behind a throttled address whose credential this replica has not seen
+// yet waits as above, even if another replica has.
+//
+// Looking a credential up among those seen working comes before looking
+// at the address's bucket, so that a call with a working credential,
+// nearly every call, never waits for Redis.
 //
 // IPv6 addresses count by /64, the block a single host or site usually
 // gets: counting each address would let one host make 2^64 times the
@@ -70,14 +79,25 @@ type ThrottleConfig struct {
 	Now func() time.Time
 	// Logger receives a warning when an address gets throttled. Required.
 	Logger *slog.Logger
+	// Redis, when set, keeps the failures there, shared by every replica
+	// using it, falling back to this process's buckets while it fails;
+	// nil keeps them in this process only.
+	Redis *limiter.Redis
 }
+
+// throttleBuckets names the throttle's buckets in Redis and in the
+// fallback metric.
+const throttleBuckets = "auth_failures"
 
 // Throttle counts failed authentications per client address and refuses
 // credentials from addresses that failed too often; see the comment above.
 // It is a prometheus.Collector of its counters. Safe for concurrent use.
 type Throttle struct {
-	cfg      ThrottleConfig
-	failures *limiter.Keyed[netip.Prefix]
+	cfg ThrottleConfig
+	// failures are the buckets of failures by addrKey; nil when the
+	// throttle refuses nothing. local holds them, or their fallback.
+	failures limiter.Buckets
+	local    *limiter.Local
 	known    knownSet
 
 	failed  prometheus.Counter
@@ -105,17 +125,19 @@ func NewThrottle(cfg ThrottleConfig) *Throttle {
 		t.known.max = limiter.DefaultMaxKeys
 	}
 	if cfg.Failures > 0 {
-		t.failures = limiter.NewKeyed[netip.Prefix](rate.Limit(float64(cfg.Failures)/cfg.Window.Seconds()), cfg.Failures, cfg.MaxAddrs)
+		t.local = limiter.NewLocal(rate.Limit(float64(cfg.Failures)/cfg.Window.Seconds()), cfg.Failures, cfg.MaxAddrs, cfg.Now)
+		t.failures = cfg.Redis.Buckets(throttleBuckets, t.local)
 	}
 	return t
 }
 
-// Addrs returns the number of client addresses with failures tracked.
+// Addrs returns the number of client addresses with failures tracked in
+// this process.
 func (t *Throttle) Addrs() int {
-	if t.failures == nil {
+	if t.local == nil {
 		return 0
 	}
-	return t.failures.Len()
+	return t.local.Len()
 }
 
 // Describe implements prometheus.Collector.
@@ -150,16 +172,14 @@ func (t *Throttle) begin(ctx context.Context) (attempt, error) {
 		return attempt{}, nil
 	}
 	a := attempt{t: t, addr: t.cfg.ClientAddr(ctx), cred: cred}
-	if t.failures == nil {
+	if t.failures == nil || t.known.has(cred) {
 		return a, nil
 	}
-	now := t.cfg.Now()
-	b := t.failures.Lookup(addrKey(a.addr))
-	if b == nil || b.TokensAt(now) >= 1 || t.known.has(cred) {
+	_, wait := t.failures.Take(ctx, addrKey(a.addr), 0)
+	if wait == 0 {
 		return a, nil
 	}
 	t.refused.Inc()
-	wait := limiter.Delay(b, now)
 	return attempt{}, apierr.New(codes.ResourceExhausted, aftersalesv1.ErrorReason_RATE_LIMITED,
 		"too many failed authentications from this address; retry after "+wait.String(),
 		&errdetails.RetryInfo{RetryDelay: durationpb.New(wait)})
@@ -183,20 +203,19 @@ func (a attempt) failed(ctx context.Context) {
 	if t.failures == nil {
 		return
 	}
-	now := t.cfg.Now()
-	b := t.failures.Get(addrKey(a.addr), now)
 	// A failure when the bucket is already empty (a credential seen
 	// working that no longer does, or a race with another failure) spends
 	// nothing more: the address is throttled already, and saying so again
 	// would only add log lines.
-	if !b.AllowN(now, 1) || b.TokensAt(now) >= 1 {
+	ok, wait := t.failures.Take(ctx, addrKey(a.addr), 1)
+	if !ok || wait == 0 {
 		return
 	}
 	t.cfg.Logger.WarnContext(ctx, "authentication failures throttled",
 		slog.String("client_addr", a.addr.String()),
 		slog.Int("failures", t.cfg.Failures),
 		slog.Duration("window", t.cfg.Window),
-		slog.Duration("retry_after", limiter.Delay(b, now)))
+		slog.Duration("retry_after", wait))
 }
 
 // credential returns a hash of the credentials the call presents: its
@@ -225,14 +244,15 @@ func credential(ctx context.Context) (sum [sha256.Size]byte, ok bool) {
 }
 
 // addrKey is what failures count against: an IPv4 address, or the /64 of
-// an IPv6 one. Calls whose address is unknown share the zero Prefix.
-func addrKey(addr netip.Addr) netip.Prefix {
+// an IPv6 one, as a CIDR. Calls whose address is unknown share the zero
+// Prefix's.
+func addrKey(addr netip.Addr) string {
 	bits := 32
 	if addr.Is6() {
 		bits = 64
 	}
 	p, _ := addr.Prefix(bits)
-	return p
+	return p.String()
 }
 
 // knownSet holds hashes of credentials that authenticated, at most max of

@@ -127,7 +127,8 @@ type Config struct {
 	Pprof bool
 
 	// RateLimit is the sustained number of calls per second each
-	// principal may make, per process; 0 disables rate limiting.
+	// principal may make, per process, or in all with RedisURL; 0
+	// disables rate limiting.
 	RateLimit float64
 	// RateBurst is how many calls a principal may make at once after
 	// being idle: the size of its token bucket.
@@ -145,6 +146,17 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client address; from other peers the header is ignored.
 	TrustedProxies Prefixes
+
+	// RedisURL, when set, keeps the rate limits' and the failed
+	// authentications' buckets in that Redis, shared by every replica
+	// using it; empty keeps them per process.
+	RedisURL string
+	// RedisKeyPrefix starts the names of the Redis keys, so that
+	// deployments can share one Redis.
+	RedisKeyPrefix string
+	// RedisTimeout bounds each call to Redis; a call that fails or takes
+	// longer is limited by this process alone.
+	RedisTimeout time.Duration
 
 	// BootstrapKeyTTL is how long the admin key issued on a first start
 	// (no keys in the database) works.
@@ -450,8 +462,9 @@ func Default() Config {
 		// ordinary integrations (a busy agent's desk makes a few calls a
 		// second, a page load a burst of a dozen or so) and stops a client
 		// stuck in a loop from taking the database down for everyone. The
-		// limit is per process: N replicas allow N times as much. Bulk
-		// integrations raise it, and --rate-limit=0 turns it off.
+		// limit is per process, so N replicas allow N times as much,
+		// unless they share it through --redis-url. Bulk integrations
+		// raise it, and --rate-limit=0 turns it off.
 		RateLimit:      50,
 		RateBurst:      100,
 		APIKeyCacheTTL: 2 * time.Second,
@@ -460,6 +473,8 @@ func Default() Config {
 		// attacker at one guess every six seconds per address.
 		AuthFailureLimit:  10,
 		AuthFailureWindow: time.Minute,
+		RedisKeyPrefix:    "aftersales:",
+		RedisTimeout:      50 * time.Millisecond,
 		// A day is enough to create the real admin key right after the
 		// first start, and short enough that the key, printed to stderr
 		// (which often ends up in a log store), is soon worthless. Should
@@ -522,11 +537,14 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.AdmissionWait, "admission-wait", c.AdmissionWait, "how long a call waits for room when --max-in-flight calls are in flight; 0 refuses it at once")
 	fs.BoolVar(&c.Reflection, "reflection", c.Reflection, "serve gRPC server reflection")
 	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve net/http/pprof under /debug/pprof/ on the HTTP address")
-	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "sustained calls per second each caller (API key, staff member, partner or customer) may make to this process; calls over it fail with RESOURCE_EXHAUSTED (HTTP 429) and a retry delay; 0 disables")
+	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "sustained calls per second each caller (API key, staff member, partner or customer) may make to this process, or to all replicas together with --redis-url; calls over it fail with RESOURCE_EXHAUSTED (HTTP 429) and a retry delay; 0 disables")
 	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "calls a caller may make at once after being idle, before --rate-limit applies")
 	fs.DurationVar(&c.APIKeyCacheTTL, "api-key-cache-ttl", c.APIKeyCacheTTL, "how long this process reuses an API key it read, with its staff member's or partner's role and active flag, instead of reading them for every call; a revocation, deactivation or role change made through another replica takes effect here within it (through this one, at once); 0 reads them for every call")
-	fs.IntVar(&c.AuthFailureLimit, "auth-failure-limit", c.AuthFailureLimit, "failed authentications (unknown, revoked or expired key, bad token or client certificate) one client address may make within --auth-failure-window; beyond it, its calls with credentials this process has not seen working are refused unchecked with RESOURCE_EXHAUSTED (HTTP 429) and a retry delay; valid callers are never delayed; 0 disables")
+	fs.IntVar(&c.AuthFailureLimit, "auth-failure-limit", c.AuthFailureLimit, "failed authentications (unknown, revoked or expired key, bad token or client certificate) one client address may make within --auth-failure-window, to this process or, with --redis-url, to all replicas together; beyond it, its calls with credentials this process has not seen working are refused unchecked with RESOURCE_EXHAUSTED (HTTP 429) and a retry delay; valid callers are never delayed; 0 disables")
 	fs.DurationVar(&c.AuthFailureWindow, "auth-failure-window", c.AuthFailureWindow, "window of --auth-failure-limit: an address that used up its failures gets another attempt every window/limit, and all of them back after a window without failures")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis that makes --rate-limit and --auth-failure-limit cluster-wide: every replica given the same Redis (and --redis-key-prefix) shares one budget per caller and per address. redis://[user:password@]host:6379/0, rediss:// for TLS, or unix:///path; prefer the environment variable when it holds a password. While Redis fails or is slower than --redis-timeout each call is limited by this process alone (counted in aftersales_redis_fallbacks_total, logged once a minute) and the server keeps serving; it also starts when Redis is down, and /readyz does not depend on it. Empty: limits are per process")
+	fs.StringVar(&c.RedisKeyPrefix, "redis-key-prefix", c.RedisKeyPrefix, "start of the names of the Redis keys of --redis-url (they are rate:{prefix}calls:{caller} and rate:{prefix}auth_failures:{address}), so that several deployments can share one Redis")
+	fs.DurationVar(&c.RedisTimeout, "redis-timeout", c.RedisTimeout, "how long one rate-limit decision may wait for Redis, waiting for a connection included; after it the call is limited by this process alone, and calls skip Redis for a second")
 	fs.TextVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For (HTTP header or gRPC metadata) names the client address, for --auth-failure-limit; from any other peer the header is ignored")
 	fs.DurationVar(&c.BootstrapKeyTTL, "bootstrap-key-ttl", c.BootstrapKeyTTL, "how long the admin key printed on the first start (empty database) works; use it to create your own admin key")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM file of the server certificate (and intermediates); with --tls-key, gRPC and HTTP are served over TLS. It must name the server in a DNS or IP subject alternative name, which the JSON gateway verifies when it calls the gRPC server")
@@ -808,6 +826,14 @@ func (c Config) Validate() error {
 	}
 	if c.BootstrapKeyTTL <= 0 {
 		bad("--bootstrap-key-ttl must be positive, got %s", c.BootstrapKeyTTL)
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
+		// Not the URL itself: it may hold a password.
+		bad("--redis-url must start with redis://, rediss:// or unix://")
+	}
+	if c.RedisTimeout <= 0 || c.RedisTimeout > 10*time.Second {
+		// Every call may wait this long for its limit while Redis hangs.
+		bad("--redis-timeout must be between 0 and 10s, got %s", c.RedisTimeout)
 	}
 	errs = append(errs, c.validateJWT(), c.validateTLS())
 	return errors.Join(errs...)

@@ -177,6 +177,7 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 		"log-level", "log-format", "shutdown-timeout", "sla-check-interval",
 		"default-deadline", "max-request-bytes", "max-in-flight", "admission-wait", "reflection", "pprof",
 		"rate-limit", "rate-burst", "api-key-cache-ttl", "auth-failure-limit", "auth-failure-window", "trusted-proxies",
+		"redis-url", "redis-key-prefix", "redis-timeout",
 		"bootstrap-key-ttl", "tls-cert", "tls-key", "tls-client-ca",
 		"jwt-issuer", "jwt-audience", "jwt-hmac-secret", "jwt-key-file", "jwt-subject-claim",
 		"complaint-deadlines", "complaint-check-interval", "complaint-desk", "follow-up-delay", "follow-up-window",
@@ -207,6 +208,9 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 	require.Contains(t, md, "| `--auth-failure-limit` | `AFTERSALES_AUTH_FAILURE_LIMIT` | `10` |")
 	require.Contains(t, md, "| `--auth-failure-window` | `AFTERSALES_AUTH_FAILURE_WINDOW` | `1m0s` |")
 	require.Contains(t, md, "| `--trusted-proxies` | `AFTERSALES_TRUSTED_PROXIES` | (empty) |")
+	require.Contains(t, md, "| `--redis-url` | `AFTERSALES_REDIS_URL` | (empty) |")
+	require.Contains(t, md, "| `--redis-key-prefix` | `AFTERSALES_REDIS_KEY_PREFIX` | `aftersales:` |")
+	require.Contains(t, md, "| `--redis-timeout` | `AFTERSALES_REDIS_TIMEOUT` | `50ms` |")
 	require.Contains(t, md, "| `--bootstrap-key-ttl` | `AFTERSALES_BOOTSTRAP_KEY_TTL` | `24h0m0s` |")
 	require.Contains(t, md, "| `--tls-cert` | `AFTERSALES_TLS_CERT` | (empty) |")
 	require.Contains(t, md, "| `--tls-key` | `AFTERSALES_TLS_KEY` | (empty) |")
@@ -265,6 +269,36 @@ func TestLoadRateLimit(t *testing.T) {
 	} {
 		_, err := config.Load(tt.args, env(nil))
 		require.ErrorContains(t, err, tt.wantErr, tt.args)
+	}
+}
+
+func TestLoadRedis(t *testing.T) {
+	c, err := config.Load(nil, env(nil))
+	require.NoError(t, err)
+	require.Empty(t, c.RedisURL, "limits are per process by default")
+	require.Equal(t, "aftersales:", c.RedisKeyPrefix)
+	require.Equal(t, 50*time.Millisecond, c.RedisTimeout)
+
+	for _, url := range []string{"redis://127.0.0.1:6379/0", "rediss://user:secret@redis.internal:6380/2", "unix:///run/redis/redis.sock"} {
+		c, err = config.Load([]string{"--redis-timeout=20ms", "--redis-key-prefix=staging:"}, env(map[string]string{"AFTERSALES_REDIS_URL": url}))
+		require.NoError(t, err, url)
+		require.Equal(t, url, c.RedisURL)
+		require.Equal(t, "staging:", c.RedisKeyPrefix)
+		require.Equal(t, 20*time.Millisecond, c.RedisTimeout)
+	}
+
+	for _, tt := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"--redis-url=127.0.0.1:6379"}, "--redis-url must start with redis://, rediss:// or unix://"},
+		{[]string{"--redis-url=http://user:secret@redis:6379"}, "--redis-url must start with"},
+		{[]string{"--redis-timeout=0s"}, "--redis-timeout must be between 0 and 10s"},
+		{[]string{"--redis-timeout=1m"}, "--redis-timeout must be between 0 and 10s"},
+	} {
+		_, err := config.Load(tt.args, env(nil))
+		require.ErrorContains(t, err, tt.wantErr, tt.args)
+		require.NotContains(t, err.Error(), "secret", "the error does not repeat a password")
 	}
 }
 

@@ -37,14 +37,22 @@ type RateLimit struct {
 	// idle. Less than 1 counts as 1, since a token bucket that holds no
 	// token would reject every call.
 	Burst int
-	// MaxKeys bounds the number of principals tracked at once; 0 uses
-	// DefaultRateLimitMaxKeys.
+	// MaxKeys bounds the number of principals tracked at once in this
+	// process; 0 uses DefaultRateLimitMaxKeys.
 	MaxKeys int
 	// ClientAddr, when set, finds an anonymous caller's address (the HTTP
 	// client's behind the JSON gateway, X-Forwarded-For from trusted
 	// proxies: clientaddr.Resolver.FromContext); nil uses the TCP peer.
 	ClientAddr func(context.Context) netip.Addr
+	// Redis, when set, keeps the buckets there, shared by every replica
+	// using it, falling back to this process's buckets while it fails;
+	// nil keeps them in this process only.
+	Redis *limiter.Redis
 }
+
+// rateLimitBuckets names the rate limit's buckets in Redis and in the
+// fallback metric.
+const rateLimitBuckets = "calls"
 
 // RateLimiter limits how often each principal may call, with one token
 // bucket per principal. It is safe for concurrent use.
@@ -56,53 +64,52 @@ type RateLimit struct {
 // client's address for calls through the JSON gateway, which otherwise
 // all come from loopback.
 //
-// Memory is bounded by MaxKeys buckets, kept by a limiter.Keyed: when the
-// map is full, full buckets go first, then arbitrary ones.
+// The buckets are a limiter.Buckets: in this process (a limiter.Local,
+// whose memory is bounded by MaxKeys buckets), or with RateLimit.Redis
+// shared by the replicas, so that N replicas allow a principal what one
+// would rather than N times as much.
 type RateLimiter struct {
 	limit      rate.Limit
-	now        func() time.Time
-	buckets    *limiter.Keyed[string]
+	local      *limiter.Local
+	buckets    limiter.Buckets
 	clientAddr func(context.Context) netip.Addr
 }
 
 // NewRateLimiter returns a RateLimiter for cfg that reads the time from
 // now; nil uses time.Now. Tests pass a fake clock so that refills need no
-// sleeping.
+// sleeping. Buckets in Redis go by Redis's clock instead, which all
+// replicas share.
 func NewRateLimiter(cfg RateLimit, now func() time.Time) *RateLimiter {
-	if now == nil {
-		now = time.Now
-	}
-	return &RateLimiter{
+	local := limiter.NewLocal(rate.Limit(cfg.PerSecond), cfg.Burst, cfg.MaxKeys, now)
+	l := &RateLimiter{
 		limit:      rate.Limit(cfg.PerSecond),
-		now:        now,
-		buckets:    limiter.NewKeyed[string](rate.Limit(cfg.PerSecond), cfg.Burst, cfg.MaxKeys),
+		local:      local,
+		buckets:    local,
 		clientAddr: cfg.ClientAddr,
 	}
+	if l.Enabled() {
+		l.buckets = cfg.Redis.Buckets(rateLimitBuckets, local)
+	}
+	return l
 }
 
 // Enabled reports whether the limiter limits anything.
 func (l *RateLimiter) Enabled() bool { return l.limit > 0 }
 
-// Len returns the number of principals currently tracked.
-func (l *RateLimiter) Len() int { return l.buckets.Len() }
+// Len returns the number of principals currently tracked in this
+// process.
+func (l *RateLimiter) Len() int { return l.local.Len() }
 
 // Allow takes a token from key's bucket. When the bucket is empty it takes
 // nothing and returns ok false with how long until a token is available.
-func (l *RateLimiter) Allow(key string) (retryAfter time.Duration, ok bool) {
+func (l *RateLimiter) Allow(ctx context.Context, key string) (retryAfter time.Duration, ok bool) {
 	if !l.Enabled() {
 		return 0, true
 	}
-	now := l.now()
-	b := l.buckets.Get(key, now)
-	// AllowN leaves the bucket untouched when it refuses, unlike
-	// Reserve+Cancel, whose cancellation cannot restore the token when
-	// another call reserved in between: under a flood, rejected calls
-	// would push the bucket into debt and lock the caller out for longer
-	// than the rate says.
-	if b.AllowN(now, 1) {
-		return 0, true
+	if ok, wait := l.buckets.Take(ctx, key, 1); !ok {
+		return wait, false
 	}
-	return limiter.Delay(b, now), false
+	return 0, true
 }
 
 // check returns RESOURCE_EXHAUSTED (RATE_LIMITED) with a RetryInfo when
@@ -111,7 +118,7 @@ func (l *RateLimiter) check(ctx context.Context, method string) error {
 	if !l.Enabled() || strings.HasPrefix(method, healthPrefix) {
 		return nil
 	}
-	wait, ok := l.Allow(l.key(ctx))
+	wait, ok := l.Allow(ctx, l.key(ctx))
 	if ok {
 		return nil
 	}

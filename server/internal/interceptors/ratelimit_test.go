@@ -54,10 +54,10 @@ func (c *manualClock) Advance(d time.Duration) {
 func requireAllows(t *testing.T, l *interceptors.RateLimiter, key string, n int) {
 	t.Helper()
 	for i := range n {
-		_, ok := l.Allow(key)
+		_, ok := l.Allow(context.Background(), key)
 		require.True(t, ok, "%s call %d of %d", key, i+1, n)
 	}
-	_, ok := l.Allow(key)
+	_, ok := l.Allow(context.Background(), key)
 	require.False(t, ok, "%s call %d", key, n+1)
 }
 
@@ -66,12 +66,12 @@ func TestRateLimiterBurstThenRefill(t *testing.T) {
 	l := interceptors.NewRateLimiter(interceptors.RateLimit{PerSecond: 2, Burst: 3}, clock.Now)
 
 	requireAllows(t, l, "staff/a", 3)
-	wait, ok := l.Allow("staff/a")
+	wait, ok := l.Allow(context.Background(), "staff/a")
 	require.False(t, ok)
 	require.Equal(t, 500*time.Millisecond, wait, "one token takes 1/rate")
 
 	clock.Advance(499 * time.Millisecond)
-	wait, ok = l.Allow("staff/a")
+	wait, ok = l.Allow(context.Background(), "staff/a")
 	require.False(t, ok)
 	require.Equal(t, time.Millisecond, wait, "the hint counts down and rounds up")
 
@@ -100,7 +100,7 @@ func TestRateLimiterDisabled(t *testing.T) {
 		l := interceptors.NewRateLimiter(interceptors.RateLimit{PerSecond: perSecond, Burst: 1}, newManualClock().Now)
 		require.False(t, l.Enabled())
 		for range 1000 {
-			_, ok := l.Allow("staff/a")
+			_, ok := l.Allow(context.Background(), "staff/a")
 			require.True(t, ok)
 		}
 		require.Zero(t, l.Len(), "a disabled limiter keeps no buckets")
@@ -111,7 +111,7 @@ func TestRateLimiterEviction(t *testing.T) {
 	t.Run("bounded", func(t *testing.T) {
 		l := interceptors.NewRateLimiter(interceptors.RateLimit{PerSecond: 1, Burst: 1, MaxKeys: 8}, newManualClock().Now)
 		for i := range 1000 {
-			_, ok := l.Allow(fmt.Sprintf("customers/c%d", i))
+			_, ok := l.Allow(context.Background(), fmt.Sprintf("customers/c%d", i))
 			require.True(t, ok)
 			require.LessOrEqual(t, l.Len(), 8)
 		}
@@ -122,12 +122,12 @@ func TestRateLimiterEviction(t *testing.T) {
 		l := interceptors.NewRateLimiter(interceptors.RateLimit{PerSecond: 1, Burst: 2, MaxKeys: 4}, clock.Now)
 		requireAllows(t, l, "staff/hot", 2)
 		for _, key := range []string{"staff/a", "staff/b", "staff/c"} {
-			_, ok := l.Allow(key)
+			_, ok := l.Allow(context.Background(), key)
 			require.True(t, ok)
 		}
 		// a, b and c are full again; hot has one of its two tokens.
 		clock.Advance(time.Second)
-		_, ok := l.Allow("staff/d")
+		_, ok := l.Allow(context.Background(), "staff/d")
 		require.True(t, ok)
 		require.Equal(t, 2, l.Len(), "the sweep dropped the full buckets only")
 		requireAllows(t, l, "staff/hot", 1)
@@ -284,7 +284,7 @@ func BenchmarkRateLimiterAllow(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				i := int(next.Add(1))
 				for pb.Next() {
-					l.Allow(keys[i%len(keys)])
+					l.Allow(context.Background(), keys[i%len(keys)])
 					i++
 				}
 			})
