@@ -148,7 +148,7 @@ func cmdFailover(args []string) error {
 		}
 		return fmt.Errorf("%d checks failed", len(failures))
 	}
-	fmt.Println("PASS: no duplicate creates, no lost acknowledged writes, background jobs ran once each, clients saw only UNAVAILABLE/ABORTED")
+	fmt.Println("PASS: no duplicate creates, no lost acknowledged writes, background jobs ran once each, every event in the feed in write order, clients saw only UNAVAILABLE/ABORTED")
 	return nil
 }
 
