@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"io/fs"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,4 +109,32 @@ func TestMigrateWaitsForMySQLLock(t *testing.T) {
 	require.NoError(t, <-held)
 	require.NoError(t, <-migrated)
 	require.True(t, migrator.Gorm(t.Context()).Migrator().HasTable(&store.Lease{}))
+}
+
+// Galera replicates only InnoDB tables with primary keys (others are
+// refused or drift apart between nodes), so every table the migrations
+// create must be one; the migrations also must not lock tables, which
+// Galera refuses.
+func TestSchemaFitsGalera(t *testing.T) {
+	db := storetest.Open(t, store.DialectMySQL) // skips without MySQL
+	var bad []string
+	require.NoError(t, db.Gorm(t.Context()).Raw(`
+		SELECT CONCAT(t.table_name, ' (', t.engine, ')') FROM information_schema.tables t
+		WHERE t.table_schema = DATABASE() AND (t.engine <> 'InnoDB' OR NOT EXISTS (
+			SELECT 1 FROM information_schema.table_constraints c
+			WHERE c.table_schema = t.table_schema AND c.table_name = t.table_name AND c.constraint_type = 'PRIMARY KEY'))`).
+		Scan(&bad).Error)
+	require.Empty(t, bad, "tables Galera cannot replicate")
+
+	files, err := fs.Glob(store.Migrations(), "migrations/mysql/*.sql")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		b, err := fs.ReadFile(store.Migrations(), f)
+		require.NoError(t, err)
+		sql := strings.ToUpper(string(b))
+		for _, forbidden := range []string{"LOCK TABLES", "GET_LOCK", "ENGINE = MYISAM", "ENGINE=MYISAM", "ENGINE = MEMORY", "ENGINE=MEMORY"} {
+			require.NotContains(t, sql, forbidden, f)
+		}
+	}
 }
