@@ -96,6 +96,11 @@ type Config struct {
 	// DBMaxConns caps open database connections; 0 keeps the store's
 	// default for the database kind.
 	DBMaxConns int
+	// MigrateOnStart applies pending migrations when a command other than
+	// CommandMigrate opens the database. When false they refuse to start
+	// while a migration is pending: a deployment migrates once, with
+	// CommandMigrate, before it starts or replaces the replicas.
+	MigrateOnStart bool
 
 	// LogLevel is the minimum level logged.
 	LogLevel slog.Level
@@ -432,6 +437,7 @@ func Default() Config {
 		GRPCAddr:         ":9090",
 		HTTPAddr:         ":8080",
 		DataDir:          "./data",
+		MigrateOnStart:   true,
 		LogLevel:         slog.LevelInfo,
 		LogFormat:        LogFormatJSON,
 		ShutdownTimeout:  15 * time.Second,
@@ -511,6 +517,7 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "HTTP listen address: JSON API, /healthz, /readyz, /metrics, /openapi.json")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "database URL, mysql://user:pass@host:port/db or sqlite:path.db; empty uses embedded SQLite in --data-dir")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory of the embedded SQLite database (used when --database-url is empty)")
+	fs.BoolVar(&c.MigrateOnStart, "migrate-on-start", c.MigrateOnStart, "apply pending database migrations at start-up (serve, keys, dev-token, rebuild-reports); false: refuse to start while any is pending, for deployments that run \"aftersales migrate\" once before starting the replicas (a Kubernetes Job), so replicas never run DDL and their database user needs no DDL privileges. The migrate command always migrates")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns, "maximum open database connections; 0 uses the default (50 for MySQL, max(4, GOMAXPROCS) for SQLite)")
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "minimum log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: json or text")
