@@ -31,9 +31,11 @@ const apiPackage = "aftersales.v1"
 // go to one replica however many there are; with round_robin a
 // "dns:///aftersales-grpc.ns.svc:9090" target naming a Kubernetes
 // headless Service (one A record per ready pod) uses them all. The
-// resolver re-resolves when a connection breaks, so replicas that come
-// and go are picked up. A target with one address (an L7 load balancer)
-// behaves as before.
+// resolver looks the name up again when a connection closes: a replica
+// shutting down closes its connections, and the server closes every
+// connection after --grpc-max-connection-age, so replicas added since are
+// picked up. A target with one address (an L7 load balancer) behaves as
+// before.
 //
 // healthCheckConfig makes the client watch grpc.health.v1.Health on each
 // connection and take a replica out of the rotation while it says

@@ -84,6 +84,10 @@ type Config struct {
 
 	// GRPCAddr is the gRPC listen address.
 	GRPCAddr string
+	// GRPCMaxConnectionAge is how long a client's gRPC connection may
+	// last before the server asks the client to reconnect; 0 leaves
+	// connections open until either side closes them.
+	GRPCMaxConnectionAge time.Duration
 	// HTTPAddr is the listen address of the JSON gateway and the
 	// operational endpoints (/healthz, /readyz, /metrics, /openapi.json).
 	HTTPAddr string
@@ -502,6 +506,13 @@ func Default() Config {
 		WebhookRetryWindow:      24 * time.Hour,
 		EventsNATSStream:        "AFTERSALES_EVENTS",
 		EventsNATSSubjectPrefix: "aftersales.events",
+
+		// Clients that balance over DNS (round_robin over a headless
+		// Service) only look the name up again when a connection
+		// closes: without an age, a replica added by scaling up would
+		// get no calls from clients already connected. Five minutes
+		// bounds that at the cost of one reconnection per client.
+		GRPCMaxConnectionAge: 5 * time.Minute,
 	}
 }
 
@@ -514,6 +525,7 @@ func flagSet(c *Config) *flag.FlagSet {
 	// package must not print anything on its own.
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", c.GRPCAddr, "gRPC listen address")
+	fs.DurationVar(&c.GRPCMaxConnectionAge, "grpc-max-connection-age", c.GRPCMaxConnectionAge, "how long a client's gRPC connection lasts before the server asks it to reconnect (HTTP/2 GOAWAY, ±10%; calls and streams in flight finish on the old connection), so that clients balancing over DNS (round_robin) look the name up again and find replicas added since; 0: connections last until closed")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "HTTP listen address: JSON API, /healthz, /readyz, /metrics, /openapi.json")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "database URL, mysql://user:pass@host:port/db or sqlite:path.db; empty uses embedded SQLite in --data-dir")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory of the embedded SQLite database (used when --database-url is empty)")
@@ -723,6 +735,9 @@ func (c Config) Validate() error {
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		bad("--data-dir must not be empty when --database-url is empty")
+	}
+	if c.GRPCMaxConnectionAge < 0 {
+		bad("--grpc-max-connection-age must not be negative, got %s", c.GRPCMaxConnectionAge)
 	}
 	if c.DBMaxConns < 0 {
 		bad("--db-max-conns must not be negative, got %d", c.DBMaxConns)
