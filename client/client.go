@@ -7,6 +7,8 @@
 //   - fills the request_id of every mutating request left empty, before the
 //     first attempt, so that a retried call is recognized by the server;
 //   - retries calls that fail with UNAVAILABLE, with exponential backoff;
+//   - balances calls round-robin over every address the target resolves
+//     to, skipping servers that report NOT_SERVING (see serviceConfig);
 //   - sends the caller's identity (WithBearerToken, WithOnBehalfOf);
 //   - walks List methods page by page as Go iterators (AllTickets, Pages,
 //     All).

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"slices"
 
+	// Imported for its side effect of registering the client side of
+	// health checking, which healthCheckConfig turns on.
+	_ "google.golang.org/grpc/health"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
@@ -17,9 +20,29 @@ import (
 // apiPackage is the proto package whose services the client retries.
 const apiPackage = "aftersales.v1"
 
-// serviceConfig returns the gRPC service config JSON that retries calls
-// failing with UNAVAILABLE: up to 4 attempts, with backoff from 0.1s
-// doubling up to 2s (gRPC randomizes each wait below that bound).
+// serviceConfig returns the gRPC service config JSON: round_robin load
+// balancing with health checking, and retries of calls failing with
+// UNAVAILABLE: up to 4 attempts, with backoff from 0.1s doubling up to 2s
+// (gRPC randomizes each wait below that bound).
+//
+// round_robin connects to every address the target resolves to and
+// spreads calls over them. gRPC keeps one HTTP/2 connection per address
+// for hours, so with the default pick_first every call of a client would
+// go to one replica however many there are; with round_robin a
+// "dns:///aftersales-grpc.ns.svc:9090" target naming a Kubernetes
+// headless Service (one A record per ready pod) uses them all. The
+// resolver looks the name up again when a connection closes: a replica
+// shutting down closes its connections, and the server closes every
+// connection after --grpc-max-connection-age, so replicas added since are
+// picked up. A target with one address (an L7 load balancer) behaves as
+// before.
+//
+// healthCheckConfig makes the client watch grpc.health.v1.Health on each
+// connection and take a replica out of the rotation while it says
+// NOT_SERVING. A server reports that as soon as it starts shutting down,
+// so calls stop going to a draining replica before its refusals
+// (UNAVAILABLE, SHUTTING_DOWN) have to be retried. A server without the
+// health service counts as healthy.
 //
 // UNAVAILABLE usually means the request never reached a server, but it
 // can also mean the connection broke after the server acted, so a retry
@@ -73,7 +96,11 @@ func serviceConfig() (string, error) {
 	for _, n := range names {
 		mc.Name = append(mc.Name, name{Service: n})
 	}
-	b, err := json.Marshal(map[string]any{"methodConfig": []methodConfig{mc}})
+	b, err := json.Marshal(map[string]any{
+		"loadBalancingConfig": []map[string]any{{"round_robin": map[string]any{}}},
+		"healthCheckConfig":   map[string]string{"serviceName": ""},
+		"methodConfig":        []methodConfig{mc},
+	})
 	if err != nil {
 		return "", fmt.Errorf("client: service config: %w", err)
 	}

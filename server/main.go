@@ -111,24 +111,11 @@ func newVerifier(cfg config.Config) (*token.Verifier, error) {
 	return v, nil
 }
 
-// openStore opens and migrates the database, for the commands that work
-// on it directly. They run on the operator's machine against the
-// server's database, so they migrate it like the server would.
+// openStore opens the database for the commands that work on it
+// directly. They run on the operator's machine against the server's
+// database, so they migrate it (or check it) like the server would.
 func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.DB, error) {
-	db, err := store.Open(ctx, store.Options{
-		URL:          cfg.DatabaseURL,
-		DataDir:      cfg.DataDir,
-		MaxOpenConns: cfg.DBMaxConns,
-		Logger:       logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	if err := db.Migrate(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("migrate database: %w", err)
-	}
-	return db, nil
+	return app.OpenStore(ctx, cfg, logger)
 }
 
 // runKeys is the keys command. It goes through the ApiKeyService

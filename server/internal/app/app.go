@@ -119,7 +119,8 @@ type App struct {
 	drain *interceptors.Drain
 }
 
-// New opens and migrates the database, builds the servers and binds their
+// New opens and migrates the database (or, with --migrate-on-start=false,
+// checks that it is migrated), builds the servers and binds their
 // listeners, so GRPCAddr and HTTPAddr are known before Run; with ":0" in
 // the configuration the system picks free ports.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (_ *App, err error) {
@@ -337,7 +338,14 @@ func openRedis(ctx context.Context, cfg config.Config, logger *slog.Logger) (*li
 	return r, nil
 }
 
-// openStore opens the database and applies the migrations.
+// OpenStore opens the database of cfg and applies pending migrations, or
+// with --migrate-on-start=false checks that none is pending. The commands that work on the database directly
+// use it, so that they treat the schema as the server would.
+func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.DB, error) {
+	return openStore(ctx, cfg, logger, time.Now)
+}
+
+// openStore is OpenStore with a clock.
 func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger, now func() time.Time) (*store.DB, error) {
 	db, err := store.Open(ctx, store.Options{
 		URL:          cfg.DatabaseURL,
@@ -355,6 +363,13 @@ func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger, now 
 		}
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	if !cfg.MigrateOnStart {
+		if err := checkMigrated(ctx, db, logger); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		return db, nil
+	}
 	if err := db.Migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("migrate database: %w", err)
@@ -365,6 +380,9 @@ func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger, now 
 // Migrate applies the database migrations and returns; it is the migrate
 // command.
 func Migrate(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	// Whatever --migrate-on-start says: one environment (a Kubernetes
+	// ConfigMap, say) serves the migration job and the replicas.
+	cfg.MigrateOnStart = true
 	db, err := openStore(ctx, cfg, logger, time.Now)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -65,6 +66,12 @@ func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Regis
 		Admission:       interceptors.NewAdmission(cfg.MaxInFlight, cfg.AdmissionWait),
 	})
 	opts = append(opts, grpc.MaxRecvMsgSize(cfg.MaxRequestBytes))
+	if cfg.GRPCMaxConnectionAge > 0 {
+		// No MaxConnectionAgeGrace: calls and watch streams in flight
+		// finish on the old connection however long they take, while new
+		// calls go over a new one.
+		opts = append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: cfg.GRPCMaxConnectionAge}))
+	}
 	if tlsConfig != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsConfig)))
 	}

@@ -84,6 +84,10 @@ type Config struct {
 
 	// GRPCAddr is the gRPC listen address.
 	GRPCAddr string
+	// GRPCMaxConnectionAge is how long a client's gRPC connection may
+	// last before the server asks the client to reconnect; 0 leaves
+	// connections open until either side closes them.
+	GRPCMaxConnectionAge time.Duration
 	// HTTPAddr is the listen address of the JSON gateway and the
 	// operational endpoints (/healthz, /readyz, /metrics, /openapi.json).
 	HTTPAddr string
@@ -96,6 +100,11 @@ type Config struct {
 	// DBMaxConns caps open database connections; 0 keeps the store's
 	// default for the database kind.
 	DBMaxConns int
+	// MigrateOnStart applies pending migrations when a command other than
+	// CommandMigrate opens the database. When false they refuse to start
+	// while a migration is pending: a deployment migrates once, with
+	// CommandMigrate, before it starts or replaces the replicas.
+	MigrateOnStart bool
 
 	// LogLevel is the minimum level logged.
 	LogLevel slog.Level
@@ -444,6 +453,7 @@ func Default() Config {
 		GRPCAddr:         ":9090",
 		HTTPAddr:         ":8080",
 		DataDir:          "./data",
+		MigrateOnStart:   true,
 		LogLevel:         slog.LevelInfo,
 		LogFormat:        LogFormatJSON,
 		ShutdownTimeout:  15 * time.Second,
@@ -511,6 +521,13 @@ func Default() Config {
 		WebhookRetryWindow:      24 * time.Hour,
 		EventsNATSStream:        "AFTERSALES_EVENTS",
 		EventsNATSSubjectPrefix: "aftersales.events",
+
+		// Clients that balance over DNS (round_robin over a headless
+		// Service) only look the name up again when a connection
+		// closes: without an age, a replica added by scaling up would
+		// get no calls from clients already connected. Five minutes
+		// bounds that at the cost of one reconnection per client.
+		GRPCMaxConnectionAge: 5 * time.Minute,
 	}
 }
 
@@ -523,9 +540,11 @@ func flagSet(c *Config) *flag.FlagSet {
 	// package must not print anything on its own.
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", c.GRPCAddr, "gRPC listen address")
+	fs.DurationVar(&c.GRPCMaxConnectionAge, "grpc-max-connection-age", c.GRPCMaxConnectionAge, "how long a client's gRPC connection lasts before the server asks it to reconnect (HTTP/2 GOAWAY, ±10%; calls and streams in flight finish on the old connection), so that clients balancing over DNS (round_robin) look the name up again and find replicas added since; 0: connections last until closed")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "HTTP listen address: JSON API, /healthz, /readyz, /metrics, /openapi.json")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "database URL, mysql://user:pass@host:port/db or sqlite:path.db; empty uses embedded SQLite in --data-dir")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory of the embedded SQLite database (used when --database-url is empty)")
+	fs.BoolVar(&c.MigrateOnStart, "migrate-on-start", c.MigrateOnStart, "apply pending database migrations at start-up (serve, keys, dev-token, rebuild-reports); false: refuse to start while any is pending, for deployments that run \"aftersales migrate\" once before starting the replicas (a Kubernetes Job), so replicas never run DDL and their database user needs no DDL privileges. The migrate command always migrates")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns, "maximum open database connections; 0 uses the default (50 for MySQL, max(4, GOMAXPROCS) for SQLite)")
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "minimum log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: json or text")
@@ -734,6 +753,9 @@ func (c Config) Validate() error {
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		bad("--data-dir must not be empty when --database-url is empty")
+	}
+	if c.GRPCMaxConnectionAge < 0 {
+		bad("--grpc-max-connection-age must not be negative, got %s", c.GRPCMaxConnectionAge)
 	}
 	if c.DBMaxConns < 0 {
 		bad("--db-max-conns must not be negative, got %d", c.DBMaxConns)

@@ -34,6 +34,29 @@ func TestLoadDefaults(t *testing.T) {
 	require.Equal(t, 4<<20, c.MaxRequestBytes)
 	require.True(t, c.Reflection)
 	require.False(t, c.Pprof)
+	require.True(t, c.MigrateOnStart)
+	require.Equal(t, 5*time.Minute, c.GRPCMaxConnectionAge)
+}
+
+// TestLoadMigrateOnStart: the replicas of a deployment that migrates with
+// a job turn it off by environment, and the job's "migrate" command, run
+// with the same environment, still parses (app.Migrate migrates anyway).
+func TestLoadMigrateOnStart(t *testing.T) {
+	getenv := env(map[string]string{"AFTERSALES_MIGRATE_ON_START": "false"})
+	c, err := config.Load(nil, getenv)
+	require.NoError(t, err)
+	require.False(t, c.MigrateOnStart)
+
+	c, err = config.Load([]string{"migrate"}, getenv)
+	require.NoError(t, err)
+	require.Equal(t, config.CommandMigrate, c.Command)
+
+	c, err = config.Load([]string{"--migrate-on-start=true"}, getenv)
+	require.NoError(t, err)
+	require.True(t, c.MigrateOnStart)
+
+	_, err = config.Load(nil, env(map[string]string{"AFTERSALES_MIGRATE_ON_START": "later"}))
+	require.ErrorContains(t, err, "AFTERSALES_MIGRATE_ON_START")
 }
 
 func TestLoadPrecedence(t *testing.T) {
@@ -145,6 +168,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "negative deadline", env: map[string]string{"AFTERSALES_DEFAULT_DEADLINE": "-1s"}, wantErr: "--default-deadline must not be negative"},
 		{name: "zero max request", args: []string{"--max-request-bytes=0"}, wantErr: "--max-request-bytes must be positive"},
 		{name: "negative pool", args: []string{"--db-max-conns=-1"}, wantErr: "--db-max-conns must not be negative"},
+		{name: "negative connection age", args: []string{"--grpc-max-connection-age=-1s"}, wantErr: "--grpc-max-connection-age must not be negative"},
 		{name: "empty grpc addr", args: []string{"--grpc-addr="}, wantErr: "--grpc-addr must not be empty"},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: "flag provided but not defined: -nope"},
 		{name: "unknown command", args: []string{"dance"}, wantErr: `unknown command "dance"`},
@@ -173,7 +197,7 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 	// Named explicitly so that a setting dropped from the code fails here
 	// instead of silently vanishing from both the table and the test.
 	want := []string{
-		"grpc-addr", "http-addr", "database-url", "data-dir", "db-max-conns",
+		"grpc-addr", "http-addr", "database-url", "data-dir", "db-max-conns", "migrate-on-start", "grpc-max-connection-age",
 		"log-level", "log-format", "shutdown-timeout", "sla-check-interval",
 		"default-deadline", "max-request-bytes", "max-in-flight", "admission-wait", "reflection", "pprof",
 		"rate-limit", "rate-burst", "api-key-cache-ttl", "auth-failure-limit", "auth-failure-window", "trusted-proxies",
@@ -203,6 +227,8 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 	}
 	require.Contains(t, md, "| `--grpc-addr` | `AFTERSALES_GRPC_ADDR` | `:9090` |")
 	require.Contains(t, md, "| `--shutdown-timeout` | `AFTERSALES_SHUTDOWN_TIMEOUT` | `15s` |")
+	require.Contains(t, md, "| `--migrate-on-start` | `AFTERSALES_MIGRATE_ON_START` | `true` |")
+	require.Contains(t, md, "| `--grpc-max-connection-age` | `AFTERSALES_GRPC_MAX_CONNECTION_AGE` | `5m0s` |")
 	require.Contains(t, md, "| `--rate-limit` | `AFTERSALES_RATE_LIMIT` | `50` | sustained calls per second each caller")
 	require.Contains(t, md, "| `--rate-burst` | `AFTERSALES_RATE_BURST` | `100` |")
 	require.Contains(t, md, "| `--auth-failure-limit` | `AFTERSALES_AUTH_FAILURE_LIMIT` | `10` |")
