@@ -30,9 +30,10 @@ type column struct {
 // listSpec is how one List method maps onto its table.
 type listSpec struct {
 	columns []column
-	// orderBy are time columns a List may be ordered by besides
-	// create_time; its rows implement orderedBy.
-	orderBy []string
+	// orderBy maps the API fields (time fields) a List may be ordered by
+	// besides create_time onto their columns, which are NOT NULL so that
+	// the keyset order is total; its rows implement orderedBy.
+	orderBy map[string]string
 }
 
 func (l listSpec) schema() filter.Schema {
@@ -96,7 +97,7 @@ func list[M any, PM interface {
 	allowed := orderable
 	if len(spec.orderBy) > 0 {
 		allowed = maps.Clone(orderable)
-		for _, f := range spec.orderBy {
+		for f := range spec.orderBy {
 			allowed[f] = true
 		}
 	}
@@ -108,9 +109,12 @@ func list[M any, PM interface {
 		return nil, "", apierr.Invalid(aftersalesv1.ErrorReason_INVALID_ORDER_BY, apierr.Violation{Field: "order_by", Description: err.Error()})
 	}
 	// The page token's position holds the order's time column and the id.
-	key, desc := "create_time", false
+	field, key, desc := "create_time", "create_time", false
 	if len(orders) == 1 {
-		key, desc = orders[0].Field, orders[0].Desc
+		field, desc = orders[0].Field, orders[0].Desc
+		if c, ok := spec.orderBy[field]; ok {
+			key = c
+		}
 	}
 	// Extra names the collection, so that a token of one List is refused
 	// by another even when neither has a parent or filter (AIP-158).
@@ -154,8 +158,8 @@ func list[M any, PM interface {
 	if len(rows) > size {
 		rows = rows[:size]
 		t, id := PM(&rows[size-1]).Key()
-		if key != "create_time" {
-			t, id = any(PM(&rows[size-1])).(orderedBy).KeyBy(key)
+		if field != "create_time" {
+			t, id = any(PM(&rows[size-1])).(orderedBy).KeyBy(field)
 		}
 		next = pagetoken.Encode(query, pagetoken.Position{CreateTime: t, ID: id})
 	}

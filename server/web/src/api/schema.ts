@@ -10229,7 +10229,11 @@ export interface operations {
                  *     Example: `state = ASSIGNED AND assignee = "staff/abc"`.
                  */
                 filter?: string;
-                /** @description "create_time" (default) or "create_time desc". */
+                /**
+                 * @description "create_time" (default), or "sla.resolve_due_time" (the work queues:
+                 *     the most urgent first), each optionally followed by " desc". Ties are
+                 *     broken by name, so pages never skip or repeat a ticket.
+                 */
                 orderBy?: string;
                 /** @description Page size: 0 means 50, the maximum is 1000, negative is an error. */
                 pageSize?: number;
