@@ -208,19 +208,35 @@ test("the dashboard shows the service-quality figures, and the resolved ticket i
   await page.close();
 });
 
-test("the queue loads the next page as it scrolls (page tokens)", async () => {
+test("the queue loads the next page as it scrolls (page tokens), in SLA due order across pages", async () => {
   const asAgent = (m, p, b) => call(server.base, data.agent.key, m, p, b);
-  for (let i = 0; i < 60; i++) {
+  // 55 LOW tickets (due in 5 days), then 5 URGENT ones (due in 8 hours):
+  // created last, due first, so a queue sorting only its loaded pages
+  // (by creation) would show them only after scrolling to the end.
+  for (let i = 0; i < 55; i++) {
     await asAgent("POST", "/v1/tickets", { customer: data.customer.name, type: "MAINTENANCE", channel: "APP", priority: "LOW", title: `Yearly service ${i}` });
+  }
+  for (let i = 0; i < 5; i++) {
+    await asAgent("POST", "/v1/tickets", { customer: data.customer.name, type: "REPAIR", channel: "APP", priority: "URGENT", title: `Urgent callback ${i}` });
   }
   const page = await open();
   await signIn(page, data.manager.key);
+  // 63 open tickets (3 seeded, 60 new): a first page of 50 that starts
+  // with the urgent ones, then the rest on scrolling.
+  await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 50);
+  const first = await rowsOf(page).locator("td:nth-child(2) a").allInnerTexts();
+  assert.deepEqual(first.slice(0, 5), [0, 1, 2, 3, 4].map((i) => `Urgent callback ${i}`));
+  await page.locator(".sentinel").scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 63);
+  await page.getByText("没有更多了").waitFor();
+  const dues = await rowsOf(page).evaluateAll((trs) => trs.map((tr) => Date.parse(tr.dataset.due)));
+  assert.ok(dues.every((d, i) => i === 0 || dues[i - 1] <= d), "due times never decrease down the queue");
+  assert.equal(new Set(await rowsOf(page).evaluateAll((trs) => trs.map((tr) => tr.dataset.ticket))).size, 63, "no ticket twice");
+  // The priority filter keeps the order and the paging: 56 LOW tickets.
   await page.getByLabel("优先级").selectOption("LOW");
-  // 61 open LOW tickets: a first page of 50, then the rest on scrolling.
   await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 50);
   await page.locator(".sentinel").scrollIntoViewIfNeeded();
-  await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 61);
-  await page.getByText("没有更多了").waitFor();
+  await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 56);
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -1,4 +1,3 @@
-import { useMemo } from "preact/hooks";
 import { api, type Ticket } from "../api/client";
 import { fmtTime, t } from "../i18n";
 import { go } from "../router";
@@ -22,7 +21,8 @@ export function queueFilter(state: string, priority: string, from?: string, to?:
   return parts.join(" AND ");
 }
 
-const dueOf = (x: Ticket) => (x.sla?.resolveDueTime ? Date.parse(x.sla.resolveDueTime) : Infinity);
+/** The queue's order: the SLA's resolve due time, the most urgent first, across all pages (the API sorts). */
+export const queueOrder = "sla.resolve_due_time";
 
 export function Queue({ query }: { query: URLSearchParams }) {
   const state = query.get("state") ?? "open";
@@ -32,14 +32,10 @@ export function Queue({ query }: { query: URLSearchParams }) {
   const filter = queueFilter(state, priority, from, to);
 
   const { items: tickets, error, more } = usePaged<Ticket>(filter, async (pageToken) => {
-    const r = await api.listTickets({ filter, orderBy: "create_time", pageSize: 50, pageToken });
+    const r = await api.listTickets({ filter, orderBy: queueOrder, pageSize: 50, pageToken });
     return { items: r.tickets ?? [], next: r.nextPageToken };
   });
   const now = useNow();
-
-  // The API lists by creation time; the queue shows what it has loaded by
-  // the SLA's resolve due time, the most urgent first.
-  const sorted = useMemo(() => [...tickets].sort((a, b) => dueOf(a) - dueOf(b)), [tickets]);
 
   function setParam(k: string, v: string) {
     const q = new URLSearchParams(query);
@@ -87,8 +83,8 @@ export function Queue({ query }: { query: URLSearchParams }) {
           </tr>
         </thead>
         <tbody>
-          {sorted.map((x) => (
-            <tr key={x.name} data-ticket={x.name}>
+          {tickets.map((x) => (
+            <tr key={x.name} data-ticket={x.name} data-due={x.sla?.resolveDueTime}>
               <td>
                 <Countdown ticket={x} now={now} />
               </td>
