@@ -72,9 +72,22 @@ test("a bad key gets the sign-in page with an error", async () => {
 test("a manager signs in and sees the whole queue by SLA due time", async () => {
   const page = await open();
   await page.screenshot({ path: join(shots, "signin.png") });
+  const reads = [];
+  page.on("request", (r) => {
+    const p = new URL(r.url()).pathname;
+    if (p.startsWith("/v1/customers/")) reads.push(p);
+  });
   await signIn(page, data.manager.key);
   await page.getByRole("heading", { name: "工作队列" }).waitFor();
   await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 4);
+  // The manager's pages and role.
+  assert.deepEqual(await page.locator("header nav a").allInnerTexts(), ["工作队列", "投诉", "回访", "上岗资格", "服务质量", "故障统计"]);
+  assert.equal(await page.locator(".who").innerText(), "经理");
+  // Customer and product by display name: one read each for the four
+  // rows of one customer's one product, not one per row.
+  await page.waitForFunction(() => [...document.querySelectorAll("td.customer")].every((td) => td.textContent.startsWith("Zhang San")));
+  assert.match(await rowsOf(page).first().locator("td.customer").innerText(), /Zhang San\s+WM-8000 · WM8-2024-000123/);
+  assert.deepEqual(reads.sort(), [data.customer.name, data.product.name].map((n) => `/v1/${n}`).sort());
   const titles = await rowsOf(page).locator("td:nth-child(2) a").allInnerTexts();
   // URGENT first: the earliest resolve due time.
   assert.equal(titles[0], "Drum does not spin");
@@ -115,10 +128,18 @@ test("a technician's key sees only its tickets and works one from the queue to r
   await page.waitForTimeout(300);
   const titles = await rowsOf(page).locator("td:nth-child(2) a").allInnerTexts();
   assert.deepEqual(titles.sort(), ["Door seal leaks", "Drum does not spin"]);
+  // A technician's console: the queue only, no manager or desk pages.
+  assert.deepEqual(await page.locator("header nav a").allInnerTexts(), ["工作队列"]);
+  assert.equal(await page.locator(".who").innerText(), "技师");
 
   await page.getByRole("link", { name: "Drum does not spin" }).click();
   await page.getByRole("heading", { name: "Drum does not spin" }).waitFor();
   assert.match(page.url(), /#\/tickets\//);
+  // The moves a technician may make on its own ticket: accept, not dispatch.
+  await page.getByRole("button", { name: "接单", exact: true }).waitFor();
+  assert.equal(await page.locator("form.resolve").count(), 0, "no dispatch form for a technician");
+  await page.locator("dl.fields dd", { hasText: "Zhang San" }).waitFor();
+  await page.locator("dl.fields dd", { hasText: "WM-8000 · WM8-2024-000123" }).waitFor();
   for (const [button, state] of [["接单", "已接单"], ["开始处理", "处理中"]]) {
     await page.getByRole("button", { name: button, exact: true }).click();
     await page.locator("dl.fields .badge", { hasText: state }).waitFor();

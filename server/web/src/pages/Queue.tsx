@@ -3,6 +3,7 @@ import { fmtTime, t } from "../i18n";
 import { go } from "../router";
 import { Countdown, ErrorBox, StateBadge, idOf, useNow } from "./common";
 import { usePaged } from "./list";
+import { useNames } from "./names";
 
 const states = ["NEW", "ASSIGNED", "ACCEPTED", "IN_PROGRESS", "PAUSED", "REOPENED", "RESOLVED", "CLOSED", "CANCELLED"];
 const priorities = ["URGENT", "HIGH", "NORMAL", "LOW"];
@@ -36,6 +37,8 @@ export function Queue({ query }: { query: URLSearchParams }) {
     return { items: r.tickets ?? [], next: r.nextPageToken };
   });
   const now = useNow();
+  // Customers and products by name: each distinct one read once (names.ts).
+  const nameOf = useNames(tickets.flatMap((x) => [x.customer, x.product]));
 
   function setParam(k: string, v: string) {
     const q = new URLSearchParams(query);
@@ -77,6 +80,7 @@ export function Queue({ query }: { query: URLSearchParams }) {
           <tr>
             <th scope="col">{t("resolveDue")}</th>
             <th scope="col">{t("title")}</th>
+            <th scope="col">{t("customer")}</th>
             <th scope="col">{t("state")}</th>
             <th scope="col">{t("priority")}</th>
             <th scope="col" class="wide">{t("created")}</th>
@@ -91,6 +95,10 @@ export function Queue({ query }: { query: URLSearchParams }) {
               <td>
                 <a href={`#/tickets/${idOf(x.name)}`}>{x.title || idOf(x.name)}</a>
                 {(x.escalationLevel ?? 0) > 0 && <span class="badge late"> ↑{x.escalationLevel}</span>}
+              </td>
+              <td class="customer">
+                {nameOf(x.customer)}
+                {x.product && <div class="muted small">{nameOf(x.product)}</div>}
               </td>
               <td>
                 <StateBadge state={x.state} />
