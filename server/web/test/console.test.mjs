@@ -3,7 +3,8 @@
 // each page go to ../screenshots/. Run with scripts/web-test.sh.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,6 +59,30 @@ async function signIn(page, key) {
 
 const rowsOf = (page) => page.locator("table.tickets tbody tr");
 
+// axe-core's source, evaluated in the page: an <script> tag would be
+// refused by the console's Content-Security-Policy, as it should be.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const audited = new Set();
+
+/**
+ * Audits the page as it is with axe-core (WCAG 2.0-2.2 A and AA rules,
+ * colour contrast included) and fails on serious or critical violations,
+ * naming the rule and the elements.
+ */
+async function audit(page, what) {
+  await page.evaluate(axeSource);
+  const res = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"] } }),
+  );
+  const bad = res.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  const report = bad.map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.slice(0, 5).map((n) => n.target.join(" ") + " " + (n.failureSummary ?? "").replace(/\s+/g, " ")).join("\n    ")}`);
+  assert.deepEqual(report, [], `accessibility of ${what}`);
+  const minor = res.violations.filter((v) => !bad.includes(v)).map((v) => `${v.id} (${v.impact})`);
+  console.log(`# axe, ${what}: ${res.passes.length} rules passed, ${res.incomplete.length} to review by hand${res.incomplete.length ? ` (${res.incomplete.map((v) => v.id).join(", ")})` : ""}${minor.length ? `, minor: ${minor.join(", ")}` : ""}`);
+  assert.ok(res.passes.some((v) => v.id === "color-contrast") || res.incomplete.some((v) => v.id === "color-contrast"), "contrast was checked");
+  audited.add(what);
+}
+
 test("a bad key gets the sign-in page with an error", async () => {
   const page = await open();
   await signIn(page, "ask_nosuchkey_0123456789abcdefghijklmnop");
@@ -66,12 +91,14 @@ test("a bad key gets the sign-in page with an error", async () => {
   assert.equal(await page.getByLabel("API 密钥").isVisible(), true);
   assert.equal(await page.evaluate(() => sessionStorage.length), 0, "a refused key is not kept");
   await page.screenshot({ path: join(shots, "signin-error.png") });
+  await audit(page, "sign-in with an error");
   await page.close();
 });
 
 test("a manager signs in and sees the whole queue by SLA due time", async () => {
   const page = await open();
   await page.screenshot({ path: join(shots, "signin.png") });
+  await audit(page, "sign-in");
   const reads = [];
   page.on("request", (r) => {
     const p = new URL(r.url()).pathname;
@@ -102,11 +129,13 @@ test("a manager signs in and sees the whole queue by SLA due time", async () => 
   await page.getByLabel("优先级").selectOption("");
   await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 4);
   await page.screenshot({ path: join(shots, "queue.png"), fullPage: true });
+  await audit(page, "queue");
   // English, at tablet width.
   await page.getByLabel(/语言|Language/).first().selectOption("en");
   await page.setViewportSize({ width: 768, height: 900 });
   await page.getByRole("heading", { name: "Work queue" }).waitFor();
   await page.screenshot({ path: join(shots, "queue-en-tablet.png"), fullPage: true });
+  await audit(page, "queue in English at tablet width");
   await page.getByLabel("Language").first().selectOption("zh-CN");
   // The dashboard before the technician resolves anything.
   await page.getByRole("link", { name: "服务质量" }).click();
@@ -153,6 +182,7 @@ test("a technician's key sees only its tickets and works one from the queue to r
   const events = await page.locator("ol.timeline li strong").allInnerTexts();
   for (const e of ["CREATED", "ASSIGNED", "ACCEPTED", "STARTED", "RESOLVED"]) assert.ok(events.includes(e), `${e} in ${events}`);
   await page.screenshot({ path: join(shots, "ticket.png"), fullPage: true });
+  await audit(page, "ticket");
 
   const t = await (await fetch(`${server.base}/v1/${data.tickets.drum.name}`, { headers: { Authorization: `Bearer ${data.manager.key}` } })).json();
   assert.equal(t.state, "RESOLVED");
@@ -167,9 +197,9 @@ test("the dashboard shows the service-quality figures, and the resolved ticket i
   await page.getByRole("link", { name: "服务质量" }).click();
   const resolved = page.locator('[data-figure="ticketsResolved"] .value');
   const opened = page.locator('[data-figure="ticketsOpened"] .value');
-  // The rollup loop runs every second here, and counts a change a minute
-  // after it was made (rollupSettle): reload until it counted the
-  // resolution of the previous test.
+  // The rollup loop runs every second here, and counts a change 2 s after
+  // it was made (--report-rollup-settle; a minute by default): reload
+  // until it counted the resolution of the previous test.
   const started = Date.now();
   for (;;) {
     await page.locator('.figures[data-state="ready"]').waitFor();
@@ -201,6 +231,7 @@ test("the dashboard shows the service-quality figures, and the resolved ticket i
   await page.locator(".chart canvas").waitFor();
   await page.waitForTimeout(500);
   await page.screenshot({ path: join(shots, "dashboard.png"), fullPage: true });
+  await audit(page, "dashboard");
 
   // Complaints by deadline: the CRITICAL one (acknowledge within an hour) first.
   await page.getByRole("link", { name: "投诉" }).click();
@@ -208,18 +239,21 @@ test("the dashboard shows the service-quality figures, and the resolved ticket i
   assert.deepEqual(await page.locator("table.tickets tbody tr td:nth-child(2)").evaluateAll((tds) => tds.map((td) => td.firstChild.textContent)),
     ["Smoke from the dryer", "The technician came late"]);
   await page.screenshot({ path: join(shots, "complaints.png"), fullPage: true });
+  await audit(page, "complaints");
   // Follow-ups due: resolving the ticket scheduled one.
   await page.getByRole("link", { name: "回访" }).click();
   await page.locator("table.tickets tbody tr").first().waitFor();
   assert.equal(await page.locator("table.tickets tbody tr").count(), 1);
   assert.equal(await page.locator("table.tickets tbody tr a").innerText(), data.tickets.drum.name.split("/")[1]);
   await page.screenshot({ path: join(shots, "followups.png"), fullPage: true });
+  await audit(page, "follow-ups");
 
   await page.getByRole("link", { name: "故障统计" }).click();
   await page.locator("table.tickets tbody tr", { hasText: "E21" }).waitFor();
   await page.locator(".chart canvas").waitFor();
   await page.waitForTimeout(500);
   await page.screenshot({ path: join(shots, "faults.png"), fullPage: true });
+  await audit(page, "fault statistics");
   // CSV export: the API's CSV, downloaded with the key in a header.
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "导出 CSV" }).click()]);
   const csv = await (await import("node:fs/promises")).readFile(await download.path(), "utf8");
@@ -284,6 +318,7 @@ test("the qualification board shows who is on duty and who is retraining until w
   assert.deepEqual(await col("SUSPENDED").locator("strong").allInnerTexts(), ["Zhou Min"]);
   await page.getByText("再培训截止").waitFor();
   await page.screenshot({ path: join(shots, "qualification.png"), fullPage: true });
+  await audit(page, "qualification");
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -322,6 +357,64 @@ test("a manager dispatches a new ticket to a qualified technician", async () => 
   await page.locator("dl.fields dd", { hasText: "Chen Jie" }).first().waitFor();
   await page.locator("ol.timeline li", { hasText: "ASSIGNED" }).waitFor();
   await page.screenshot({ path: join(shots, "ticket-assign.png"), fullPage: true });
+  await audit(page, "ticket with the dispatch form");
   assert.deepEqual(page.errors, []);
   await page.close();
+});
+
+test("a partner shop's key sees only its shop's tickets and no manager pages", async () => {
+  const admin = (m, p, b) => call(server.base, server.adminKey, m, p, b);
+  const asAgent = (m, p, b) => call(server.base, data.agent.key, m, p, b);
+  const shop = await admin("POST", "/v1/partners", { displayName: "Pudong Fix-It", region: "Pudong" });
+  const key = (await admin("POST", "/v1/apiKeys", { partner: shop.name, displayName: "Pudong Fix-It console" })).secret;
+  const t = await asAgent("POST", "/v1/tickets", {
+    customer: data.customer.name, product: data.product.name, type: "REPAIR", channel: "PHONE", priority: "HIGH", title: "Dryer door hinge",
+  });
+  // The shop's own technician (no course is required of technicians here, so qualified).
+  await call(server.base, key, "POST", "/v1/staff", { displayName: "Sun Li", role: "TECHNICIAN" });
+  await asAgent("POST", `/v1/${t.name}:assign`, { partner: shop.name });
+
+  const page = await open();
+  await signIn(page, key);
+  await page.getByRole("heading", { name: "工作队列" }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length > 0);
+  await page.waitForTimeout(300);
+  assert.deepEqual(await rowsOf(page).locator("td:nth-child(2) a").allInnerTexts(), ["Dryer door hinge"], "its shop's ticket only");
+  assert.equal(await page.locator(".who").innerText(), "合作网点");
+  // A shop's pages: its queue, its technicians' qualification, its faults.
+  assert.deepEqual(await page.locator("header nav a").allInnerTexts(), ["工作队列", "上岗资格", "故障统计"]);
+  // The manager's and the desk's pages, opened by address, say so and ask nothing of the API.
+  for (const p of ["dashboard", "complaints", "followups"]) {
+    const calls = [];
+    const f = (r) => r.url().includes("/v1/") && calls.push(r.url());
+    page.on("request", f);
+    await page.goto(`${server.base}/#/${p}`);
+    await page.getByRole("heading", { name: "无权访问" }).waitFor();
+    await page.getByRole("alert").waitFor();
+    page.off("request", f);
+    assert.deepEqual(calls.filter((u) => !u.includes("/v1/caller")), [], `${p} calls nothing`);
+  }
+  await audit(page, "a page the role may not see");
+  // Its ticket: the shop accepts and dispatches (to its own technicians); it does not close.
+  await page.goto(`${server.base}/#/tickets/${t.name.split("/")[1]}`);
+  await page.getByRole("heading", { name: "Dryer door hinge" }).waitFor();
+  await page.getByRole("button", { name: "接单", exact: true }).waitFor();
+  assert.equal(await page.getByRole("button", { name: "关闭", exact: true }).count(), 0);
+  await page.locator("dl.fields dd", { hasText: "Pudong Fix-It" }).waitFor();
+  await page.screenshot({ path: join(shots, "partner-ticket.png"), fullPage: true });
+  await audit(page, "a partner's ticket");
+  // The API agrees: another shop's ticket is not found, the dashboard's figures are refused.
+  const other = await fetch(`${server.base}/v1/${data.tickets.leak.name}`, { headers: { Authorization: `Bearer ${key}` } });
+  assert.equal(other.status, 404);
+  const cost = await fetch(`${server.base}/v1/costMetrics`, { headers: { Authorization: `Bearer ${key}` } });
+  assert.equal(cost.status, 403);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("every page passed the accessibility audit", () => {
+  for (const p of ["sign-in", "sign-in with an error", "queue", "queue in English at tablet width", "ticket", "dashboard", "complaints", "follow-ups",
+    "qualification", "fault statistics", "ticket with the dispatch form", "a page the role may not see", "a partner's ticket"]) {
+    assert.ok(audited.has(p), `${p} was not audited`);
+  }
 });
