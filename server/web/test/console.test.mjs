@@ -78,7 +78,7 @@ async function audit(page, what) {
   const report = bad.map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.slice(0, 5).map((n) => n.target.join(" ") + " " + (n.failureSummary ?? "").replace(/\s+/g, " ")).join("\n    ")}`);
   assert.deepEqual(report, [], `accessibility of ${what}`);
   const minor = res.violations.filter((v) => !bad.includes(v)).map((v) => `${v.id} (${v.impact})`);
-  console.log(`# axe, ${what}: ${res.passes.length} rules passed, ${res.incomplete.length} to review by hand${res.incomplete.length ? ` (${res.incomplete.map((v) => v.id).join(", ")})` : ""}${minor.length ? `, minor: ${minor.join(", ")}` : ""}`);
+  console.log(`# axe, ${what}: ${res.passes.length} rules passed, ${res.incomplete.length} to review by hand${res.incomplete.length ? ` (${res.incomplete.map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`).join("; ")})` : ""}${minor.length ? `, minor: ${minor.join(", ")}` : ""}`);
   assert.ok(res.passes.some((v) => v.id === "color-contrast") || res.incomplete.some((v) => v.id === "color-contrast"), "contrast was checked");
   audited.add(what);
 }

@@ -121,7 +121,7 @@ export function TicketPage({ id }: { id: string }) {
             </>
           )}
         </dl>
-        <div class="actions" aria-labelledby="actions-title">
+        <section class="actions" aria-labelledby="actions-title">
           <h2 id="actions-title">{t("actions")}</h2>
           {offered.length === 0 && !mayAssign && !mayResolve && <p class="muted small">{t("noActions")}</p>}
           {offered.map((m) => (
@@ -137,7 +137,7 @@ export function TicketPage({ id }: { id: string }) {
             <ResolveForm busy={busy} onResolve={(faultCategory, faultCode, summary) =>
               act(() => api.resolve(ticket, { etag, requestId: requestId(), resolution: { faultCategory, faultCode, summary } }))} />
           )}
-        </div>
+        </section>
       </div>
       <h2>{t("timeline")}</h2>
       <ol class="timeline">
