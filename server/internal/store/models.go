@@ -186,15 +186,6 @@ func (m *SlaPolicy) Key() (time.Time, string) { return m.CreateTime, m.ID }
 // Key returns the row's keyset position.
 func (m *Ticket) Key() (time.Time, string) { return m.CreateTime, m.ID }
 
-// KeyBy returns the row's keyset position when listed in the order of
-// field: sla.resolve_due_time (the work queues) or else create_time.
-func (m *Ticket) KeyBy(field string) (time.Time, string) {
-	if field == "sla.resolve_due_time" {
-		return m.ResolveDue, m.ID
-	}
-	return m.Key()
-}
-
 // Key returns the row's keyset position.
 func (m *TicketEvent) Key() (time.Time, string) { return m.CreateTime, m.ID }
 
