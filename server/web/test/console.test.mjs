@@ -238,6 +238,7 @@ test("the dashboard shows the service-quality figures, and the resolved ticket i
   await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 2);
   assert.deepEqual(await page.locator("table.tickets tbody tr td:nth-child(2)").evaluateAll((tds) => tds.map((td) => td.firstChild.textContent)),
     ["Smoke from the dryer", "The technician came late"]);
+  await page.locator("table.tickets tbody tr td:nth-child(2) .muted", { hasText: "Zhang San" }).first().waitFor();
   await page.screenshot({ path: join(shots, "complaints.png"), fullPage: true });
   await audit(page, "complaints");
   // Follow-ups due: resolving the ticket scheduled one.
@@ -245,6 +246,7 @@ test("the dashboard shows the service-quality figures, and the resolved ticket i
   await page.locator("table.tickets tbody tr").first().waitFor();
   assert.equal(await page.locator("table.tickets tbody tr").count(), 1);
   assert.equal(await page.locator("table.tickets tbody tr a").innerText(), data.tickets.drum.name.split("/")[1]);
+  await page.locator("table.tickets tbody tr td.customer", { hasText: "Zhang San" }).waitFor();
   await page.screenshot({ path: join(shots, "followups.png"), fullPage: true });
   await audit(page, "follow-ups");
 
