@@ -1,7 +1,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, session, whenUnauthorized, type Caller } from "./api/client";
-import { can, setCaller, type Capability } from "./access";
+import { can, currentCaller, setCaller, type Capability } from "./access";
 import { getLang, setLang, t, type Lang } from "./i18n";
 import { go, useRoute } from "./router";
 import { SignIn } from "./pages/SignIn";
@@ -63,7 +63,9 @@ function App() {
     setAuthError("");
     if (!(await identify())) return;
     setSignedIn(true);
-    if (!location.hash || location.hash === "#/") go("#/queue");
+    // Trainers have no tickets of their own (the API lists them none):
+    // they start on the qualification board.
+    if (!location.hash || location.hash === "#/") go(currentCaller()?.role === "TRAINER" ? "#/qualification" : "#/queue");
   }
 
   function signOut() {

@@ -303,7 +303,7 @@ test("the qualification board shows who is on duty and who is retraining until w
   // A course required of trainers: one trainer fails it (suspended,
   // retraining), another is never assessed (trainee).
   const failing = await admin("POST", "/v1/staff", { displayName: "Zhou Min", role: "TRAINER", team: "training" });
-  await admin("POST", "/v1/staff", { displayName: "Qian Hao", role: "TRAINER", team: "training" });
+  const trainer = await admin("POST", "/v1/staff", { displayName: "Qian Hao", role: "TRAINER", team: "training" });
   const course = await admin("POST", "/v1/courses", {
     displayName: "Coaching skills", category: "SERVICE_SKILLS", requiredRoles: ["TRAINER"], passingScore: 70,
     weights: { attitude: 25, efficiency: 25, quality: 25, knowledge: 25 }, validity: "31536000s",
@@ -323,6 +323,15 @@ test("the qualification board shows who is on duty and who is retraining until w
   await audit(page, "qualification");
   assert.deepEqual(page.errors, []);
   await page.close();
+
+  // A trainer starts on the board: the API lists a trainer no tickets.
+  const key = (await admin("POST", "/v1/apiKeys", { staff: trainer.name, displayName: "Qian Hao console" })).secret;
+  const tp = await open();
+  await signIn(tp, key);
+  await tp.getByRole("heading", { name: "上岗资格" }).waitFor();
+  assert.deepEqual(await tp.locator("header nav a").allInnerTexts(), ["工作队列", "上岗资格"]);
+  assert.equal(await tp.locator(".who").innerText(), "培训师");
+  await tp.close();
 });
 
 test("a key revoked during the session brings back the sign-in page with an error", async () => {
