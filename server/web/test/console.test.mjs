@@ -414,6 +414,14 @@ test("a partner shop's key sees only its shop's tickets and no manager pages", a
   await page.locator("dl.fields dd", { hasText: "Pudong Fix-It" }).waitFor();
   await page.screenshot({ path: join(shots, "partner-ticket.png"), fullPage: true });
   await audit(page, "a partner's ticket");
+  // Its other pages work with its key: its technicians' qualification, its faults.
+  await page.getByRole("link", { name: "上岗资格" }).click();
+  await page.locator('[data-column="QUALIFIED"] li', { hasText: "Sun Li" }).waitFor();
+  assert.deepEqual(await page.locator("[data-column] li strong").allInnerTexts(), ["Sun Li"], "its own technicians only");
+  await page.getByRole("link", { name: "故障统计" }).click();
+  await page.getByRole("heading", { name: "故障统计" }).waitFor();
+  await page.waitForTimeout(500);
+  assert.equal(await page.getByRole("alert").count(), 0, "no error on the shop's pages");
   // The API agrees: another shop's ticket is not found, the dashboard's figures are refused.
   const other = await fetch(`${server.base}/v1/${data.tickets.leak.name}`, { headers: { Authorization: `Bearer ${key}` } });
   assert.equal(other.status, 404);
