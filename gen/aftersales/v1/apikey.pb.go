@@ -24,6 +24,183 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// The role a caller acts with (API.md §5).
+type Caller_Role int32
+
+const (
+	// Not used.
+	Caller_ROLE_UNSPECIFIED Caller_Role = 0
+	// Everything, keys and policies included.
+	Caller_ADMIN Caller_Role = 1
+	// Staff: a manager.
+	Caller_MANAGER Caller_Role = 2
+	// Staff: a call-center agent.
+	Caller_AGENT Caller_Role = 3
+	// Staff: a technician (of the company or of a partner shop).
+	Caller_TECHNICIAN Caller_Role = 4
+	// Staff: a trainer.
+	Caller_TRAINER Caller_Role = 5
+	// A partner shop.
+	Caller_PARTNER Caller_Role = 6
+	// A customer.
+	Caller_CUSTOMER Caller_Role = 7
+)
+
+// Enum value maps for Caller_Role.
+var (
+	Caller_Role_name = map[int32]string{
+		0: "ROLE_UNSPECIFIED",
+		1: "ADMIN",
+		2: "MANAGER",
+		3: "AGENT",
+		4: "TECHNICIAN",
+		5: "TRAINER",
+		6: "PARTNER",
+		7: "CUSTOMER",
+	}
+	Caller_Role_value = map[string]int32{
+		"ROLE_UNSPECIFIED": 0,
+		"ADMIN":            1,
+		"MANAGER":          2,
+		"AGENT":            3,
+		"TECHNICIAN":       4,
+		"TRAINER":          5,
+		"PARTNER":          6,
+		"CUSTOMER":         7,
+	}
+)
+
+func (x Caller_Role) Enum() *Caller_Role {
+	p := new(Caller_Role)
+	*p = x
+	return p
+}
+
+func (x Caller_Role) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Caller_Role) Descriptor() protoreflect.EnumDescriptor {
+	return file_aftersales_v1_apikey_proto_enumTypes[0].Descriptor()
+}
+
+func (Caller_Role) Type() protoreflect.EnumType {
+	return &file_aftersales_v1_apikey_proto_enumTypes[0]
+}
+
+func (x Caller_Role) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Caller_Role.Descriptor instead.
+func (Caller_Role) EnumDescriptor() ([]byte, []int) {
+	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{1, 0}
+}
+
+// GetCallerRequest is the request of GetCaller.
+type GetCallerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCallerRequest) Reset() {
+	*x = GetCallerRequest{}
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCallerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCallerRequest) ProtoMessage() {}
+
+func (x *GetCallerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCallerRequest.ProtoReflect.Descriptor instead.
+func (*GetCallerRequest) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{0}
+}
+
+// Caller is who a call's credentials act as.
+type Caller struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller: "staff/{staff}", "partners/{partner}",
+	// "customers/{customer}", or for a service account its key,
+	// "apiKeys/{api_key}".
+	Principal string `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	// The role the caller acts with.
+	Role Caller_Role `protobuf:"varint,2,opt,name=role,proto3,enum=aftersales.v1.Caller_Role" json:"role,omitempty"`
+	// The API key a call-center program acts for principal through
+	// (delegation), "apiKeys/{api_key}"; empty otherwise.
+	Via           string `protobuf:"bytes,3,opt,name=via,proto3" json:"via,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Caller) Reset() {
+	*x = Caller{}
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Caller) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Caller) ProtoMessage() {}
+
+func (x *Caller) ProtoReflect() protoreflect.Message {
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Caller.ProtoReflect.Descriptor instead.
+func (*Caller) Descriptor() ([]byte, []int) {
+	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Caller) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *Caller) GetRole() Caller_Role {
+	if x != nil {
+		return x.Role
+	}
+	return Caller_ROLE_UNSPECIFIED
+}
+
+func (x *Caller) GetVia() string {
+	if x != nil {
+		return x.Via
+	}
+	return ""
+}
+
 // ApiKey is a credential bound to exactly one identity: a staff member
 // (acting with their role), a partner shop, or a service account with a
 // role of its own.
@@ -58,7 +235,7 @@ type ApiKey struct {
 
 func (x *ApiKey) Reset() {
 	*x = ApiKey{}
-	mi := &file_aftersales_v1_apikey_proto_msgTypes[0]
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -70,7 +247,7 @@ func (x *ApiKey) String() string {
 func (*ApiKey) ProtoMessage() {}
 
 func (x *ApiKey) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_apikey_proto_msgTypes[0]
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -83,7 +260,7 @@ func (x *ApiKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiKey.ProtoReflect.Descriptor instead.
 func (*ApiKey) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{0}
+	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ApiKey) GetName() string {
@@ -173,7 +350,7 @@ type CreateApiKeyRequest struct {
 
 func (x *CreateApiKeyRequest) Reset() {
 	*x = CreateApiKeyRequest{}
-	mi := &file_aftersales_v1_apikey_proto_msgTypes[1]
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -185,7 +362,7 @@ func (x *CreateApiKeyRequest) String() string {
 func (*CreateApiKeyRequest) ProtoMessage() {}
 
 func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_apikey_proto_msgTypes[1]
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -198,7 +375,7 @@ func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{1}
+	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateApiKeyRequest) GetApiKey() *ApiKey {
@@ -230,7 +407,7 @@ type CreateApiKeyResponse struct {
 
 func (x *CreateApiKeyResponse) Reset() {
 	*x = CreateApiKeyResponse{}
-	mi := &file_aftersales_v1_apikey_proto_msgTypes[2]
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -242,7 +419,7 @@ func (x *CreateApiKeyResponse) String() string {
 func (*CreateApiKeyResponse) ProtoMessage() {}
 
 func (x *CreateApiKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_apikey_proto_msgTypes[2]
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -255,7 +432,7 @@ func (x *CreateApiKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApiKeyResponse.ProtoReflect.Descriptor instead.
 func (*CreateApiKeyResponse) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{2}
+	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateApiKeyResponse) GetApiKey() *ApiKey {
@@ -283,7 +460,7 @@ type GetApiKeyRequest struct {
 
 func (x *GetApiKeyRequest) Reset() {
 	*x = GetApiKeyRequest{}
-	mi := &file_aftersales_v1_apikey_proto_msgTypes[3]
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -295,7 +472,7 @@ func (x *GetApiKeyRequest) String() string {
 func (*GetApiKeyRequest) ProtoMessage() {}
 
 func (x *GetApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_apikey_proto_msgTypes[3]
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -308,7 +485,7 @@ func (x *GetApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*GetApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{3}
+	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetApiKeyRequest) GetName() string {
@@ -333,7 +510,7 @@ type ListApiKeysRequest struct {
 
 func (x *ListApiKeysRequest) Reset() {
 	*x = ListApiKeysRequest{}
-	mi := &file_aftersales_v1_apikey_proto_msgTypes[4]
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -345,7 +522,7 @@ func (x *ListApiKeysRequest) String() string {
 func (*ListApiKeysRequest) ProtoMessage() {}
 
 func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_apikey_proto_msgTypes[4]
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -358,7 +535,7 @@ func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListApiKeysRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{4}
+	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListApiKeysRequest) GetPageSize() int32 {
@@ -395,7 +572,7 @@ type ListApiKeysResponse struct {
 
 func (x *ListApiKeysResponse) Reset() {
 	*x = ListApiKeysResponse{}
-	mi := &file_aftersales_v1_apikey_proto_msgTypes[5]
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -407,7 +584,7 @@ func (x *ListApiKeysResponse) String() string {
 func (*ListApiKeysResponse) ProtoMessage() {}
 
 func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_apikey_proto_msgTypes[5]
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -420,7 +597,7 @@ func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListApiKeysResponse) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{5}
+	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListApiKeysResponse) GetApiKeys() []*ApiKey {
@@ -450,7 +627,7 @@ type RevokeApiKeyRequest struct {
 
 func (x *RevokeApiKeyRequest) Reset() {
 	*x = RevokeApiKeyRequest{}
-	mi := &file_aftersales_v1_apikey_proto_msgTypes[6]
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -462,7 +639,7 @@ func (x *RevokeApiKeyRequest) String() string {
 func (*RevokeApiKeyRequest) ProtoMessage() {}
 
 func (x *RevokeApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aftersales_v1_apikey_proto_msgTypes[6]
+	mi := &file_aftersales_v1_apikey_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -475,7 +652,7 @@ func (x *RevokeApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*RevokeApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{6}
+	return file_aftersales_v1_apikey_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RevokeApiKeyRequest) GetName() string {
@@ -496,7 +673,22 @@ var File_aftersales_v1_apikey_proto protoreflect.FileDescriptor
 
 const file_aftersales_v1_apikey_proto_rawDesc = "" +
 	"\n" +
-	"\x1aaftersales/v1/apikey.proto\x12\raftersales.v1\x1a\x19aftersales/v1/staff.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xba\x03\n" +
+	"\x1aaftersales/v1/apikey.proto\x12\raftersales.v1\x1a\x19aftersales/v1/staff.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x12\n" +
+	"\x10GetCallerRequest\"\xe1\x01\n" +
+	"\x06Caller\x12\x1c\n" +
+	"\tprincipal\x18\x01 \x01(\tR\tprincipal\x12.\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x1a.aftersales.v1.Caller.RoleR\x04role\x12\x10\n" +
+	"\x03via\x18\x03 \x01(\tR\x03via\"w\n" +
+	"\x04Role\x12\x14\n" +
+	"\x10ROLE_UNSPECIFIED\x10\x00\x12\t\n" +
+	"\x05ADMIN\x10\x01\x12\v\n" +
+	"\aMANAGER\x10\x02\x12\t\n" +
+	"\x05AGENT\x10\x03\x12\x0e\n" +
+	"\n" +
+	"TECHNICIAN\x10\x04\x12\v\n" +
+	"\aTRAINER\x10\x05\x12\v\n" +
+	"\aPARTNER\x10\x06\x12\f\n" +
+	"\bCUSTOMER\x10\a\"\xba\x03\n" +
 	"\x06ApiKey\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12+\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vdisplayName\x12\x14\n" +
@@ -533,12 +725,14 @@ const file_aftersales_v1_apikey_proto_rawDesc = "" +
 	"\x13RevokeApiKeyRequest\x12\x1b\n" +
 	"\x04name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name\x12&\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\trequestId2\xc7\x03\n" +
+	"request_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\trequestId2\xa0\x04\n" +
 	"\rApiKeyService\x12u\n" +
 	"\fCreateApiKey\x12\".aftersales.v1.CreateApiKeyRequest\x1a#.aftersales.v1.CreateApiKeyResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\aapi_key\"\v/v1/apiKeys\x12a\n" +
 	"\tGetApiKey\x12\x1f.aftersales.v1.GetApiKeyRequest\x1a\x15.aftersales.v1.ApiKey\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/{name=apiKeys/*}\x12i\n" +
 	"\vListApiKeys\x12!.aftersales.v1.ListApiKeysRequest\x1a\".aftersales.v1.ListApiKeysResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/apiKeys\x12q\n" +
-	"\fRevokeApiKey\x12\".aftersales.v1.RevokeApiKeyRequest\x1a\x15.aftersales.v1.ApiKey\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=apiKeys/*}:revokeBAZ?github.com/aftersales/aftersales/gen/aftersales/v1;aftersalesv1b\x06proto3"
+	"\fRevokeApiKey\x12\".aftersales.v1.RevokeApiKeyRequest\x1a\x15.aftersales.v1.ApiKey\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=apiKeys/*}:revoke\x12W\n" +
+	"\tGetCaller\x12\x1f.aftersales.v1.GetCallerRequest\x1a\x15.aftersales.v1.Caller\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/callerBAZ?github.com/aftersales/aftersales/gen/aftersales/v1;aftersalesv1b\x06proto3"
 
 var (
 	file_aftersales_v1_apikey_proto_rawDescOnce sync.Once
@@ -552,39 +746,46 @@ func file_aftersales_v1_apikey_proto_rawDescGZIP() []byte {
 	return file_aftersales_v1_apikey_proto_rawDescData
 }
 
-var file_aftersales_v1_apikey_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_aftersales_v1_apikey_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_aftersales_v1_apikey_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_aftersales_v1_apikey_proto_goTypes = []any{
-	(*ApiKey)(nil),                // 0: aftersales.v1.ApiKey
-	(*CreateApiKeyRequest)(nil),   // 1: aftersales.v1.CreateApiKeyRequest
-	(*CreateApiKeyResponse)(nil),  // 2: aftersales.v1.CreateApiKeyResponse
-	(*GetApiKeyRequest)(nil),      // 3: aftersales.v1.GetApiKeyRequest
-	(*ListApiKeysRequest)(nil),    // 4: aftersales.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),   // 5: aftersales.v1.ListApiKeysResponse
-	(*RevokeApiKeyRequest)(nil),   // 6: aftersales.v1.RevokeApiKeyRequest
-	(Staff_Role)(0),               // 7: aftersales.v1.Staff.Role
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(Caller_Role)(0),              // 0: aftersales.v1.Caller.Role
+	(*GetCallerRequest)(nil),      // 1: aftersales.v1.GetCallerRequest
+	(*Caller)(nil),                // 2: aftersales.v1.Caller
+	(*ApiKey)(nil),                // 3: aftersales.v1.ApiKey
+	(*CreateApiKeyRequest)(nil),   // 4: aftersales.v1.CreateApiKeyRequest
+	(*CreateApiKeyResponse)(nil),  // 5: aftersales.v1.CreateApiKeyResponse
+	(*GetApiKeyRequest)(nil),      // 6: aftersales.v1.GetApiKeyRequest
+	(*ListApiKeysRequest)(nil),    // 7: aftersales.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),   // 8: aftersales.v1.ListApiKeysResponse
+	(*RevokeApiKeyRequest)(nil),   // 9: aftersales.v1.RevokeApiKeyRequest
+	(Staff_Role)(0),               // 10: aftersales.v1.Staff.Role
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_aftersales_v1_apikey_proto_depIdxs = []int32{
-	7,  // 0: aftersales.v1.ApiKey.service_role:type_name -> aftersales.v1.Staff.Role
-	8,  // 1: aftersales.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
-	8,  // 2: aftersales.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
-	8,  // 3: aftersales.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
-	0,  // 4: aftersales.v1.CreateApiKeyRequest.api_key:type_name -> aftersales.v1.ApiKey
-	0,  // 5: aftersales.v1.CreateApiKeyResponse.api_key:type_name -> aftersales.v1.ApiKey
-	0,  // 6: aftersales.v1.ListApiKeysResponse.api_keys:type_name -> aftersales.v1.ApiKey
-	1,  // 7: aftersales.v1.ApiKeyService.CreateApiKey:input_type -> aftersales.v1.CreateApiKeyRequest
-	3,  // 8: aftersales.v1.ApiKeyService.GetApiKey:input_type -> aftersales.v1.GetApiKeyRequest
-	4,  // 9: aftersales.v1.ApiKeyService.ListApiKeys:input_type -> aftersales.v1.ListApiKeysRequest
-	6,  // 10: aftersales.v1.ApiKeyService.RevokeApiKey:input_type -> aftersales.v1.RevokeApiKeyRequest
-	2,  // 11: aftersales.v1.ApiKeyService.CreateApiKey:output_type -> aftersales.v1.CreateApiKeyResponse
-	0,  // 12: aftersales.v1.ApiKeyService.GetApiKey:output_type -> aftersales.v1.ApiKey
-	5,  // 13: aftersales.v1.ApiKeyService.ListApiKeys:output_type -> aftersales.v1.ListApiKeysResponse
-	0,  // 14: aftersales.v1.ApiKeyService.RevokeApiKey:output_type -> aftersales.v1.ApiKey
-	11, // [11:15] is the sub-list for method output_type
-	7,  // [7:11] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	0,  // 0: aftersales.v1.Caller.role:type_name -> aftersales.v1.Caller.Role
+	10, // 1: aftersales.v1.ApiKey.service_role:type_name -> aftersales.v1.Staff.Role
+	11, // 2: aftersales.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
+	11, // 3: aftersales.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
+	11, // 4: aftersales.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
+	3,  // 5: aftersales.v1.CreateApiKeyRequest.api_key:type_name -> aftersales.v1.ApiKey
+	3,  // 6: aftersales.v1.CreateApiKeyResponse.api_key:type_name -> aftersales.v1.ApiKey
+	3,  // 7: aftersales.v1.ListApiKeysResponse.api_keys:type_name -> aftersales.v1.ApiKey
+	4,  // 8: aftersales.v1.ApiKeyService.CreateApiKey:input_type -> aftersales.v1.CreateApiKeyRequest
+	6,  // 9: aftersales.v1.ApiKeyService.GetApiKey:input_type -> aftersales.v1.GetApiKeyRequest
+	7,  // 10: aftersales.v1.ApiKeyService.ListApiKeys:input_type -> aftersales.v1.ListApiKeysRequest
+	9,  // 11: aftersales.v1.ApiKeyService.RevokeApiKey:input_type -> aftersales.v1.RevokeApiKeyRequest
+	1,  // 12: aftersales.v1.ApiKeyService.GetCaller:input_type -> aftersales.v1.GetCallerRequest
+	5,  // 13: aftersales.v1.ApiKeyService.CreateApiKey:output_type -> aftersales.v1.CreateApiKeyResponse
+	3,  // 14: aftersales.v1.ApiKeyService.GetApiKey:output_type -> aftersales.v1.ApiKey
+	8,  // 15: aftersales.v1.ApiKeyService.ListApiKeys:output_type -> aftersales.v1.ListApiKeysResponse
+	3,  // 16: aftersales.v1.ApiKeyService.RevokeApiKey:output_type -> aftersales.v1.ApiKey
+	2,  // 17: aftersales.v1.ApiKeyService.GetCaller:output_type -> aftersales.v1.Caller
+	13, // [13:18] is the sub-list for method output_type
+	8,  // [8:13] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_aftersales_v1_apikey_proto_init() }
@@ -598,13 +799,14 @@ func file_aftersales_v1_apikey_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aftersales_v1_apikey_proto_rawDesc), len(file_aftersales_v1_apikey_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   7,
+			NumEnums:      1,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_aftersales_v1_apikey_proto_goTypes,
 		DependencyIndexes: file_aftersales_v1_apikey_proto_depIdxs,
+		EnumInfos:         file_aftersales_v1_apikey_proto_enumTypes,
 		MessageInfos:      file_aftersales_v1_apikey_proto_msgTypes,
 	}.Build()
 	File_aftersales_v1_apikey_proto = out.File

@@ -23,6 +23,7 @@ const (
 	ApiKeyService_GetApiKey_FullMethodName    = "/aftersales.v1.ApiKeyService/GetApiKey"
 	ApiKeyService_ListApiKeys_FullMethodName  = "/aftersales.v1.ApiKeyService/ListApiKeys"
 	ApiKeyService_RevokeApiKey_FullMethodName = "/aftersales.v1.ApiKeyService/RevokeApiKey"
+	ApiKeyService_GetCaller_FullMethodName    = "/aftersales.v1.ApiKeyService/GetCaller"
 )
 
 // ApiKeyServiceClient is the client API for ApiKeyService service.
@@ -31,7 +32,7 @@ const (
 //
 // ApiKeyService issues and revokes the API keys that staff, partner shops
 // and service accounts (call-center software) authenticate with. Only
-// admins may use it.
+// admins may use it, except GetCaller, which every caller may.
 //
 // A key is shown once, at creation, and stored only as a hash. Keys look
 // like "ask_<id>_<secret>", so a leaked key is easy to recognise in logs
@@ -49,6 +50,10 @@ type ApiKeyServiceClient interface {
 	// (2 s by default) on the other replicas, which reuse a key they read
 	// for that long.
 	RevokeApiKey(ctx context.Context, in *RevokeApiKeyRequest, opts ...grpc.CallOption) (*ApiKey, error)
+	// GetCaller returns who the call's credentials act as and with which
+	// role, for a client to show only what that role may do (the web
+	// console). Whatever it says, every call is still checked.
+	GetCaller(ctx context.Context, in *GetCallerRequest, opts ...grpc.CallOption) (*Caller, error)
 }
 
 type apiKeyServiceClient struct {
@@ -99,13 +104,23 @@ func (c *apiKeyServiceClient) RevokeApiKey(ctx context.Context, in *RevokeApiKey
 	return out, nil
 }
 
+func (c *apiKeyServiceClient) GetCaller(ctx context.Context, in *GetCallerRequest, opts ...grpc.CallOption) (*Caller, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Caller)
+	err := c.cc.Invoke(ctx, ApiKeyService_GetCaller_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ApiKeyServiceServer is the server API for ApiKeyService service.
 // All implementations must embed UnimplementedApiKeyServiceServer
 // for forward compatibility.
 //
 // ApiKeyService issues and revokes the API keys that staff, partner shops
 // and service accounts (call-center software) authenticate with. Only
-// admins may use it.
+// admins may use it, except GetCaller, which every caller may.
 //
 // A key is shown once, at creation, and stored only as a hash. Keys look
 // like "ask_<id>_<secret>", so a leaked key is easy to recognise in logs
@@ -123,6 +138,10 @@ type ApiKeyServiceServer interface {
 	// (2 s by default) on the other replicas, which reuse a key they read
 	// for that long.
 	RevokeApiKey(context.Context, *RevokeApiKeyRequest) (*ApiKey, error)
+	// GetCaller returns who the call's credentials act as and with which
+	// role, for a client to show only what that role may do (the web
+	// console). Whatever it says, every call is still checked.
+	GetCaller(context.Context, *GetCallerRequest) (*Caller, error)
 	mustEmbedUnimplementedApiKeyServiceServer()
 }
 
@@ -144,6 +163,9 @@ func (UnimplementedApiKeyServiceServer) ListApiKeys(context.Context, *ListApiKey
 }
 func (UnimplementedApiKeyServiceServer) RevokeApiKey(context.Context, *RevokeApiKeyRequest) (*ApiKey, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeApiKey not implemented")
+}
+func (UnimplementedApiKeyServiceServer) GetCaller(context.Context, *GetCallerRequest) (*Caller, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCaller not implemented")
 }
 func (UnimplementedApiKeyServiceServer) mustEmbedUnimplementedApiKeyServiceServer() {}
 func (UnimplementedApiKeyServiceServer) testEmbeddedByValue()                       {}
@@ -238,6 +260,24 @@ func _ApiKeyService_RevokeApiKey_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ApiKeyService_GetCaller_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCallerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ApiKeyServiceServer).GetCaller(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ApiKeyService_GetCaller_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ApiKeyServiceServer).GetCaller(ctx, req.(*GetCallerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ApiKeyService_ServiceDesc is the grpc.ServiceDesc for ApiKeyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -260,6 +300,10 @@ var ApiKeyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeApiKey",
 			Handler:    _ApiKeyService_RevokeApiKey_Handler,
+		},
+		{
+			MethodName: "GetCaller",
+			Handler:    _ApiKeyService_GetCaller_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

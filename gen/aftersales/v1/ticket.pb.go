@@ -1705,7 +1705,9 @@ type ListTicketsRequest struct {
 	// assignee, partner, first_contact, escalation_level, create_time.
 	// Example: `state = ASSIGNED AND assignee = "staff/abc"`.
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
-	// "create_time" (default) or "create_time desc".
+	// "create_time" (default), or "sla.resolve_due_time" (the work queues:
+	// the most urgent first), each optionally followed by " desc". Ties are
+	// broken by name, so pages never skip or repeat a ticket.
 	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

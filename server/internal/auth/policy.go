@@ -204,6 +204,8 @@ var policy = map[string][]principal.Role{
 	aftersalesv1.ApiKeyService_GetApiKey_FullMethodName:    {},
 	aftersalesv1.ApiKeyService_ListApiKeys_FullMethodName:  {},
 	aftersalesv1.ApiKeyService_RevokeApiKey_FullMethodName: {},
+	// Who am I: every caller may ask who its credentials act as.
+	aftersalesv1.ApiKeyService_GetCaller_FullMethodName: everyone,
 }
 
 // publicPrefixes are the methods that need no credentials: health checks

@@ -206,7 +206,7 @@ func TestMarkdownListsEverySetting(t *testing.T) {
 		"jwt-issuer", "jwt-audience", "jwt-hmac-secret", "jwt-key-file", "jwt-subject-claim",
 		"complaint-deadlines", "complaint-check-interval", "complaint-desk", "follow-up-delay", "follow-up-window",
 		"follow-up-complaint-at-or-below", "follow-up-close-at-or-above", "retraining-period",
-		"qualification-check-interval", "report-rollup-interval",
+		"qualification-check-interval", "report-rollup-interval", "report-rollup-settle",
 		"campaign-confirm-above", "campaign-batch", "campaign-interval", "maintenance-interval", "quote-discount-approval",
 		"event-retention", "event-sequence-interval", "events-nats-url", "events-nats-stream", "events-nats-subject-prefix",
 		"webhook-timeout", "webhook-retry-window", "webhook-allow-private",

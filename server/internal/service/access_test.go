@@ -135,6 +135,8 @@ var accessRules = map[string][]accRole{
 	"/aftersales.v1.ApiKeyService/GetApiKey":    {},
 	"/aftersales.v1.ApiKeyService/ListApiKeys":  {},
 	"/aftersales.v1.ApiKeyService/RevokeApiKey": {},
+	// Except who the caller is, which everyone may ask.
+	"/aftersales.v1.ApiKeyService/GetCaller": {accManager, accAgent, accTechnician, accTrainer, accPartner, accCustomer},
 
 	// ComplaintService (API.md §5): the desk handles complaints (only
 	// managers assign handlers); customers file, follow, accept or reopen,

@@ -12,6 +12,7 @@ import (
 	"github.com/aftersales/aftersales/pkg/filter"
 	"github.com/aftersales/aftersales/pkg/resname"
 	"github.com/aftersales/aftersales/server/internal/auth"
+	"github.com/aftersales/aftersales/server/internal/principal"
 	"github.com/aftersales/aftersales/server/internal/store"
 )
 
@@ -189,4 +190,22 @@ func apiKeyProto(row *store.ApiKey) *aftersalesv1.ApiKey {
 		RevokeTime:  tsPtr(row.RevokeTime),
 		CreateTime:  ts(row.CreateTime),
 	}
+}
+
+// callerRoles maps the principal's roles onto the API's.
+var callerRoles = map[principal.Role]aftersalesv1.Caller_Role{
+	principal.RoleAdmin:      aftersalesv1.Caller_ADMIN,
+	principal.RoleManager:    aftersalesv1.Caller_MANAGER,
+	principal.RoleAgent:      aftersalesv1.Caller_AGENT,
+	principal.RoleTechnician: aftersalesv1.Caller_TECHNICIAN,
+	principal.RoleTrainer:    aftersalesv1.Caller_TRAINER,
+	principal.RolePartner:    aftersalesv1.Caller_PARTNER,
+	principal.RoleCustomer:   aftersalesv1.Caller_CUSTOMER,
+}
+
+// GetCaller answers from the principal the authentication interceptor
+// put into the context: no read, so it costs a client nothing to ask.
+func (s *apiKeyServer) GetCaller(ctx context.Context, _ *aftersalesv1.GetCallerRequest) (*aftersalesv1.Caller, error) {
+	p := principal.FromContext(ctx)
+	return &aftersalesv1.Caller{Principal: p.Name, Role: callerRoles[p.Role], Via: p.Via}, nil
 }

@@ -28,7 +28,7 @@ var followUpUpdatable = []string{"method", "assignee", "scheduled_time", "due_ti
 // now, the time of the request.
 func followUpList(now time.Time) listSpec {
 	scheduled := int32(followupflow.Scheduled)
-	return listSpec{orderBy: []string{"due_time"}, columns: []column{
+	return listSpec{orderBy: map[string]string{"due_time": "due_time"}, columns: []column{
 		{field: filter.Field{Name: "state", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.FollowUp_State_name)}, name: "state", conv: enumValue(aftersalesv1.FollowUp_State_value)},
 		{field: filter.Field{Name: "method", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.FollowUp_Method_name)}, name: "method", conv: enumValue(aftersalesv1.FollowUp_Method_value)},
 		{field: filter.Field{Name: "origin", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.FollowUp_Origin_name)}, name: "origin", conv: enumValue(aftersalesv1.FollowUp_Origin_value)},

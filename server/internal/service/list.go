@@ -30,9 +30,11 @@ type column struct {
 // listSpec is how one List method maps onto its table.
 type listSpec struct {
 	columns []column
-	// orderBy are time columns a List may be ordered by besides
-	// create_time; its rows implement orderedBy.
-	orderBy []string
+	// orderBy maps the API fields (time fields) a List may be ordered by
+	// besides create_time onto their columns, which are NOT NULL so that
+	// the keyset order is total. Such a page is read in two steps (see
+	// list), which take the positions from the query, not the rows.
+	orderBy map[string]string
 }
 
 func (l listSpec) schema() filter.Schema {
@@ -71,12 +73,6 @@ type keyed interface {
 // index ends in (create_time, id).
 var orderable = map[string]bool{"create_time": true}
 
-// orderedBy is a row that may also be listed in the order of another time
-// column (listSpec.orderBy): its keyset position in that order.
-type orderedBy interface {
-	KeyBy(field string) (time.Time, string)
-}
-
 // list runs one page of a List: it validates page size, filter, order and
 // page token (INVALID_ARGUMENT with the matching reason), applies them to
 // q as a keyset query (never OFFSET), and returns the rows and the next
@@ -96,7 +92,7 @@ func list[M any, PM interface {
 	allowed := orderable
 	if len(spec.orderBy) > 0 {
 		allowed = maps.Clone(orderable)
-		for _, f := range spec.orderBy {
+		for f := range spec.orderBy {
 			allowed[f] = true
 		}
 	}
@@ -108,9 +104,12 @@ func list[M any, PM interface {
 		return nil, "", apierr.Invalid(aftersalesv1.ErrorReason_INVALID_ORDER_BY, apierr.Violation{Field: "order_by", Description: err.Error()})
 	}
 	// The page token's position holds the order's time column and the id.
-	key, desc := "create_time", false
+	field, key, desc := "create_time", "create_time", false
 	if len(orders) == 1 {
-		key, desc = orders[0].Field, orders[0].Desc
+		field, desc = orders[0].Field, orders[0].Desc
+		if c, ok := spec.orderBy[field]; ok {
+			key = c
+		}
 	}
 	// Extra names the collection, so that a token of one List is refused
 	// by another even when neither has a parent or filter (AIP-158).
@@ -147,17 +146,61 @@ func list[M any, PM interface {
 		q = q.Where("("+key+" "+cmp+" ? OR ("+key+" = ? AND id "+cmp+" ?))", pos.CreateTime, pos.CreateTime, pos.ID)
 	}
 	var rows []M
-	if err := q.Order(key + " " + dir).Order("id " + dir).Limit(size + 1).Find(&rows).Error; err != nil {
+	next := ""
+	q = q.Order(key + " " + dir).Order("id " + dir)
+	if field == "create_time" {
+		if err := q.Limit(size + 1).Find(&rows).Error; err != nil {
+			return nil, "", store.Translate(err)
+		}
+		if len(rows) > size {
+			rows = rows[:size]
+			t, id := PM(&rows[size-1]).Key()
+			next = pagetoken.Encode(query, pagetoken.Position{CreateTime: t, ID: id})
+		}
+		return rows, next, nil
+	}
+	// Deferred read: the page's positions first, then the rows by id. A
+	// filter that admits several values of the index's first column (the
+	// work queue's open states) cannot read the index in order, so the
+	// database sorts what matches; sorting index entries (an index-only
+	// read of (state, resolve_due, id)) instead of whole rows made the
+	// open queue's first page at 300k tickets, 10k of them open, about
+	// twice as fast on MariaDB over HTTP (45-60 ms to 15-30 ms with the
+	// rows cached; 270 to 45 ms for the SQL alone). The page and its
+	// token come from the positions read, so a row changed in between is
+	// shown as it is now but cannot end the paging early or make it skip.
+	var keys []struct {
+		ID string
+		K  time.Time
+	}
+	if err := q.Select("id, " + key + " AS k").Limit(size + 1).Scan(&keys).Error; err != nil {
 		return nil, "", store.Translate(err)
 	}
-	next := ""
-	if len(rows) > size {
-		rows = rows[:size]
-		t, id := PM(&rows[size-1]).Key()
-		if key != "create_time" {
-			t, id = any(PM(&rows[size-1])).(orderedBy).KeyBy(key)
+	if len(keys) > size {
+		keys = keys[:size]
+		next = pagetoken.Encode(query, pagetoken.Position{CreateTime: keys[size-1].K, ID: keys[size-1].ID})
+	}
+	if len(keys) == 0 {
+		return nil, next, nil
+	}
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
+	}
+	// The ids came through the caller's scope and filter; read them alone.
+	var found []M
+	if err := q.Session(&gorm.Session{NewDB: true}).Where("id IN ?", ids).Find(&found).Error; err != nil {
+		return nil, "", store.Translate(err)
+	}
+	byID := make(map[string]*M, len(found))
+	for i := range found {
+		_, id := PM(&found[i]).Key()
+		byID[id] = &found[i]
+	}
+	for _, id := range ids {
+		if m, ok := byID[id]; ok {
+			rows = append(rows, *m)
 		}
-		next = pagetoken.Encode(query, pagetoken.Position{CreateTime: t, ID: id})
 	}
 	return rows, next, nil
 }

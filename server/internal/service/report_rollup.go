@@ -40,7 +40,7 @@ const reportLease = "report-rollups"
 
 const (
 	// rollupSettle is how long after its update_time a change is
-	// counted.
+	// counted, unless Rules.RollupSettle says otherwise.
 	rollupSettle = time.Minute
 	// rollupBatch bounds the rows read per source in one transaction.
 	rollupBatch = 500
@@ -197,7 +197,11 @@ type changedRow struct {
 // rollupBatch processes one batch of changes; more is true when a source
 // has more rows waiting.
 func (b *base) rollupBatch(ctx context.Context) (n int, more bool, err error) {
-	horizon := b.now().Add(-rollupSettle)
+	settle := b.rules.RollupSettle
+	if settle <= 0 {
+		settle = rollupSettle
+	}
+	horizon := b.now().Add(-settle)
 	err = b.db.InTx(ctx, func(tx *gorm.DB) error {
 		n, more = 0, false // InTx may rerun this
 		marks, err := lockWatermarks(tx)

@@ -29,6 +29,10 @@ type Rules struct {
 	// QuoteDiscountApproval is the discount, in percent of a quote's
 	// subtotal, above which the quote needs a manager's approval.
 	QuoteDiscountApproval int64
+	// RollupSettle is how long after its update_time a change is counted
+	// in the report rollups (config.Config.ReportRollupSettle); 0 means
+	// rollupSettle.
+	RollupSettle time.Duration
 }
 
 // RulesFrom takes the rules from the server configuration.
@@ -43,5 +47,6 @@ func RulesFrom(c config.Config) Rules {
 		RetrainingPeriod:   c.RetrainingPeriod,
 
 		QuoteDiscountApproval: int64(c.QuoteDiscountApproval),
+		RollupSettle:          c.ReportRollupSettle,
 	}
 }

@@ -34,20 +34,26 @@ var ticketUpdatable = []string{"title", "description", "type", "priority", "prod
 // ticketWorkerUpdatable is what partners and technicians may change.
 var ticketWorkerUpdatable = []string{"description", "fee_quote"}
 
-var ticketList = listSpec{columns: []column{
-	{field: filter.Field{Name: "state", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Ticket_State_name)}, name: "state", conv: enumValue(aftersalesv1.Ticket_State_value)},
-	{field: filter.Field{Name: "priority", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Ticket_Priority_name)}, name: "priority", conv: enumValue(aftersalesv1.Ticket_Priority_value)},
-	{field: filter.Field{Name: "type", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Ticket_Type_name)}, name: "type", conv: enumValue(aftersalesv1.Ticket_Type_value)},
-	{field: filter.Field{Name: "channel", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Ticket_Channel_name)}, name: "channel", conv: enumValue(aftersalesv1.Ticket_Channel_value)},
-	{field: filter.Field{Name: "customer"}, name: "customer_id", conv: nameValue(resname.Customers)},
-	{field: filter.Field{Name: "product"}, name: "product_id", conv: productValue},
-	{field: filter.Field{Name: "assignee"}, name: "assignee_id", conv: nameValue(resname.Staff)},
-	{field: filter.Field{Name: "partner"}, name: "partner_id", conv: nameValue(resname.Partners)},
-	{field: filter.Field{Name: "first_contact"}, name: "first_contact_id", conv: nameValue(resname.Staff)},
-	{field: filter.Field{Name: "escalation_level", Kind: filter.KindInt}, name: "escalation_level"},
-	{field: filter.Field{Name: "campaign"}, name: "campaign_id", conv: nameValue(resname.Campaigns)},
-	{field: filter.Field{Name: "create_time", Kind: filter.KindTime}, name: "create_time"},
-}}
+var ticketList = listSpec{
+	columns: []column{
+		{field: filter.Field{Name: "state", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Ticket_State_name)}, name: "state", conv: enumValue(aftersalesv1.Ticket_State_value)},
+		{field: filter.Field{Name: "priority", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Ticket_Priority_name)}, name: "priority", conv: enumValue(aftersalesv1.Ticket_Priority_value)},
+		{field: filter.Field{Name: "type", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Ticket_Type_name)}, name: "type", conv: enumValue(aftersalesv1.Ticket_Type_value)},
+		{field: filter.Field{Name: "channel", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Ticket_Channel_name)}, name: "channel", conv: enumValue(aftersalesv1.Ticket_Channel_value)},
+		{field: filter.Field{Name: "customer"}, name: "customer_id", conv: nameValue(resname.Customers)},
+		{field: filter.Field{Name: "product"}, name: "product_id", conv: productValue},
+		{field: filter.Field{Name: "assignee"}, name: "assignee_id", conv: nameValue(resname.Staff)},
+		{field: filter.Field{Name: "partner"}, name: "partner_id", conv: nameValue(resname.Partners)},
+		{field: filter.Field{Name: "first_contact"}, name: "first_contact_id", conv: nameValue(resname.Staff)},
+		{field: filter.Field{Name: "escalation_level", Kind: filter.KindInt}, name: "escalation_level"},
+		{field: filter.Field{Name: "campaign"}, name: "campaign_id", conv: nameValue(resname.Campaigns)},
+		{field: filter.Field{Name: "create_time", Kind: filter.KindTime}, name: "create_time"},
+	},
+	// The work queues list by the SLA's resolve due time, the most urgent
+	// first. Every ticket has one (no ticket opens without a policy), so
+	// the column is NOT NULL and the keyset order total.
+	orderBy: map[string]string{"sla.resolve_due_time": "resolve_due"},
+}
 
 func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.CreateTicketRequest) (*aftersalesv1.Ticket, error) {
 	t := req.GetTicket()

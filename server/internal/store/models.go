@@ -100,7 +100,7 @@ type SlaPolicy struct {
 // resolution and SLA clock are flattened into columns: they are read with
 // every ticket and some are filtered on.
 type Ticket struct {
-	ID             string `gorm:"primaryKey;size:32;index:idx_tickets_update,priority:2"`
+	ID             string `gorm:"primaryKey;size:32;index:idx_tickets_update,priority:2;index:idx_tickets_state_resolve,priority:3;index:idx_tickets_assignee_resolve,priority:4"`
 	CustomerID     string `gorm:"size:32;not null;index:idx_tickets_customer,priority:1"`
 	ProductID      string `gorm:"size:32;not null;index:idx_tickets_product"`
 	Type           int32  `gorm:"not null"`
@@ -108,9 +108,9 @@ type Ticket struct {
 	Priority       int32  `gorm:"not null"`
 	Title          string `gorm:"size:200;not null"`
 	Description    string `gorm:"type:text;not null"`
-	State          int32  `gorm:"not null;index:idx_tickets_state_assignee,priority:1;index:idx_tickets_state,priority:1;index:idx_tickets_response_due,priority:3;index:idx_tickets_resolve_due,priority:2"`
+	State          int32  `gorm:"not null;index:idx_tickets_state_assignee,priority:1;index:idx_tickets_state,priority:1;index:idx_tickets_response_due,priority:3;index:idx_tickets_resolve_due,priority:2;index:idx_tickets_state_resolve,priority:1;index:idx_tickets_assignee_resolve,priority:2"`
 	FirstContactID string `gorm:"size:32;not null;index:idx_tickets_first_contact"`
-	AssigneeID     string `gorm:"size:32;not null;index:idx_tickets_state_assignee,priority:2;index:idx_tickets_assignee,priority:1"`
+	AssigneeID     string `gorm:"size:32;not null;index:idx_tickets_state_assignee,priority:2;index:idx_tickets_assignee,priority:1;index:idx_tickets_assignee_resolve,priority:1"`
 	PartnerID      string `gorm:"size:32;not null;index:idx_tickets_partner,priority:1"`
 	WarrantyStatus int32  `gorm:"not null"`
 
@@ -130,7 +130,7 @@ type Ticket struct {
 
 	SlaPolicyID       string     `gorm:"size:32;not null"`
 	ResponseDue       time.Time  `gorm:"not null;index:idx_tickets_response_due,priority:4"`
-	ResolveDue        time.Time  `gorm:"not null;index:idx_tickets_resolve_due,priority:3"`
+	ResolveDue        time.Time  `gorm:"not null;index:idx_tickets_resolve_due,priority:3;index:idx_tickets_state_resolve,priority:2;index:idx_tickets_assignee_resolve,priority:3"`
 	FirstResponseTime *time.Time `gorm:"index:idx_tickets_response_due,priority:2"`
 	ResponseBreached  bool       `gorm:"not null;index:idx_tickets_response_due,priority:1"`
 	ResolveBreached   bool       `gorm:"not null;index:idx_tickets_resolve_due,priority:1"`

@@ -41,12 +41,3 @@ func (m *FollowUp) Touch(now time.Time) { m.UpdateTime, m.Version = now, m.Versi
 
 // CurrentVersion returns the row's version.
 func (m *FollowUp) CurrentVersion() int64 { return m.Version }
-
-// KeyBy returns the row's keyset position when listed in the order of
-// field: due_time (the call center's queue) or else create_time.
-func (m *FollowUp) KeyBy(field string) (time.Time, string) {
-	if field == "due_time" {
-		return m.DueTime, m.ID
-	}
-	return m.Key()
-}

@@ -1,6 +1,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, session, whenUnauthorized } from "./api/client";
+import { api, ApiError, session, whenUnauthorized, type Caller } from "./api/client";
+import { can, currentCaller, setCaller, type Capability } from "./access";
 import { getLang, setLang, t, type Lang } from "./i18n";
 import { go, useRoute } from "./router";
 import { SignIn } from "./pages/SignIn";
@@ -17,42 +18,59 @@ import "./style.css";
 function App() {
   const route = useRoute();
   const [signedIn, setSignedIn] = useState(() => session.key() !== null);
+  const [caller, setCallerState] = useState<Caller | null>(null);
   const [authError, setAuthError] = useState("");
   const [, setLangState] = useState<Lang>(getLang());
 
+  function forget() {
+    session.signOut();
+    forgetNames();
+    setCaller(null);
+    setCallerState(null);
+    setSignedIn(false);
+  }
+
   useEffect(() => {
     whenUnauthorized(() => {
-      session.signOut();
-      forgetNames();
+      forget();
       setAuthError(t("badKey"));
-      setSignedIn(false);
     });
+  }, []);
+
+  /** Who the key acts as (GetCaller), which also checks the key: 401 is the sign-in page with an error. */
+  async function identify(): Promise<boolean> {
+    try {
+      const c = await api.getCaller();
+      setCaller(c);
+      setCallerState(c);
+      return true;
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 401)) {
+        forget();
+        setAuthError(e instanceof Error ? e.message : String(e));
+      }
+      return false;
+    }
+  }
+
+  // A reload keeps the tab's key: ask again who it is.
+  useEffect(() => {
+    if (signedIn && !caller) identify();
   }, []);
 
   async function signIn(key: string) {
     session.signIn(key);
     setAuthError("");
-    try {
-      // Any call checks the key; one a role may not make (403) still
-      // proves the key is good.
-      await api.listTickets({ pageSize: 1 });
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 401) return;
-      if (!(e instanceof ApiError)) {
-        session.signOut();
-        setAuthError(String(e));
-        return;
-      }
-    }
+    if (!(await identify())) return;
     setSignedIn(true);
-    if (!location.hash || location.hash === "#/") go("#/queue");
+    // Trainers have no tickets of their own (the API lists them none):
+    // they start on the qualification board.
+    if (!location.hash || location.hash === "#/") go(currentCaller()?.role === "TRAINER" ? "#/qualification" : "#/queue");
   }
 
   function signOut() {
-    session.signOut();
-    forgetNames();
+    forget();
     setAuthError("");
-    setSignedIn(false);
   }
 
   function switchLang(l: Lang) {
@@ -71,16 +89,27 @@ function App() {
   );
 
   if (!signedIn) return <SignIn error={authError} onSignIn={signIn} langSwitch={langSwitch} />;
+  if (!caller)
+    return (
+      <main>
+        <p>{t("loading")}</p>
+      </main>
+    );
 
-  const nav = [
-    ["queue", "#/queue", t("queue")],
-    ["complaints", "#/complaints", t("complaints")],
-    ["followups", "#/followups", t("followUps")],
-    ["qualification", "#/qualification", t("qualification")],
-    ["dashboard", "#/dashboard", t("dashboard")],
-    ["faults", "#/faults", t("faults")],
-  ];
+  // The pages the key's role may see (the queue and tickets: every role).
+  const nav = (
+    [
+      ["queue", "#/queue", t("queue")],
+      ["complaints", "#/complaints", t("complaints")],
+      ["followups", "#/followups", t("followUps")],
+      ["qualification", "#/qualification", t("qualification")],
+      ["dashboard", "#/dashboard", t("dashboard")],
+      ["faults", "#/faults", t("faults")],
+    ] as const
+  ).filter(([p]) => p === "queue" || can(p as Capability));
   const current = route.page === "ticket" ? "queue" : route.page;
+  const pages = new Set(["queue", "complaints", "followups", "qualification", "dashboard", "faults"]);
+  const denied = route.page !== "ticket" && route.page !== "queue" && pages.has(route.page) && !can(route.page as Capability);
   return (
     <>
       <header class="top">
@@ -93,13 +122,23 @@ function App() {
           ))}
         </nav>
         <span class="spacer" />
+        <span class="who" data-role={caller.role}>
+          {t(`role.${caller.role}`)}
+        </span>
         {langSwitch}
         <button type="button" onClick={signOut}>
           {t("signOut")}
         </button>
       </header>
       <main>
-        {route.page === "ticket" && route.id ? (
+        {denied ? (
+          <section aria-labelledby="denied-title">
+            <h1 id="denied-title">{t("notForRole")}</h1>
+            <p class="error" role="alert">
+              {t("noAccess")}
+            </p>
+          </section>
+        ) : route.page === "ticket" && route.id ? (
           <TicketPage id={route.id} />
         ) : route.page === "dashboard" ? (
           <Dashboard />

@@ -37,6 +37,9 @@ export async function startServer() {
       AFTERSALES_HTTP_ADDR: `127.0.0.1:${http}`,
       AFTERSALES_GRPC_ADDR: `127.0.0.1:${grpc}`,
       AFTERSALES_REPORT_ROLLUP_INTERVAL: "1s",
+      // Count a change 2 s after it was made, not a minute: the dashboard
+      // test waits for a resolution to show. Transactions here are short.
+      AFTERSALES_REPORT_ROLLUP_SETTLE: "2s",
       AFTERSALES_LOG_FORMAT: "json",
     },
     stdio: ["ignore", "ignore", "pipe"],

@@ -17,6 +17,11 @@ export type Money = Schemas["googleTypeMoney"];
 export type Complaint = Schemas["v1Complaint"];
 export type FollowUp = Schemas["v1FollowUp"];
 export type RpcStatus = Schemas["rpcStatus"];
+export type Caller = Schemas["v1Caller"];
+export type Role = Schemas["v1CallerRole"];
+export type Customer = Schemas["v1Customer"];
+export type Product = Schemas["v1Product"];
+export type Partner = Schemas["v1Partner"];
 
 type QueryOf<Op extends keyof operations> = operations[Op]["parameters"] extends { query?: infer Q } ? NonNullable<Q> : never;
 type JSONOf<Op extends keyof operations> = operations[Op]["responses"] extends { 200: { content: { "application/json": infer R } } } ? R : never;
@@ -81,6 +86,10 @@ async function call<T>(method: "GET" | "POST", path: string, query?: Params, bod
 const path = (name: string) => `/v1/${name.split("/").map(encodeURIComponent).join("/")}`;
 
 export const api = {
+  getCaller: () => call<Caller>("GET", "/v1/caller"),
+  getCustomer: (name: string) => call<Customer>("GET", path(name)),
+  getProduct: (name: string) => call<Product>("GET", path(name)),
+  getPartner: (name: string) => call<Partner>("GET", path(name)),
   listTickets: (q: ListTicketsQuery) => call<JSONOf<"TicketService_ListTickets">>("GET", "/v1/tickets", q),
   listComplaints: (q: ListComplaintsQuery) => call<JSONOf<"ComplaintService_ListComplaints">>("GET", "/v1/complaints", q),
   listFollowUps: (q: ListFollowUpsQuery) => call<JSONOf<"FollowUpService_ListFollowUps">>("GET", "/v1/followUps", q),

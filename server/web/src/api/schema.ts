@@ -1630,6 +1630,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/caller": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GetCaller returns who the call's credentials act as and with which
+         *     role, for a client to show only what that role may do (the web
+         *     console). Whatever it says, every call is still checked.
+         */
+        get: operations["ApiKeyService_GetCaller"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/campaigns": {
         parameters: {
             query?: never;
@@ -2421,19 +2442,6 @@ export interface components {
             message?: string;
         };
         /**
-         * @description Role decides what the person may do (see the access rules).
-         *
-         *      - ROLE_UNSPECIFIED: Not set.
-         *      - ADMIN: Administers the platform: staff, courses, SLA policies, keys.
-         *      - MANAGER: Leads a team; answers for its complaints; reads reports.
-         *      - AGENT: Call-center agent.
-         *      - TECHNICIAN: Does repairs; internal, or at a partner shop when partner is set.
-         *      - TRAINER: Runs training courses and records assessments.
-         * @default ROLE_UNSPECIFIED
-         * @enum {string}
-         */
-        StaffRole: "ROLE_UNSPECIFIED" | "ADMIN" | "MANAGER" | "AGENT" | "TECHNICIAN" | "TRAINER";
-        /**
          * @description Channel is how the request reached the company.
          *
          *      - CHANNEL_UNSPECIFIED: Not set.
@@ -2665,7 +2673,7 @@ export interface components {
              * @description When the key was revoked. Output only.
              */
             readonly revokeTime?: string;
-            serviceRole?: components["schemas"]["StaffRole"];
+            serviceRole?: components["schemas"]["v1StaffRole"];
             /** @description The staff member the key acts as, "staff/{staff}". */
             staff?: string;
         };
@@ -2737,6 +2745,36 @@ export interface components {
              */
             via?: string;
         };
+        /** @description Caller is who a call's credentials act as. */
+        v1Caller: {
+            /**
+             * @description The caller: "staff/{staff}", "partners/{partner}",
+             *     "customers/{customer}", or for a service account its key,
+             *     "apiKeys/{api_key}".
+             */
+            principal?: string;
+            role?: components["schemas"]["v1CallerRole"];
+            /**
+             * @description The API key a call-center program acts for principal through
+             *     (delegation), "apiKeys/{api_key}"; empty otherwise.
+             */
+            via?: string;
+        };
+        /**
+         * @description The role a caller acts with (API.md §5).
+         *
+         *      - ROLE_UNSPECIFIED: Not used.
+         *      - ADMIN: Everything, keys and policies included.
+         *      - MANAGER: Staff: a manager.
+         *      - AGENT: Staff: a call-center agent.
+         *      - TECHNICIAN: Staff: a technician (of the company or of a partner shop).
+         *      - TRAINER: Staff: a trainer.
+         *      - PARTNER: A partner shop.
+         *      - CUSTOMER: A customer.
+         * @default ROLE_UNSPECIFIED
+         * @enum {string}
+         */
+        v1CallerRole: "ROLE_UNSPECIFIED" | "ADMIN" | "MANAGER" | "AGENT" | "TECHNICIAN" | "TRAINER" | "PARTNER" | "CUSTOMER";
         /**
          * @description Campaign is a recall or other proactive service action over a set of
          *     sold products.
@@ -3270,7 +3308,7 @@ export interface components {
              * @description The roles that must pass this course to be on duty. Empty means the
              *     course is optional.
              */
-            requiredRoles?: components["schemas"]["StaffRole"][];
+            requiredRoles?: components["schemas"]["v1StaffRole"][];
             /**
              * Format: date-time
              * @description When it last changed. Output only.
@@ -4755,7 +4793,7 @@ export interface components {
             /** @description For partner-shop technicians, their shop, "partners/{partner}". */
             partner?: string;
             qualificationState?: components["schemas"]["v1QualificationState"];
-            role?: components["schemas"]["StaffRole"];
+            role?: components["schemas"]["v1StaffRole"];
             /** @description Skills, for example product lines or certifications. */
             skills?: string[];
             /** @description Team, for example "east-field-service". */
@@ -4766,6 +4804,19 @@ export interface components {
              */
             readonly updateTime?: string;
         };
+        /**
+         * @description Role decides what the person may do (see the access rules).
+         *
+         *      - ROLE_UNSPECIFIED: Not set.
+         *      - ADMIN: Administers the platform: staff, courses, SLA policies, keys.
+         *      - MANAGER: Leads a team; answers for its complaints; reads reports.
+         *      - AGENT: Call-center agent.
+         *      - TECHNICIAN: Does repairs; internal, or at a partner shop when partner is set.
+         *      - TRAINER: Runs training courses and records assessments.
+         * @default ROLE_UNSPECIFIED
+         * @enum {string}
+         */
+        v1StaffRole: "ROLE_UNSPECIFIED" | "ADMIN" | "MANAGER" | "AGENT" | "TECHNICIAN" | "TRAINER";
         /** @description StaffScorecard is one staff member's figures. */
         v1StaffScorecard: {
             /** @description Their accountability records, newest first (at most 50). */
@@ -4801,7 +4852,7 @@ export interface components {
              */
             qualificationHistory?: components["schemas"]["v1QualificationChange"][];
             qualificationState?: components["schemas"]["v1QualificationState"];
-            role?: components["schemas"]["StaffRole"];
+            role?: components["schemas"]["v1StaffRole"];
             /** @description The staff member, "staff/{staff}". */
             staff?: string;
             /**
@@ -5617,7 +5668,7 @@ export interface operations {
                      * @description The roles that must pass this course to be on duty. Empty means the
                      *     course is optional.
                      */
-                    requiredRoles?: components["schemas"]["StaffRole"][];
+                    requiredRoles?: components["schemas"]["v1StaffRole"][];
                     /**
                      * Format: date-time
                      * @description When it last changed. Output only.
@@ -8799,7 +8850,7 @@ export interface operations {
                     /** @description For partner-shop technicians, their shop, "partners/{partner}". */
                     partner?: string;
                     qualificationState?: components["schemas"]["v1QualificationState"];
-                    role?: components["schemas"]["StaffRole"];
+                    role?: components["schemas"]["v1StaffRole"];
                     /** @description Skills, for example product lines or certifications. */
                     skills?: string[];
                     /** @description Team, for example "east-field-service". */
@@ -9188,6 +9239,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListAuditRecordsResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    ApiKeyService_GetCaller: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1Caller"];
                 };
             };
             /** @description An unexpected error response. */
@@ -10229,7 +10309,11 @@ export interface operations {
                  *     Example: `state = ASSIGNED AND assignee = "staff/abc"`.
                  */
                 filter?: string;
-                /** @description "create_time" (default) or "create_time desc". */
+                /**
+                 * @description "create_time" (default), or "sla.resolve_due_time" (the work queues:
+                 *     the most urgent first), each optionally followed by " desc". Ties are
+                 *     broken by name, so pages never skip or repeat a ticket.
+                 */
                 orderBy?: string;
                 /** @description Page size: 0 means 50, the maximum is 1000, negative is an error. */
                 pageSize?: number;

@@ -16,7 +16,8 @@ export function Breakdown(props: { startTime: string; endTime: string }) {
   const [dim, setDim] = useState<Dimension>("STAFF");
   const [rows, setRows] = useState<MetricsRow[] | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const nameOf = useNames();
+  // Partner shops by display name too (staff come from one ListStaff).
+  const nameOf = useNames((rows ?? []).map((r) => r.group));
 
   useEffect(() => {
     let live = true;

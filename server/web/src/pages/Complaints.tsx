@@ -26,7 +26,7 @@ export function Complaints({ query }: { query: URLSearchParams }) {
   });
   const sorted = useMemo(() => [...items].sort((a, b) => dueMs(a) - dueMs(b)), [items]);
   const now = useNow();
-  const nameOf = useNames();
+  const nameOf = useNames(items.map((c) => c.customer));
 
   return (
     <section aria-labelledby="complaints-title">
@@ -73,7 +73,7 @@ export function Complaints({ query }: { query: URLSearchParams }) {
                 </td>
                 <td>
                   {c.title || idOf(c.name)}
-                  <div class="muted small">{t(`cstate.${c.state}`)} · {c.category}</div>
+                  <div class="muted small">{nameOf(c.customer)} · {t(`cstate.${c.state}`)} · {c.category}</div>
                 </td>
                 <td>{t(`severity.${c.severity}`)}</td>
                 <td>{(c.escalationLevel ?? 0) > 0 ? <span class="badge late">↑{c.escalationLevel}</span> : "0"}

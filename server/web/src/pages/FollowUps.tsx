@@ -17,7 +17,8 @@ export function FollowUps({ query }: { query: URLSearchParams }) {
     return { items: r.followUps ?? [], next: r.nextPageToken };
   });
   const now = useNow();
-  const nameOf = useNames();
+  // The customer to call, by name (each distinct one read once).
+  const nameOf = useNames(items.map((f) => f.customer));
 
   return (
     <section aria-labelledby="followups-title">
@@ -40,6 +41,7 @@ export function FollowUps({ query }: { query: URLSearchParams }) {
         <thead>
           <tr>
             <th scope="col">{t("due")}</th>
+            <th scope="col">{t("customer")}</th>
             <th scope="col">{t("ticket")}</th>
             <th scope="col">{t("assignee")}</th>
             <th scope="col" class="wide">{t("method")}</th>
@@ -55,6 +57,7 @@ export function FollowUps({ query }: { query: URLSearchParams }) {
                     {left === null ? "—" : left < 0 ? `${t("overdue")} ${fmtDuration(left)}` : fmtDuration(left)}
                   </span>
                 </td>
+                <td class="customer">{nameOf(f.customer)}</td>
                 <td>{f.ticket ? <a href={`#/tickets/${idOf(f.ticket)}`}>{idOf(f.ticket)}</a> : "—"}</td>
                 <td>{nameOf(f.assignee)}</td>
                 <td class="wide">{f.method ?? "—"} · {f.origin}</td>

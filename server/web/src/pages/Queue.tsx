@@ -1,9 +1,9 @@
-import { useMemo } from "preact/hooks";
 import { api, type Ticket } from "../api/client";
 import { fmtTime, t } from "../i18n";
 import { go } from "../router";
 import { Countdown, ErrorBox, StateBadge, idOf, useNow } from "./common";
 import { usePaged } from "./list";
+import { useNames } from "./names";
 
 const states = ["NEW", "ASSIGNED", "ACCEPTED", "IN_PROGRESS", "PAUSED", "REOPENED", "RESOLVED", "CLOSED", "CANCELLED"];
 const priorities = ["URGENT", "HIGH", "NORMAL", "LOW"];
@@ -22,7 +22,8 @@ export function queueFilter(state: string, priority: string, from?: string, to?:
   return parts.join(" AND ");
 }
 
-const dueOf = (x: Ticket) => (x.sla?.resolveDueTime ? Date.parse(x.sla.resolveDueTime) : Infinity);
+/** The queue's order: the SLA's resolve due time, the most urgent first, across all pages (the API sorts). */
+export const queueOrder = "sla.resolve_due_time";
 
 export function Queue({ query }: { query: URLSearchParams }) {
   const state = query.get("state") ?? "open";
@@ -32,14 +33,12 @@ export function Queue({ query }: { query: URLSearchParams }) {
   const filter = queueFilter(state, priority, from, to);
 
   const { items: tickets, error, more } = usePaged<Ticket>(filter, async (pageToken) => {
-    const r = await api.listTickets({ filter, orderBy: "create_time", pageSize: 50, pageToken });
+    const r = await api.listTickets({ filter, orderBy: queueOrder, pageSize: 50, pageToken });
     return { items: r.tickets ?? [], next: r.nextPageToken };
   });
   const now = useNow();
-
-  // The API lists by creation time; the queue shows what it has loaded by
-  // the SLA's resolve due time, the most urgent first.
-  const sorted = useMemo(() => [...tickets].sort((a, b) => dueOf(a) - dueOf(b)), [tickets]);
+  // Customers and products by name: each distinct one read once (names.ts).
+  const nameOf = useNames(tickets.flatMap((x) => [x.customer, x.product]));
 
   function setParam(k: string, v: string) {
     const q = new URLSearchParams(query);
@@ -81,20 +80,25 @@ export function Queue({ query }: { query: URLSearchParams }) {
           <tr>
             <th scope="col">{t("resolveDue")}</th>
             <th scope="col">{t("title")}</th>
+            <th scope="col">{t("customer")}</th>
             <th scope="col">{t("state")}</th>
             <th scope="col">{t("priority")}</th>
             <th scope="col" class="wide">{t("created")}</th>
           </tr>
         </thead>
         <tbody>
-          {sorted.map((x) => (
-            <tr key={x.name} data-ticket={x.name}>
+          {tickets.map((x) => (
+            <tr key={x.name} data-ticket={x.name} data-due={x.sla?.resolveDueTime}>
               <td>
                 <Countdown ticket={x} now={now} />
               </td>
               <td>
                 <a href={`#/tickets/${idOf(x.name)}`}>{x.title || idOf(x.name)}</a>
                 {(x.escalationLevel ?? 0) > 0 && <span class="badge late"> ↑{x.escalationLevel}</span>}
+              </td>
+              <td class="customer">
+                {nameOf(x.customer)}
+                {x.product && <div class="muted small">{nameOf(x.product)}</div>}
               </td>
               <td>
                 <StateBadge state={x.state} />

@@ -3,6 +3,7 @@ import { api, type Staff, type Ticket, type TicketEvent } from "../api/client";
 import { fmtTime, t } from "../i18n";
 import { Countdown, ErrorBox, StateBadge, useNow } from "./common";
 import { useNames } from "./names";
+import { can, currentCaller } from "../access";
 
 type Action = "accept" | "start" | "pause" | "resume" | "close";
 
@@ -25,7 +26,7 @@ export function TicketPage({ id }: { id: string }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const now = useNow();
-  const nameOf = useNames();
+  const nameOf = useNames([ticket?.customer, ticket?.product, ticket?.partner]);
 
   async function reload() {
     try {
@@ -72,17 +73,25 @@ export function TicketPage({ id }: { id: string }) {
     );
 
   const requestId = () => crypto.randomUUID();
+  // The moves the key's role may make (access.ts); a technician works
+  // only the tickets assigned to them (the API's write scope).
+  const me = currentCaller();
+  const mine = me?.role !== "TECHNICIAN" || ticket.assignee === me.principal;
+  const allowed = (m: Action) => mine && (m === "close" ? can("close") : can("work"));
+  const offered = (moves[ticket.state ?? ""] ?? []).filter(allowed);
+  const mayAssign = can("assign") && assignable.has(ticket.state ?? "");
+  const mayResolve = mine && can("work") && ticket.state === "IN_PROGRESS";
   const etag = ticket.etag;
   const fields: [string, unknown][] = [
     [t("state"), <StateBadge state={ticket.state} />],
     [t("priority"), t(`priority.${ticket.priority}`)],
     [t("type"), ticket.type],
     [t("channel"), ticket.channel],
-    [t("customer"), ticket.customer],
-    [t("product"), ticket.product ?? "—"],
+    [t("customer"), nameOf(ticket.customer)],
+    [t("product"), nameOf(ticket.product)],
     [t("assignee"), nameOf(ticket.assignee)],
     [t("firstContact"), nameOf(ticket.firstContact)],
-    [t("partner"), ticket.partner ?? "—"],
+    [t("partner"), nameOf(ticket.partner)],
     [t("created"), fmtTime(ticket.createTime)],
     [t("responseDue"), fmtTime(ticket.sla?.responseDueTime)],
     [t("resolveDue"), <>{fmtTime(ticket.sla?.resolveDueTime)} · <Countdown ticket={ticket} now={now} /></>],
@@ -112,22 +121,23 @@ export function TicketPage({ id }: { id: string }) {
             </>
           )}
         </dl>
-        <div class="actions" aria-labelledby="actions-title">
+        <section class="actions" aria-labelledby="actions-title">
           <h2 id="actions-title">{t("actions")}</h2>
-          {(moves[ticket.state ?? ""] ?? []).map((m) => (
+          {offered.length === 0 && !mayAssign && !mayResolve && <p class="muted small">{t("noActions")}</p>}
+          {offered.map((m) => (
             <button type="button" disabled={busy} onClick={() => act(() => api[m](ticket, { etag, requestId: requestId() }))}>
               {t(m)}
             </button>
           ))}
-          {assignable.has(ticket.state ?? "") && (
+          {mayAssign && (
             <AssignForm key={ticket.etag} busy={busy} current={ticket.assignee} onAssign={(assignee, note) =>
               act(() => api.assign(ticket, { etag, requestId: requestId(), assignee, note }))} />
           )}
-          {ticket.state === "IN_PROGRESS" && (
+          {mayResolve && (
             <ResolveForm busy={busy} onResolve={(faultCategory, faultCode, summary) =>
               act(() => api.resolve(ticket, { etag, requestId: requestId(), resolution: { faultCategory, faultCode, summary } }))} />
           )}
-        </div>
+        </section>
       </div>
       <h2>{t("timeline")}</h2>
       <ol class="timeline">
