@@ -452,6 +452,23 @@ func (r *failoverRun) checkOnce(ctx context.Context, db *sql.DB) []string {
 		fails = append(fails, fmt.Sprintf("%d events are in the feed before an earlier change of their resource", outOfOrder))
 	}
 
+	// Overdue complaints: the loop marks each one overdue and escalates
+	// it (failover.sh gives HIGH complaints 3 s to be acknowledged).
+	var escalated, notEscalated int
+	err = db.QueryRowContext(ctx, `
+		SELECT COALESCE(SUM(acknowledge_overdue), 0),
+		       COALESCE(SUM(acknowledge_overdue = FALSE AND acknowledge_due < NOW(6) - INTERVAL 5 SECOND), 0)
+		FROM complaints WHERE title LIKE ? AND state = 1`, like).Scan(&escalated, &notEscalated)
+	switch {
+	case err != nil:
+		fails = append(fails, fmt.Sprintf("count overdue complaints: %v", err))
+	case notEscalated > 0:
+		fails = append(fails, fmt.Sprintf("%d complaints overdue but never escalated: the complaints loop stopped", notEscalated))
+	case escalated == 0:
+		fails = append(fails, "no complaint was escalated: the deadlines are too long for the run to show the loop")
+	}
+	fmt.Printf("complaints loop: %d complaints overdue and escalated\n", escalated)
+
 	var escalatedTwice int
 	err = db.QueryRowContext(ctx, `
 		SELECT COUNT(*) FROM (
