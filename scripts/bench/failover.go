@@ -436,7 +436,10 @@ func (r *failoverRun) checkOnce(ctx context.Context, db *sql.DB) []string {
 	// and each resource's events in the order they were written, although
 	// three replicas wrote them on three nodes.
 	var unnumbered, outOfOrder int
-	err = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE seq IS NULL`).Scan(&unnumbered)
+	// The loops go on making events (a complaint climbs a level every
+	// 3 s): only those older than a few sequencer intervals must be
+	// numbered by now.
+	err = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE seq IS NULL AND create_time < UTC_TIMESTAMP(6) - INTERVAL 3 SECOND`).Scan(&unnumbered)
 	if err == nil {
 		err = db.QueryRowContext(ctx, `
 			SELECT COUNT(*) FROM (
@@ -447,7 +450,7 @@ func (r *failoverRun) checkOnce(ctx context.Context, db *sql.DB) []string {
 	case err != nil:
 		fails = append(fails, fmt.Sprintf("check the outbox: %v", err))
 	case unnumbered > 0:
-		fails = append(fails, fmt.Sprintf("%d events never got a feed position: the sequencer stopped", unnumbered))
+		fails = append(fails, fmt.Sprintf("%d events older than 3 s have no feed position: the sequencer stopped", unnumbered))
 	case outOfOrder > 0:
 		fails = append(fails, fmt.Sprintf("%d events are in the feed before an earlier change of their resource", outOfOrder))
 	}
