@@ -52,6 +52,12 @@ const (
 	Dimension_CHANNEL Dimension = 6
 	// By ticket type, e.g. "REPAIR".
 	Dimension_TICKET_TYPE Dimension = 7
+	// By UTC day, "2026-03-01": a trend in one call. A day without any
+	// event has no row.
+	Dimension_DAY Dimension = 8
+	// By UTC calendar month, "2026-03"; a window's first and last months
+	// count only the window's days in them.
+	Dimension_MONTH Dimension = 9
 )
 
 // Enum value maps for Dimension.
@@ -65,6 +71,8 @@ var (
 		5: "PRODUCT_MODEL",
 		6: "CHANNEL",
 		7: "TICKET_TYPE",
+		8: "DAY",
+		9: "MONTH",
 	}
 	Dimension_value = map[string]int32{
 		"DIMENSION_UNSPECIFIED": 0,
@@ -75,6 +83,8 @@ var (
 		"PRODUCT_MODEL":         5,
 		"CHANNEL":               6,
 		"TICKET_TYPE":           7,
+		"DAY":                   8,
+		"MONTH":                 9,
 	}
 )
 
@@ -510,7 +520,7 @@ type GetServiceMetricsRequest struct {
 	// Forced to the caller's own shop for partners.
 	Partner string `protobuf:"bytes,4,opt,name=partner,proto3" json:"partner,omitempty"`
 	// Only events attributed to members of this team. Allowed with the
-	// groupings NONE, STAFF and TEAM.
+	// groupings NONE, STAFF, TEAM, DAY and MONTH.
 	Team          string `protobuf:"bytes,5,opt,name=team,proto3" json:"team,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -925,8 +935,9 @@ func (x *Nps) GetScore() float64 {
 type MetricsRow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The group value: "" for NONE; "staff/{staff}", a team name,
-	// "partners/{partner}", a product model, a channel name or a ticket type
-	// name; "" also for events without a value for the dimension.
+	// "partners/{partner}", a product model, a channel name, a ticket type
+	// name, a day ("2026-03-01") or a month ("2026-03"); "" also for events
+	// without a value for the dimension.
 	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
 	// Tickets whose create_time is in the window.
 	TicketsOpened int64 `protobuf:"varint,2,opt,name=tickets_opened,json=ticketsOpened,proto3" json:"tickets_opened,omitempty"`
@@ -2004,7 +2015,7 @@ const file_aftersales_v1_report_proto_rawDesc = "" +
 	"\rwarranty_cost\x18\v \x01(\v2\x12.google.type.MoneyR\fwarrantyCost\";\n" +
 	"\vPeriodCount\x12\x16\n" +
 	"\x06period\x18\x01 \x01(\tR\x06period\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count*\x83\x01\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count*\x97\x01\n" +
 	"\tDimension\x12\x19\n" +
 	"\x15DIMENSION_UNSPECIFIED\x10\x00\x12\b\n" +
 	"\x04NONE\x10\x01\x12\t\n" +
@@ -2013,7 +2024,9 @@ const file_aftersales_v1_report_proto_rawDesc = "" +
 	"\aPARTNER\x10\x04\x12\x11\n" +
 	"\rPRODUCT_MODEL\x10\x05\x12\v\n" +
 	"\aCHANNEL\x10\x06\x12\x0f\n" +
-	"\vTICKET_TYPE\x10\a2\x83\x05\n" +
+	"\vTICKET_TYPE\x10\a\x12\a\n" +
+	"\x03DAY\x10\b\x12\t\n" +
+	"\x05MONTH\x10\t2\x83\x05\n" +
 	"\rReportService\x12w\n" +
 	"\x11GetServiceMetrics\x12'.aftersales.v1.GetServiceMetricsRequest\x1a\x1d.aftersales.v1.ServiceMetrics\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/serviceMetrics\x12\x81\x01\n" +
 	"\x11GetStaffScorecard\x12'.aftersales.v1.GetStaffScorecardRequest\x1a\x1d.aftersales.v1.StaffScorecard\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{name=staff/*}/scorecard\x12{\n" +

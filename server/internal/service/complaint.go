@@ -220,7 +220,7 @@ func complaintScope(q *gorm.DB, p principal.Principal) *gorm.DB {
 	return q.Where(nothing)
 }
 
-var complaintList = listSpec{columns: []column{
+var complaintList = listSpec{orderBy: complaintOrders, columns: []column{
 	{field: filter.Field{Name: "state", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Complaint_State_name)}, name: "state", conv: enumValue(aftersalesv1.Complaint_State_value)},
 	{field: filter.Field{Name: "category", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Complaint_Category_name)}, name: "category", conv: enumValue(aftersalesv1.Complaint_Category_value)},
 	{field: filter.Field{Name: "severity", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Complaint_Severity_name)}, name: "severity", conv: enumValue(aftersalesv1.Complaint_Severity_value)},
@@ -235,9 +235,13 @@ var complaintList = listSpec{columns: []column{
 	{field: filter.Field{Name: "create_time", Kind: filter.KindTime}, name: "create_time"},
 }}
 
+// complaintOrders are the complaint queues' orders besides create_time:
+// by the acknowledgement or the resolution deadline.
+var complaintOrders = map[string]string{"acknowledge_due_time": "acknowledge_due", "resolve_due_time": "resolve_due"}
+
 // complaintCustomerList is complaintList without the fields customers do
 // not see, so that they cannot learn them by filtering either.
-var complaintCustomerList = listSpec{columns: slices.DeleteFunc(slices.Clone(complaintList.columns), func(c column) bool {
+var complaintCustomerList = listSpec{orderBy: complaintOrders, columns: slices.DeleteFunc(slices.Clone(complaintList.columns), func(c column) bool {
 	return c.field.Name == "responsible_staff" || c.field.Name == "escalated_to"
 })}
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,8 +82,8 @@ func (s *reportServer) GetServiceMetrics(ctx context.Context, req *aftersalesv1.
 		return nil, apierr.InvalidField("group_by", "is not a known dimension")
 	}
 	team := strings.TrimSpace(req.GetTeam())
-	if team != "" && dim != aftersalesv1.Dimension_NONE && dim != aftersalesv1.Dimension_STAFF && dim != aftersalesv1.Dimension_TEAM {
-		return nil, apierr.InvalidField("team", "can only be combined with the groupings NONE, STAFF and TEAM")
+	if team != "" && !teamGroupings[dim] {
+		return nil, apierr.InvalidField("team", "can only be combined with the groupings NONE, STAFF, TEAM, DAY and MONTH")
 	}
 	out := &aftersalesv1.ServiceMetrics{
 		StartTime: req.GetStartTime(), EndTime: req.GetEndTime(), GroupBy: dim,
@@ -102,13 +103,30 @@ func (s *reportServer) GetServiceMetrics(ctx context.Context, req *aftersalesv1.
 	return out, nil
 }
 
+// teamGroupings are the groupings a team filter combines with: those
+// that can be summed from the members' STAFF rows.
+var teamGroupings = map[aftersalesv1.Dimension]bool{
+	aftersalesv1.Dimension_NONE: true, aftersalesv1.Dimension_STAFF: true, aftersalesv1.Dimension_TEAM: true,
+	aftersalesv1.Dimension_DAY: true, aftersalesv1.Dimension_MONTH: true,
+}
+
 // metrics sums the rollups of a window into one row per group value.
 func (s *reportServer) metrics(db *gorm.DB, w window, scope string, dim aftersalesv1.Dimension, team string) ([]*aftersalesv1.MetricsRow, error) {
 	group := map[aftersalesv1.Dimension]int32{
 		aftersalesv1.Dimension_NONE: groupNone, aftersalesv1.Dimension_STAFF: groupStaff, aftersalesv1.Dimension_TEAM: groupStaff,
 		aftersalesv1.Dimension_PARTNER: groupPartner, aftersalesv1.Dimension_PRODUCT_MODEL: groupModel,
 		aftersalesv1.Dimension_CHANNEL: groupChannel, aftersalesv1.Dimension_TICKET_TYPE: groupType,
+		aftersalesv1.Dimension_DAY: groupNone, aftersalesv1.Dimension_MONTH: groupNone,
 	}[dim]
+	// Time groupings key the sums by the rollup row's day instead of its
+	// group value; DAY cannot use month rows, which cover a whole month.
+	by, months := byValue, true
+	switch dim {
+	case aftersalesv1.Dimension_DAY:
+		by, months = byDay, false
+	case aftersalesv1.Dimension_MONTH:
+		by = byDay
+	}
 	var members []string
 	if team != "" {
 		// A team's figures are its members' STAFF rows.
@@ -120,12 +138,24 @@ func (s *reportServer) metrics(db *gorm.DB, w window, scope string, dim aftersal
 			return emptyRows(dim), nil
 		}
 	}
-	sums, err := sumRollups(db, w, scope, group, members)
+	sums, err := sumRollups(db, w, scope, group, members, by, months)
 	if err != nil {
 		return nil, err
 	}
 	byGroup := map[string]*counters{}
 	switch {
+	case by == byDay:
+		layout := "2006-01-02"
+		if dim == aftersalesv1.Dimension_MONTH {
+			layout = "2006-01"
+		}
+		for day, c := range sums {
+			d, err := strconv.ParseInt(day, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("rollup day %q: %w", day, err)
+			}
+			addTo(byGroup, dayStart(int32(d)).Format(layout), c)
+		}
 	case dim == aftersalesv1.Dimension_TEAM:
 		teams, err := teamsOf(db, keysOf(sums))
 		if err != nil {
@@ -162,12 +192,20 @@ func emptyRows(dim aftersalesv1.Dimension) []*aftersalesv1.MetricsRow {
 	return nil
 }
 
+// The keys sumRollups can sum by: the rollup row's group value, or its
+// day (for a month row, the month's first day).
+const (
+	byValue = "group_value"
+	byDay   = "day"
+)
+
 // sumRollups reads the rollup rows of the window, however many tickets
 // there are: per group value, one row per whole month inside the window
-// and one per day outside them (see monthly).
-func sumRollups(db *gorm.DB, w window, scope string, group int32, values []string) (map[string]*counters, error) {
+// and one per day outside them (see monthly), or only day rows when
+// months is false. The sums are keyed by the column by.
+func sumRollups(db *gorm.DB, w window, scope string, group int32, values []string, by string, months bool) (map[string]*counters, error) {
 	sel := make([]string, 0, numCounters+1)
-	sel = append(sel, "group_value")
+	sel = append(sel, by)
 	for _, c := range rollupColumns {
 		sel = append(sel, "SUM("+c+")")
 	}
@@ -176,7 +214,7 @@ func sumRollups(db *gorm.DB, w window, scope string, group int32, values []strin
 	if first != monthOf(first) {
 		first = nextMonth(first)
 	}
-	if first < last {
+	if months && first < last {
 		q = q.Where("(group_kind = ? AND ((day >= ? AND day < ?) OR (day >= ? AND day < ?))) OR (group_kind = ? AND day >= ? AND day < ?)",
 			group, w.start, first, last, w.end, group+monthly, first, last)
 	} else {
@@ -185,7 +223,7 @@ func sumRollups(db *gorm.DB, w window, scope string, group int32, values []strin
 	if values != nil {
 		q = q.Where("group_value IN ?", values)
 	}
-	rows, err := q.Group("group_value").Rows()
+	rows, err := q.Group(by).Rows()
 	if err != nil {
 		return nil, store.Translate(err)
 	}

@@ -219,6 +219,23 @@ func TestReportRollupsMatchDirectComputation(t *testing.T) {
 						require.Equal(t, exp, got, "%s: days %d..%d by %s", when, w[0], w[1], by)
 					}
 				}
+				// The time groupings over the long window: DAY has a row
+				// per day with any event, MONTH the months' sums, both the
+				// overall figures.
+				for layout, by := range map[string]aftersalesv1.Dimension{"2006-01-02": aftersalesv1.Dimension_DAY, "2006-01": aftersalesv1.Dimension_MONTH} {
+					got := map[string]figures{}
+					for g, row := range e.metrics(mgr, -40, days+40, by) {
+						got[g] = figuresOf(row)
+					}
+					exp := map[string]figures{}
+					for k, v := range want {
+						if k.group == "*" && v != (figures{}) {
+							g := day(e, int(k.day)).Format(layout)
+							exp[g] = exp[g].plus(v)
+						}
+					}
+					require.Equal(t, exp, got, "%s: days -40..%d by %s", when, days+40, by)
+				}
 			}
 			check("incremental")
 

@@ -216,6 +216,38 @@ func TestReportDefinitions(t *testing.T) {
 
 			byTeam := e.metrics(mgr, 0, 4, aftersalesv1.Dimension_TEAM)
 			require.EqualValues(t, 3, byTeam["east"].GetTicketsOpened())
+
+			// By day: each day's row is that day's window, and days
+			// without events have none; by month, one row.
+			byDay := e.metrics(mgr, 0, 4, aftersalesv1.Dimension_DAY)
+			none := e.metrics(mgr, 30, 31, aftersalesv1.Dimension_NONE)[""] // a day without events
+			for d := range 4 {
+				key := day(e, d).Format("2006-01-02")
+				one := e.metrics(mgr, d, d+1, aftersalesv1.Dimension_NONE)[""]
+				if got, ok := byDay[key]; ok {
+					one.Group = key
+					requireProto(t, one, got, "day %d", d)
+				} else {
+					requireProto(t, none, one, "day %d has no row, so no events", d)
+				}
+			}
+			require.EqualValues(t, 4, byDay[day(e, 0).Format("2006-01-02")].GetTicketsOpened())
+			teamDays, err := e.reports.GetServiceMetrics(as(mgr), &aftersalesv1.GetServiceMetricsRequest{
+				StartTime: timestamp(day(e, 0)), EndTime: timestamp(day(e, 4)), GroupBy: aftersalesv1.Dimension_DAY, Team: "east",
+			})
+			require.NoError(t, err)
+			var eastOpened int64
+			for _, r := range teamDays.GetRows() {
+				eastOpened += r.GetTicketsOpened()
+			}
+			require.EqualValues(t, 3, eastOpened, "a team's days sum its members' rows")
+			byMonth := e.metrics(mgr, 0, 4, aftersalesv1.Dimension_MONTH)
+			require.Len(t, byMonth, len(map[string]bool{day(e, 0).Format("2006-01"): true, day(e, 3).Format("2006-01"): true}))
+			var monthOpened int64
+			for _, r := range byMonth {
+				monthOpened += r.GetTicketsOpened()
+			}
+			require.EqualValues(t, 4, monthOpened)
 			byType := e.metrics(mgr, 0, 4, aftersalesv1.Dimension_TICKET_TYPE)
 			require.EqualValues(t, 4, byType["REPAIR"].GetTicketsOpened())
 			byModel := e.metrics(mgr, 0, 4, aftersalesv1.Dimension_PRODUCT_MODEL)

@@ -5,7 +5,7 @@ import "time"
 // Complaint is a customer complaint and its handling (ISO 10002 shape).
 // The resolution is flattened into columns like a ticket's.
 type Complaint struct {
-	ID                   string     `gorm:"primaryKey;size:32;index:idx_complaints_update,priority:2"`
+	ID                   string     `gorm:"primaryKey;size:32;index:idx_complaints_update,priority:2;index:idx_complaints_state_ack,priority:3;index:idx_complaints_state_resolve,priority:3"`
 	CustomerID           string     `gorm:"size:32;not null;index:idx_complaints_customer,priority:1"`
 	TicketID             string     `gorm:"size:32;not null;index:idx_complaints_ticket"`
 	ProductID            string     `gorm:"size:32;not null;index:idx_complaints_product"`
@@ -16,15 +16,15 @@ type Complaint struct {
 	Title                string     `gorm:"size:200;not null"`
 	Description          string     `gorm:"type:text;not null"`
 	DesiredRemedy        int32      `gorm:"not null"`
-	State                int32      `gorm:"not null;index:idx_complaints_state,priority:1"`
+	State                int32      `gorm:"not null;index:idx_complaints_state,priority:1;index:idx_complaints_state_ack,priority:1;index:idx_complaints_state_resolve,priority:1"`
 	ReceivedByID         string     `gorm:"size:32;not null"`
 	HandlerID            string     `gorm:"size:32;not null;index:idx_complaints_handler,priority:1"`
 	ResponsibleStaffID   string     `gorm:"size:32;not null;index:idx_complaints_responsible"`
 	ResponsibleManagerID string     `gorm:"size:32;not null"`
 	EscalationLevel      int32      `gorm:"not null"`
 	EscalatedToID        string     `gorm:"size:32;not null;index:idx_complaints_escalated_to"`
-	AcknowledgeDue       time.Time  `gorm:"not null"`
-	ResolveDue           time.Time  `gorm:"not null"`
+	AcknowledgeDue       time.Time  `gorm:"not null;index:idx_complaints_state_ack,priority:2"`
+	ResolveDue           time.Time  `gorm:"not null;index:idx_complaints_state_resolve,priority:2"`
 	AcknowledgeOverdue   bool       `gorm:"not null"`
 	ResolveOverdue       bool       `gorm:"not null"`
 	NextCheckTime        *time.Time `gorm:"index:idx_complaints_next_check"`

@@ -128,6 +128,17 @@ test("a manager signs in and sees the whole queue by SLA due time", async () => 
   assert.match(await page.locator("code.filter").innerText(), /priority = URGENT/);
   await page.getByLabel("优先级").selectOption("");
   await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 4);
+  // All states come newest first: a finished ticket's due time means nothing.
+  const firstTitle = () => page.locator("table.tickets tbody tr td:nth-child(2) a").first().innerText();
+  await page.getByLabel("状态").selectOption("");
+  await page.getByText("按创建时间排序，最新的在前").waitFor();
+  await page.waitForFunction(() => document.querySelector("table.tickets tbody tr td:nth-child(2) a")?.textContent === "Install a dryer");
+  assert.deepEqual(await rowsOf(page).locator("td:nth-child(2) a").allInnerTexts(), ["Install a dryer", "Noisy pump", "Door seal leaks", "Drum does not spin"]);
+  await page.getByLabel("状态").selectOption("open");
+  await page.getByText("按解决时限排序，最紧急的在前").waitFor();
+  await page.waitForFunction(() => document.querySelector("table.tickets tbody tr td:nth-child(2) a")?.textContent === "Drum does not spin");
+  assert.equal(await firstTitle(), "Drum does not spin");
+  await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 4);
   await page.screenshot({ path: join(shots, "queue.png"), fullPage: true });
   await audit(page, "queue");
   // English, at tablet width.
@@ -241,6 +252,17 @@ test("the dashboard shows the service-quality figures, and the resolved ticket i
   await page.locator("table.tickets tbody tr td:nth-child(2) .muted", { hasText: "Zhang San" }).first().waitFor();
   await page.screenshot({ path: join(shots, "complaints.png"), fullPage: true });
   await audit(page, "complaints");
+  // Acknowledged, a complaint leaves the first queue for the one of those
+  // being resolved, which is ordered by the resolution deadline.
+  await call(server.base, data.agent.key, "POST", `/v1/${data.complaints.late.name}:acknowledge`, {});
+  await page.getByLabel("阶段").selectOption("resolve");
+  await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 1
+    && document.querySelector("table.tickets tbody tr td:nth-child(2)").firstChild.textContent === "The technician came late");
+  assert.match(await page.locator("code.filter").innerText(), /^state != RECEIVED AND state != RESOLVED AND state != CLOSED$/);
+  assert.equal(await page.locator("table.tickets thead th").first().innerText(), "解决时限");
+  await page.getByLabel("阶段").selectOption("ack");
+  await page.waitForFunction(() => document.querySelectorAll("table.tickets tbody tr").length === 1
+    && document.querySelector("table.tickets tbody tr td:nth-child(2)").firstChild.textContent === "Smoke from the dryer");
   // Follow-ups due: resolving the ticket scheduled one.
   await page.getByRole("link", { name: "回访" }).click();
   await page.locator("table.tickets tbody tr").first().waitFor();

@@ -3406,10 +3406,14 @@ export interface components {
          *      - PRODUCT_MODEL: By product model.
          *      - CHANNEL: By the channel the ticket (or complaint) came in, e.g. "PHONE".
          *      - TICKET_TYPE: By ticket type, e.g. "REPAIR".
+         *      - DAY: By UTC day, "2026-03-01": a trend in one call. A day without any
+         *     event has no row.
+         *      - MONTH: By UTC calendar month, "2026-03"; a window's first and last months
+         *     count only the window's days in them.
          * @default DIMENSION_UNSPECIFIED
          * @enum {string}
          */
-        v1Dimension: "DIMENSION_UNSPECIFIED" | "NONE" | "STAFF" | "TEAM" | "PARTNER" | "PRODUCT_MODEL" | "CHANNEL" | "TICKET_TYPE";
+        v1Dimension: "DIMENSION_UNSPECIFIED" | "NONE" | "STAFF" | "TEAM" | "PARTNER" | "PRODUCT_MODEL" | "CHANNEL" | "TICKET_TYPE" | "DAY" | "MONTH";
         /** @description DimensionScores are the scores, 0 to 100, of one assessment. */
         v1DimensionScores: {
             /**
@@ -4224,8 +4228,9 @@ export interface components {
             followUpCompletionPercent?: components["schemas"]["v1Ratio"];
             /**
              * @description The group value: "" for NONE; "staff/{staff}", a team name,
-             *     "partners/{partner}", a product model, a channel name or a ticket type
-             *     name; "" also for events without a value for the dimension.
+             *     "partners/{partner}", a product model, a channel name, a ticket type
+             *     name, a day ("2026-03-01") or a month ("2026-03"); "" also for events
+             *     without a value for the dimension.
              */
             group?: string;
             nps?: components["schemas"]["v1Nps"];
@@ -9366,7 +9371,12 @@ export interface operations {
                  *     Example: `state = INVESTIGATING AND severity = CRITICAL`.
                  */
                 filter?: string;
-                /** @description "create_time" (default) or "create_time desc". */
+                /**
+                 * @description "create_time" (default), "acknowledge_due_time" or
+                 *     "resolve_due_time" (the complaint queues: the nearest deadline
+                 *     first), each optionally followed by " desc". Ties are broken by name,
+                 *     so pages never skip or repeat a complaint.
+                 */
                 orderBy?: string;
                 /** @description Page size: 0 means 50, the maximum is 1000, negative is an error. */
                 pageSize?: number;
@@ -10109,8 +10119,12 @@ export interface operations {
                  *      - PRODUCT_MODEL: By product model.
                  *      - CHANNEL: By the channel the ticket (or complaint) came in, e.g. "PHONE".
                  *      - TICKET_TYPE: By ticket type, e.g. "REPAIR".
+                 *      - DAY: By UTC day, "2026-03-01": a trend in one call. A day without any
+                 *     event has no row.
+                 *      - MONTH: By UTC calendar month, "2026-03"; a window's first and last months
+                 *     count only the window's days in them.
                  */
-                groupBy?: "DIMENSION_UNSPECIFIED" | "NONE" | "STAFF" | "TEAM" | "PARTNER" | "PRODUCT_MODEL" | "CHANNEL" | "TICKET_TYPE";
+                groupBy?: "DIMENSION_UNSPECIFIED" | "NONE" | "STAFF" | "TEAM" | "PARTNER" | "PRODUCT_MODEL" | "CHANNEL" | "TICKET_TYPE" | "DAY" | "MONTH";
                 /**
                  * @description Only events attributed to this partner shop, "partners/{partner}".
                  *     Forced to the caller's own shop for partners.
@@ -10120,7 +10134,7 @@ export interface operations {
                 startTime?: string;
                 /**
                  * @description Only events attributed to members of this team. Allowed with the
-                 *     groupings NONE, STAFF and TEAM.
+                 *     groupings NONE, STAFF, TEAM, DAY and MONTH.
                  */
                 team?: string;
             };

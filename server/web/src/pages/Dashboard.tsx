@@ -48,16 +48,18 @@ export function Dashboard() {
       (c) => live && setCost(c),
       () => live && setCost(null),
     );
-    // One call for the window's figures, one per day for the trend: each
-    // reads the daily rollups, so the cost follows the days, not the tickets.
+    // One call for the window's figures, one grouped by day for the trend:
+    // both read the daily rollups, so the cost follows the days, not the
+    // tickets. A day without events has no row.
     Promise.all([
       api.serviceMetrics({ startTime: iso(start), endTime: iso(end), groupBy: "NONE" }),
-      ...dayStarts.map((d) => api.serviceMetrics({ startTime: iso(d), endTime: iso(d + DAY), groupBy: "NONE" })),
+      api.serviceMetrics({ startTime: iso(start), endTime: iso(end), groupBy: "DAY" }),
     ])
-      .then(([all, ...each]) => {
+      .then(([all, byDay]) => {
         if (!live) return;
+        const rows = new Map((byDay.rows ?? []).map((r) => [r.group, r]));
         setTotal(all);
-        setDaily(each.map((m) => m.rows?.[0] ?? {}));
+        setDaily(dayStarts.map((d) => rows.get(iso(d).slice(0, 10)) ?? {}));
         setError(null);
       })
       .catch((e) => live && setError(e))

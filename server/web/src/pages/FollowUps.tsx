@@ -1,7 +1,7 @@
 import { api, type FollowUp } from "../api/client";
-import { fmtDuration, fmtTime, t } from "../i18n";
+import { t } from "../i18n";
 import { go } from "../router";
-import { ErrorBox, idOf, useNow } from "./common";
+import { DueIn, ErrorBox, idOf, useNow } from "./common";
 import { usePaged } from "./list";
 import { useNames } from "./names";
 
@@ -48,22 +48,17 @@ export function FollowUps({ query }: { query: URLSearchParams }) {
           </tr>
         </thead>
         <tbody>
-          {items.map((f) => {
-            const left = f.dueTime ? (Date.parse(f.dueTime) - now) / 1000 : null;
-            return (
-              <tr key={f.name} data-followup={f.name}>
-                <td>
-                  <span class={`countdown ${f.overdue || (left ?? 0) < 0 ? "late" : "ok"}`} title={fmtTime(f.dueTime)}>
-                    {left === null ? "—" : left < 0 ? `${t("overdue")} ${fmtDuration(left)}` : fmtDuration(left)}
-                  </span>
-                </td>
-                <td class="customer">{nameOf(f.customer)}</td>
-                <td>{f.ticket ? <a href={`#/tickets/${idOf(f.ticket)}`}>{idOf(f.ticket)}</a> : "—"}</td>
-                <td>{nameOf(f.assignee)}</td>
-                <td class="wide">{f.method ?? "—"} · {f.origin}</td>
-              </tr>
-            );
-          })}
+          {items.map((f) => (
+            <tr key={f.name} data-followup={f.name}>
+              <td>
+                <DueIn due={f.dueTime} now={now} late={f.overdue} />
+              </td>
+              <td class="customer">{nameOf(f.customer)}</td>
+              <td>{f.ticket ? <a href={`#/tickets/${idOf(f.ticket)}`}>{idOf(f.ticket)}</a> : "—"}</td>
+              <td>{nameOf(f.assignee)}</td>
+              <td class="wide">{f.method ?? "—"} · {f.origin}</td>
+            </tr>
+          ))}
         </tbody>
       </table>
       {more}

@@ -22,8 +22,18 @@ export function queueFilter(state: string, priority: string, from?: string, to?:
   return parts.join(" AND ");
 }
 
-/** The queue's order: the SLA's resolve due time, the most urgent first, across all pages (the API sorts). */
-export const queueOrder = "sla.resolve_due_time";
+const finished = new Set(["RESOLVED", "CLOSED", "CANCELLED"]);
+
+/**
+ * The queue's order, across all pages (the API sorts): open work by the
+ * SLA's resolve due time, the most urgent first. Finished tickets and "all
+ * states" come newest first: a finished ticket's due time means nothing,
+ * and every ticket in due order would put the oldest first (and no index
+ * holds that order, so the database would sort the whole table).
+ */
+export function queueOrder(state: string): string {
+  return state === "" || finished.has(state) ? "create_time desc" : "sla.resolve_due_time";
+}
 
 export function Queue({ query }: { query: URLSearchParams }) {
   const state = query.get("state") ?? "open";
@@ -31,9 +41,10 @@ export function Queue({ query }: { query: URLSearchParams }) {
   const from = query.get("from") ?? undefined;
   const to = query.get("to") ?? undefined;
   const filter = queueFilter(state, priority, from, to);
+  const orderBy = queueOrder(state);
 
-  const { items: tickets, error, more } = usePaged<Ticket>(filter, async (pageToken) => {
-    const r = await api.listTickets({ filter, orderBy: queueOrder, pageSize: 50, pageToken });
+  const { items: tickets, error, more } = usePaged<Ticket>(`${filter}|${orderBy}`, async (pageToken) => {
+    const r = await api.listTickets({ filter, orderBy, pageSize: 50, pageToken });
     return { items: r.tickets ?? [], next: r.nextPageToken };
   });
   const now = useNow();
@@ -73,7 +84,7 @@ export function Queue({ query }: { query: URLSearchParams }) {
         </label>
         <code class="filter" title="filter">{filter || "—"}</code>
       </form>
-      <p class="muted small">{t("sortedNote")}</p>
+      <p class="muted small">{t(orderBy === "create_time desc" ? "newestNote" : "sortedNote")}</p>
       <ErrorBox error={error} />
       <table class="tickets">
         <thead>
