@@ -90,21 +90,7 @@ bench_database "$db"
 bench_pin "server"
 
 log "database $db: migrating, seeding $customers customers and staff, issuing a MANAGER key"
-"$server" migrate --database-url "$url" 2>"$tmp/migrate.log"
-"$bench" seed "${dbargs[@]}" -base -customers "$customers" >/dev/null
-"$server" keys create --role MANAGER --name "reports benchmark" --database-url "$url" >"$tmp/keys.txt" 2>>"$tmp/keys.log"
-
-server_flags=(--report-rollup-interval 1s)
-if has_flag "$server" --rate-limit; then
-  server_flags+=(--rate-limit 1000000 --rate-burst 1000000)
-fi
-start_server() { # log-file
-  "${pin_server[@]}" "$server" --database-url "$url" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
-    "${server_flags[@]}" 2>"$1" &
-  server_pid=$!
-  grpc_addr="" http_addr=""
-  eval "$("$bench" wait -log "$1" -pid "$server_pid")"
-}
+reports_base "$customers" "reports benchmark"
 
 results="$tmp/results.jsonl" sizes="$tmp/sizes.jsonl"
 : >"$results"
@@ -113,14 +99,11 @@ results="$tmp/results.jsonl" sizes="$tmp/sizes.jsonl"
 # loop from empty report tables, measure.
 size() {
   log "seeding up to $1 tickets with complaints and follow-ups"
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$bench" seed "${dbargs[@]}" -tickets "$1" -reports
-  t1=$(date +%s.%N)
+  reports_seed "$1"
   "$bench" reports-reset "${dbargs[@]}"
-  start_server "$tmp/server-$2.log"
+  reports_server "$tmp/server-$2.log"
   log "server pid $server_pid (gRPC $grpc_addr): waiting for the rollup loop to count $1 tickets"
-  "$bench" reports-catchup "${dbargs[@]}" -label "$2" -seed-s "$(awk "BEGIN { print $t1 - $t0 }")" -out "$sizes"
+  "$bench" reports-catchup "${dbargs[@]}" -label "$2" -seed-s "$seed_s" -out "$sizes"
   for c in 1 4; do
     "${pin_gen[@]}" "$bench" run "${dbargs[@]}" -grpc "$grpc_addr" -http "$http_addr" -keys "$tmp/keys.txt" \
       -server-pid "$server_pid" -mysqld-pid "$mysqld_pid" -results "$results" \

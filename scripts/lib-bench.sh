@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Set-up shared by scripts/bench.sh and scripts/bench-reports.sh; source
-# it after scripts/lib-mariadb.sh, with $tmp set and a log function.
+# Set-up shared by the benchmark scripts (scripts/bench.sh,
+# bench-reports.sh, bench-console.sh, soak.sh, failover.sh); source it
+# after scripts/lib-mariadb.sh, with $tmp set and a log function.
 #
 #   bench_build         builds the server and scripts/bench into $tmp:
 #                       sets server and bench
@@ -8,11 +9,30 @@
 #                       AFTERSALES_BENCH_MYSQL_DSN), reads its version and
 #                       settings, and creates database NAME: sets dsn, url,
 #                       dbargs, db_created=1 and the mysql_* variables
+#   bench_mysql_info    reads the version and settings of the MySQL server
+#                       at $dsn: sets the mysql_* variables and mysqld_pid
 #   bench_pin WHAT      pins WHAT (the server side) on CPU 0 and the load
 #                       generator on CPU 1 unless BENCH_PIN=0: sets
 #                       pin_server, pin_gen and pinning (a description)
 #   stop_process PID    stops a process the script started, and reaps it
 #   has_flag BIN FLAG   whether BIN -h lists FLAG
+#
+# The reports' data and server (bench-reports.sh, bench-console.sh), on
+# the database of url and dbargs (bench_database sets them):
+#
+#   reports_base CUSTOMERS KEYNAME
+#                       migrates the database, seeds staff and CUSTOMERS
+#                       customers with a product each, and issues a MANAGER
+#                       key named KEYNAME into $tmp/keys.txt
+#   reports_seed TICKETS
+#                       adds tickets over two years, with their follow-ups
+#                       and complaints, until the table holds TICKETS:
+#                       sets seed_s (how long it took, in seconds)
+#   reports_server LOG  starts the server as in production (authentication
+#                       on), pinned with pin_server, with
+#                       --report-rollup-interval 1s and a rate limit it
+#                       never reaches, its log in LOG; waits until it
+#                       serves: sets server_pid, grpc_addr and http_addr
 
 # shellcheck disable=SC2034 # the variables are for the sourcing script
 
@@ -51,12 +71,16 @@ bench_database() {
     ensure_mariadb
     dsn=$MARIADB_DSN
   fi
-  mysql_version="" mysql_flush_log_at_trx_commit="" mysql_settings="" mysqld_pid=0
-  eval "$("$bench" info -dsn "$dsn")"
+  bench_mysql_info
   "$bench" createdb -dsn "$dsn" -db "$1"
   db_created=1
   url=$("$bench" dburl -dsn "$dsn" -db "$1")
   dbargs=(-dsn "$dsn" -db "$1")
+}
+
+bench_mysql_info() {
+  mysql_version="" mysql_flush_log_at_trx_commit="" mysql_settings="" mysqld_pid=0
+  eval "$("$bench" info -dsn "$dsn")"
 }
 
 # The server side on CPU 0, the load generator on CPU 1, mysqld wherever
@@ -73,4 +97,30 @@ bench_pin() {
   else
     pinning="none (taskset missing or fewer than 2 CPUs): server, generator and mysqld share all $(nproc) CPUs"
   fi
+}
+
+reports_base() {
+  "$server" migrate --database-url "$url" 2>"$tmp/migrate.log"
+  "$bench" seed "${dbargs[@]}" -base -customers "$1" >/dev/null
+  "$server" keys create --role MANAGER --name "$2" --database-url "$url" >"$tmp/keys.txt" 2>>"$tmp/keys.log"
+}
+
+reports_seed() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$bench" seed "${dbargs[@]}" -tickets "$1" -reports
+  t1=$(date +%s.%N)
+  seed_s=$(awk "BEGIN { print $t1 - $t0 }")
+}
+
+reports_server() {
+  local flags=(--report-rollup-interval 1s)
+  if has_flag "$server" --rate-limit; then
+    flags+=(--rate-limit 1000000 --rate-burst 1000000)
+  fi
+  "${pin_server[@]}" "$server" --database-url "$url" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
+    "${flags[@]}" 2>"$1" &
+  server_pid=$!
+  grpc_addr="" http_addr=""
+  eval "$("$bench" wait -log "$1" -pid "$server_pid")"
 }

@@ -14,26 +14,16 @@ root=$PWD
 
 log() { echo "web-test: $*" >&2; }
 
-need=()
-[ -x /usr/bin/chromium ] || need+=(chromium)
-if ! fc-list :lang=zh 2>/dev/null | grep -q .; then need+=(fonts-wqy-microhei); fi
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    log "missing ${need[*]}; run as root, or apt-get install -y ${need[*]}"
-    exit 1
-  fi
-  log "installing ${need[*]} (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+# shellcheck source=scripts/lib-web.sh
+source scripts/lib-web.sh
+web_browser
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 log "building the server"
 GOWORK=off go build -o "$tmp/aftersales" ./server
 
+web_node_modules
 cd server/web
-[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error
 AFTERSALES_BIN="$tmp/aftersales" CHROMIUM=/usr/bin/chromium \
   timeout 300 node --test --test-concurrency=1 --test-timeout=240000 test/console.test.mjs

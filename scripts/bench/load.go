@@ -470,6 +470,20 @@ func quiesce(pid int, max time.Duration) time.Duration {
 	return time.Since(start)
 }
 
+// cmdQuiesce waits, like a run's -quiesce, until mysqld is idle (its
+// purge and page flushing after seeding done), for scripts that measure
+// with something else than bench run (scripts/bench-console.sh).
+func cmdQuiesce(args []string) error {
+	fs := flag.NewFlagSet("quiesce", flag.ContinueOnError)
+	pid := fs.Int("mysqld-pid", 0, "mysqld's pid (0: do not wait)")
+	limit := fs.Duration("max", time.Minute, "wait at most this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench quiesce: waited %.1f s for mysqld to go idle\n", quiesce(*pid, *limit).Seconds())
+	return nil
+}
+
 // writeSamples saves the window's latencies (or a run's webhook lags)
 // next to the results file, one byte of kind and four of microseconds
 // (little-endian) each, so the report can merge the rounds of a label

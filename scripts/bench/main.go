@@ -10,6 +10,7 @@
 //	bench seed     -dsn DSN -db NAME ...     bulk-insert staff, customers, tickets
 //	bench wait     -log FILE                 wait for the server, print its addresses
 //	bench run      -scenario NAME ...        run one scenario, append its result
+//	bench quiesce  -mysqld-pid PID           wait until mysqld is idle (scripts/bench-console.sh)
 //	bench explain  -dsn DSN -db NAME ...     capture the server's SQL and EXPLAIN it
 //	bench report   -results FILE ...         print the table and the goals
 //	bench soak     -grpc ADDR ...            capacity of a mixed load, then minutes of it at a fraction (scripts/soak.sh)
@@ -33,7 +34,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench info|createdb|dropdb|dburl|seed|wait|run|explain|report|soak|webhook-receiver|reports-reset|reports-catchup|reports-report|manager|campaign|failover [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench info|createdb|dropdb|dburl|seed|wait|run|quiesce|explain|report|soak|webhook-receiver|reports-reset|reports-catchup|reports-report|manager|campaign|failover [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
@@ -44,6 +45,7 @@ func main() {
 		"seed":     cmdSeed,
 		"wait":     cmdWait,
 		"run":      cmdRun,
+		"quiesce":  cmdQuiesce,
 		"explain":  cmdExplain,
 		"report":   cmdReport,
 		"soak":     cmdSoak,
