@@ -1,6 +1,9 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -39,6 +42,29 @@ func TestRegister(t *testing.T) {
 	}
 	if cc := rec.Header().Get("Cache-Control"); !strings.Contains(cc, "immutable") {
 		t.Errorf("asset Cache-Control = %q, want a long immutable cache", cc)
+	}
+
+	// Gzipped for a client that accepts it, and the bytes are the file's.
+	req := httptest.NewRequest(http.MethodGet, "/"+assets[0], nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	zrec := httptest.NewRecorder()
+	mux.ServeHTTP(zrec, req)
+	if zrec.Code != http.StatusOK || zrec.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("GET /%s with Accept-Encoding gzip = %d, Content-Encoding %q", assets[0], zrec.Code, zrec.Header().Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(zrec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(unzipped, rec.Body.Bytes()) || zrec.Body.Len() >= rec.Body.Len() {
+		t.Errorf("gzipped asset: %d bytes unzip to %d, want the %d bytes of the file in fewer", zrec.Body.Len(), len(unzipped), rec.Body.Len())
+	}
+	if rec.Header().Get("Content-Encoding") != "" {
+		t.Errorf("GET without Accept-Encoding is encoded %q", rec.Header().Get("Content-Encoding"))
 	}
 
 	for _, p := range []string{"/assets/", "/assets/missing.js"} {
