@@ -1,43 +1,36 @@
 import { useEffect, useRef } from "preact/hooks";
-import type { ECOption } from "../chart";
-
-type EChart = import("../chart").echarts.ECharts;
+import type { ChartData } from "../chart";
 
 /**
- * An ECharts chart that follows option; onClick gets the clicked
- * category's index. ECharts is loaded on first use, in its own chunk, so
- * the sign-in page and the queue do not wait for it.
+ * A category chart (bars and percentage lines) that follows data; onClick
+ * gets the clicked category's index. The chart library is loaded on first
+ * use, in its own chunk, so the sign-in page and the queue do not wait for
+ * it. It is drawn again when data or the element's width changes.
  */
-export function Chart(props: { option: ECOption; label: string; onClick?: (index: number) => void; height?: number }) {
+export function Chart(props: { data: ChartData; label: string; onClick?: (index: number) => void; height?: number }) {
   const el = useRef<HTMLDivElement>(null);
-  const chart = useRef<EChart | null>(null);
-  const option = useRef(props.option);
-  option.current = props.option;
   const click = useRef(props.onClick);
   click.current = props.onClick;
+  const height = props.height ?? 320;
 
   useEffect(() => {
-    let ro: ResizeObserver | undefined;
     let dead = false;
-    import("../chart").then(({ echarts }) => {
-      if (dead) return;
-      const c = echarts.init(el.current!);
-      chart.current = c;
-      c.on("click", (p) => click.current?.(p.dataIndex));
-      c.setOption(option.current, true);
-      ro = new ResizeObserver(() => c.resize());
-      ro.observe(el.current!);
+    let chart: { destroy(): void; setSize(s: { width: number; height: number }): void } | undefined;
+    let ro: ResizeObserver | undefined;
+    import("../chart").then(({ draw }) => {
+      const box = el.current;
+      if (dead || !box) return;
+      // The legend sits below the plot, inside the same height.
+      chart = draw(box, props.data, box.clientWidth, height - 40, (i) => click.current?.(i));
+      ro = new ResizeObserver(() => chart?.setSize({ width: box.clientWidth, height: height - 40 }));
+      ro.observe(box);
     });
     return () => {
       dead = true;
       ro?.disconnect();
-      chart.current?.dispose();
+      chart?.destroy();
     };
-  }, []);
+  }, [props.data, height]);
 
-  useEffect(() => {
-    chart.current?.setOption(props.option, true);
-  }, [props.option]);
-
-  return <div ref={el} class="chart" role="img" aria-label={props.label} style={{ height: `${props.height ?? 320}px` }} />;
+  return <div ref={el} class="chart" role="img" aria-label={props.label} style={{ minHeight: `${height}px` }} />;
 }

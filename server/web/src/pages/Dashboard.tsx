@@ -83,22 +83,15 @@ export function Dashboard() {
     ["resolutionTime", t("resolutionTime"), num(row.timeToResolution?.count) ? fmtDuration(secs(row.timeToResolution?.mean)) : "—"],
   ];
 
-  const option = useMemo(
+  const chart = useMemo(
     () => ({
-      animation: false,
-      tooltip: { trigger: "axis" as const },
-      legend: { top: 0 },
-      grid: { left: 40, right: 48, top: 36, bottom: 28 },
-      xAxis: { type: "category" as const, data: dayStarts.map((d) => fmtDay(new Date(d))) },
-      yAxis: [
-        { type: "value" as const, minInterval: 1 },
-        { type: "value" as const, min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
-      ],
+      name: t("day"),
+      categories: dayStarts.map((d) => fmtDay(new Date(d))),
       series: [
-        { name: t("ticketsOpened"), type: "bar" as const, data: daily.map((r) => num(r.ticketsOpened)) },
-        { name: t("ticketsResolved"), type: "bar" as const, data: daily.map((r) => num(r.ticketsResolved)) },
-        { name: t("sla"), type: "line" as const, yAxisIndex: 1, connectNulls: true, data: daily.map((r) => pct(r.slaCompliancePercent)) },
-        { name: t("fcr"), type: "line" as const, yAxisIndex: 1, connectNulls: true, data: daily.map((r) => pct(r.firstContactResolutionPercent)) },
+        { name: t("ticketsOpened"), kind: "bar" as const, values: daily.map((r) => num(r.ticketsOpened)) },
+        { name: t("ticketsResolved"), kind: "bar" as const, values: daily.map((r) => num(r.ticketsResolved)) },
+        { name: t("sla"), kind: "line" as const, values: daily.map((r) => pct(r.slaCompliancePercent)) },
+        { name: t("fcr"), kind: "line" as const, values: daily.map((r) => pct(r.firstContactResolutionPercent)) },
       ],
     }),
     [daily],
@@ -137,7 +130,7 @@ export function Dashboard() {
       <h2>{t("trend")}</h2>
       <p class="muted small">{t("drillDown")}</p>
       <Chart
-        option={option}
+        data={chart}
         label={t("trend")}
         onClick={(i) => go(dayLink(dayStarts[i]))}
       />

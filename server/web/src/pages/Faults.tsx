@@ -28,23 +28,17 @@ export function Faults() {
     [stats],
   );
   const total = rows.reduce((s, r) => s + Number(r.count ?? 0), 0);
-  const option = useMemo(() => {
+  const chart = useMemo(() => {
     let run = 0;
     return {
-      animation: false,
-      tooltip: { trigger: "axis" as const },
-      legend: { top: 0 },
-      grid: { left: 40, right: 48, top: 36, bottom: 60 },
-      xAxis: { type: "category" as const, axisLabel: { rotate: 30 }, data: rows.map((r) => `${r.productModel} ${r.faultCode}`) },
-      yAxis: [
-        { type: "value" as const, minInterval: 1 },
-        { type: "value" as const, min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
-      ],
+      name: t("faultCode"),
+      categories: rows.map((r) => `${r.productModel} ${r.faultCode}`),
+      rotate: -30,
       series: [
-        { name: t("count"), type: "bar" as const, data: rows.map((r) => Number(r.count ?? 0)) },
+        { name: t("count"), kind: "bar" as const, values: rows.map((r) => Number(r.count ?? 0)) },
         {
-          name: t("cumulative"), type: "line" as const, yAxisIndex: 1,
-          data: rows.map((r) => ((run += Number(r.count ?? 0)), total ? Math.round((run * 1000) / total) / 10 : 0)),
+          name: t("cumulative"), kind: "line" as const,
+          values: rows.map((r) => ((run += Number(r.count ?? 0)), total ? Math.round((run * 1000) / total) / 10 : 0)),
         },
       ],
     };
@@ -82,7 +76,7 @@ export function Faults() {
         </button>
       </form>
       <ErrorBox error={error} />
-      <Chart option={option} label={t("faults")} />
+      <Chart data={chart} label={t("faults")} />
       <table class="tickets">
         <thead>
           <tr>
