@@ -145,7 +145,13 @@ type Caller struct {
 	Role Caller_Role `protobuf:"varint,2,opt,name=role,proto3,enum=aftersales.v1.Caller_Role" json:"role,omitempty"`
 	// The API key a call-center program acts for principal through
 	// (delegation), "apiKeys/{api_key}"; empty otherwise.
-	Via           string `protobuf:"bytes,3,opt,name=via,proto3" json:"via,omitempty"`
+	Via string `protobuf:"bytes,3,opt,name=via,proto3" json:"via,omitempty"`
+	// The methods the role may call, as full gRPC method names
+	// ("/aftersales.v1.TicketService/AssignTicket"), sorted: the server's
+	// policy table (API.md §5), so that a client shows only what the
+	// caller may do without restating it. Each call is still checked, and
+	// scoped to the caller's own records.
+	Methods       []string `protobuf:"bytes,4,rep,name=methods,proto3" json:"methods,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -199,6 +205,13 @@ func (x *Caller) GetVia() string {
 		return x.Via
 	}
 	return ""
+}
+
+func (x *Caller) GetMethods() []string {
+	if x != nil {
+		return x.Methods
+	}
+	return nil
 }
 
 // ApiKey is a credential bound to exactly one identity: a staff member
@@ -674,11 +687,12 @@ var File_aftersales_v1_apikey_proto protoreflect.FileDescriptor
 const file_aftersales_v1_apikey_proto_rawDesc = "" +
 	"\n" +
 	"\x1aaftersales/v1/apikey.proto\x12\raftersales.v1\x1a\x19aftersales/v1/staff.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x12\n" +
-	"\x10GetCallerRequest\"\xe1\x01\n" +
+	"\x10GetCallerRequest\"\xfb\x01\n" +
 	"\x06Caller\x12\x1c\n" +
 	"\tprincipal\x18\x01 \x01(\tR\tprincipal\x12.\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x1a.aftersales.v1.Caller.RoleR\x04role\x12\x10\n" +
-	"\x03via\x18\x03 \x01(\tR\x03via\"w\n" +
+	"\x03via\x18\x03 \x01(\tR\x03via\x12\x18\n" +
+	"\amethods\x18\x04 \x03(\tR\amethods\"w\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\t\n" +
 	"\x05ADMIN\x10\x01\x12\v\n" +

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"slices"
 	"strings"
 
 	aftersalesv1 "github.com/aftersales/aftersales/gen/aftersales/v1"
@@ -245,6 +246,18 @@ func Allowed(method string, role principal.Role) bool {
 		}
 	}
 	return false
+}
+
+// Methods returns the methods role may call, sorted.
+func Methods(role principal.Role) []string {
+	var out []string
+	for m := range policy {
+		if Allowed(m, role) {
+			out = append(out, m)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // HasRule reports whether method has a row in the policy table.

@@ -207,5 +207,5 @@ var callerRoles = map[principal.Role]aftersalesv1.Caller_Role{
 // put into the context: no read, so it costs a client nothing to ask.
 func (s *apiKeyServer) GetCaller(ctx context.Context, _ *aftersalesv1.GetCallerRequest) (*aftersalesv1.Caller, error) {
 	p := principal.FromContext(ctx)
-	return &aftersalesv1.Caller{Principal: p.Name, Role: callerRoles[p.Role], Via: p.Via}, nil
+	return &aftersalesv1.Caller{Principal: p.Name, Role: callerRoles[p.Role], Via: p.Via, Methods: auth.Methods(p.Role)}, nil
 }

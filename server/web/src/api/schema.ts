@@ -2748,6 +2748,14 @@ export interface components {
         /** @description Caller is who a call's credentials act as. */
         v1Caller: {
             /**
+             * @description The methods the role may call, as full gRPC method names
+             *     ("/aftersales.v1.TicketService/AssignTicket"), sorted: the server's
+             *     policy table (API.md §5), so that a client shows only what the
+             *     caller may do without restating it. Each call is still checked, and
+             *     scoped to the caller's own records.
+             */
+            methods?: string[];
+            /**
              * @description The caller: "staff/{staff}", "partners/{partner}",
              *     "customers/{customer}", or for a service account its key,
              *     "apiKeys/{api_key}".
