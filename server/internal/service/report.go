@@ -200,30 +200,41 @@ const (
 )
 
 // sumRollups reads the rollup rows of the window, however many tickets
-// there are: per group value, one row per whole month inside the window
-// and one per day outside them (see monthly), or only day rows when
-// months is false. The sums are keyed by the column by.
+// there are: per group value and month the window touches, either the
+// month's day rows inside the window, or its month row less its day rows
+// outside the window, whichever reads fewer rows (see rollupPlan); only
+// day rows when months is false. The sums are keyed by the column by.
 func sumRollups(db *gorm.DB, w window, scope string, group int32, values []string, by string, months bool) (map[string]*counters, error) {
-	sel := make([]string, 0, numCounters+1)
-	sel = append(sel, by)
+	plan := rollupPlan{days: [][2]int32{{w.start, w.end}}}
+	if months {
+		plan = planRollups(w)
+	}
+	// A day row outside the window is one to take away from its month
+	// row: the rows are summed apart by sign, so that each row's sign is
+	// worked out once, not once per column. The numbers are ours (kinds
+	// and day numbers), not the caller's.
+	sign := fmt.Sprintf("CASE WHEN group_kind = %d AND (day < %d OR day >= %d) THEN -1 ELSE 1 END", group, w.start, w.end)
+	sel := make([]string, 0, numCounters+2)
+	sel = append(sel, by, sign+" AS sign")
 	for _, c := range rollupColumns {
 		sel = append(sel, "SUM("+c+")")
 	}
 	q := db.Model(&store.ReportRollup{}).Select(strings.Join(sel, ", ")).Where("scope = ?", scope)
-	first, last := w.start, monthOf(w.end) // the whole months: [first, last)
-	if first != monthOf(first) {
-		first = nextMonth(first)
+	var conds []string
+	var args []any
+	if len(plan.months) > 0 {
+		conds = append(conds, "(group_kind = ? AND day IN ?)")
+		args = append(args, group+monthly, plan.months)
 	}
-	if months && first < last {
-		q = q.Where("(group_kind = ? AND ((day >= ? AND day < ?) OR (day >= ? AND day < ?))) OR (group_kind = ? AND day >= ? AND day < ?)",
-			group, w.start, first, last, w.end, group+monthly, first, last)
-	} else {
-		q = q.Where("group_kind = ? AND day >= ? AND day < ?", group, w.start, w.end)
+	for _, d := range plan.days {
+		conds = append(conds, "(group_kind = ? AND day >= ? AND day < ?)")
+		args = append(args, group, d[0], d[1])
 	}
+	q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
 	if values != nil {
 		q = q.Where("group_value IN ?", values)
 	}
-	rows, err := q.Group(by).Rows()
+	rows, err := q.Group(by).Group("sign").Rows()
 	if err != nil {
 		return nil, store.Translate(err)
 	}
@@ -231,16 +242,20 @@ func sumRollups(db *gorm.DB, w window, scope string, group int32, values []strin
 	out := map[string]*counters{}
 	for rows.Next() {
 		var value string
+		var sign int64
 		c := &counters{}
-		dest := make([]any, 0, numCounters+1)
-		dest = append(dest, &value)
+		dest := make([]any, 0, numCounters+2)
+		dest = append(dest, &value, &sign)
 		for i := range c {
 			dest = append(dest, &c[i])
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, store.Translate(err)
 		}
-		out[value] = c
+		if out[value] == nil {
+			out[value] = &counters{}
+		}
+		out[value].add(c, sign)
 	}
 	return out, store.Translate(rows.Err())
 }

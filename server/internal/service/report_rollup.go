@@ -88,6 +88,48 @@ func nextMonth(day int32) int32 {
 	return dayOf(time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC))
 }
 
+// rollupPlan is which rollup rows sum to a window: the month rows of
+// months (their first days) and the day rows in the ranges days
+// ([from, to)), where day rows outside the window are taken away.
+type rollupPlan struct {
+	months []int32
+	days   [][2]int32
+}
+
+// planRollups picks, for each month the window touches, the fewer rows:
+// the month's day rows inside the window, or its month row and its day
+// rows outside the window (a whole month inside is its month row alone).
+// The last 12 months, 2025-12-03 to 2026-12-03, read 11 month rows, the
+// month row of December 2025 less its 2 first days, and 2 days of December
+// 2026: 16 rows per group value instead of 365.
+func planRollups(w window) rollupPlan {
+	var p rollupPlan
+	add := func(from, to int32) {
+		if n := len(p.days); n > 0 && p.days[n-1][1] == from {
+			p.days[n-1][1] = to // adjacent ranges read as one
+			return
+		}
+		p.days = append(p.days, [2]int32{from, to})
+	}
+	for m := monthOf(w.start); m < w.end; m = nextMonth(m) {
+		next := nextMonth(m)
+		from, to := max(m, w.start), min(next, w.end)
+		inside, outside := to-from, (next-m)-(to-from)
+		if outside > 0 && 1+outside >= inside {
+			add(from, to)
+			continue
+		}
+		p.months = append(p.months, m)
+		if from > m {
+			add(m, from)
+		}
+		if to < next {
+			add(to, next)
+		}
+	}
+	return p
+}
+
 func (d dims) value(group int32) string {
 	switch group {
 	case groupStaff:
