@@ -202,7 +202,7 @@ const (
 // sumRollups reads the rollup rows of the window, however many tickets
 // there are: per group value and month the window touches, either the
 // month's day rows inside the window, or its month row less its day rows
-// outside the window, whichever reads fewer rows (see rollupPlan); only
+// outside the window, whichever reads fewer rows (see planRollups); only
 // day rows when months is false. The sums are keyed by the column by.
 func sumRollups(db *gorm.DB, w window, scope string, group int32, values []string, by string, months bool) (map[string]*counters, error) {
 	plan := rollupPlan{days: [][2]int32{{w.start, w.end}}}
