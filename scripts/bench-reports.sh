@@ -11,6 +11,11 @@
 #
 #   scripts/bench-reports.sh          full run, 10k then 1M tickets (~30-60 minutes on 2 CPUs)
 #   scripts/bench-reports.sh --quick  10k then 100k tickets, ~2-3 minutes
+#   scripts/bench-reports.sh --tickets 10000000
+#                                     10k then 10M tickets (50 customers
+#                                     per 1000 tickets as at 1M); about
+#                                     80 minutes on 2 CPUs, and MariaDB
+#                                     wants a buffer pool of several GiB
 #
 # What it does, with the pieces of scripts/bench.sh (lib-mariadb.sh,
 # lib-bench.sh and the Go program scripts/bench): builds the server and
@@ -35,16 +40,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-quick=0
-for arg in "$@"; do
+quick=0 tickets=""
+while [ $# -gt 0 ]; do
+  arg=$1
+  shift
   case $arg in
   --quick) quick=1 ;;
+  --tickets)
+    tickets=${1:-}
+    shift || true
+    [[ $tickets =~ ^[1-9][0-9]*$ ]] || { echo "bench-reports.sh: --tickets wants a number of tickets" >&2; exit 2; }
+    ;;
   -h | --help)
     sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
     exit 0
     ;;
   *)
-    echo "bench-reports.sh: unknown argument $arg (want --quick)" >&2
+    echo "bench-reports.sh: unknown argument $arg (want --quick or --tickets N)" >&2
     exit 2
     ;;
   esac
@@ -62,6 +74,14 @@ if [ "$quick" = 1 ]; then
 else
   mode="full" warmup=5s duration=30s quiesce=30s
   small=10000 small_name=10k large=1000000 large_name=1M customers=20000
+fi
+if [ -n "$tickets" ]; then
+  large=$tickets customers=$((tickets / 50))
+  case $tickets in
+  *000000) large_name=$((tickets / 1000000))M ;;
+  *000) large_name=$((tickets / 1000))k ;;
+  *) large_name=$tickets ;;
+  esac
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aftersales-bench-reports.XXXXXX")

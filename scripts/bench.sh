@@ -10,6 +10,13 @@
 #
 #   scripts/bench.sh          full run, ~20 minutes (ListTickets at 1M)
 #   scripts/bench.sh --quick  ~4-6 minutes (ListTickets at 100k instead of 1M)
+#   scripts/bench.sh --db-core [--quick]
+#                             the same on a MariaDB of its own pinned on CPU
+#                             1, with the server, the raw baseline and the
+#                             load generator on CPU 0: the database has a
+#                             core to itself, as on a host of its own, so
+#                             raw/gRPC compares what each side costs the
+#                             database instead of how they share 2 CPUs
 #
 # What it does (set-up shared with bench-reports.sh in
 # scripts/lib-bench.sh): builds the server and the load generator
@@ -57,16 +64,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-quick=0
+quick=0 db_core=0
 for arg in "$@"; do
   case $arg in
   --quick) quick=1 ;;
+  --db-core) db_core=1 ;;
   -h | --help)
     sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
     exit 0
     ;;
   *)
-    echo "bench.sh: unknown argument $arg (want --quick)" >&2
+    echo "bench.sh: unknown argument $arg (want --quick or --db-core)" >&2
     exit 2
     ;;
   esac
@@ -99,7 +107,7 @@ baseline_ref=${BENCH_BASELINE_REF:-87d938a}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aftersales-bench.XXXXXX")
 db="aftersales_bench_$$_$RANDOM"
-server_pid="" debug_pid="" db_created=0 dsn=""
+server_pid="" debug_pid="" db_created=0 dsn="" own_db_pid=""
 base_pid="" outbox_pid="" receiver_pid="" side_dbs=()
 
 cleanup() {
@@ -115,6 +123,7 @@ cleanup() {
   for d in "${side_dbs[@]}"; do
     "$tmp/bench" dropdb -dsn "$dsn" -db "$d" || log "could not drop database $d"
   done
+  stop_own_mariadb
   rm -rf "$tmp/baseline-src"
   if [ "${BENCH_KEEP:-0}" != 1 ]; then
     # The per-call log of a full run is large; keep its end.
@@ -147,6 +156,7 @@ git archive "$baseline_rev" | tar -x -C "$tmp/baseline-src"
 (cd "$tmp/baseline-src" && go build -o "$tmp/aftersales-base" ./server)
 rm -rf "$tmp/baseline-src"
 base_server="$tmp/aftersales-base"
+[ "$db_core" = 0 ] || bench_own_mariadb
 bench_database "$db"
 bench_pin "server and raw baseline"
 

@@ -12,8 +12,15 @@
 #   bench_mysql_info    reads the version and settings of the MySQL server
 #                       at $dsn: sets the mysql_* variables and mysqld_pid
 #   bench_pin WHAT      pins WHAT (the server side) on CPU 0 and the load
-#                       generator on CPU 1 unless BENCH_PIN=0: sets
+#                       generator on CPU 1 unless BENCH_PIN=0; after
+#                       bench_own_mariadb, WHAT and the load generator on
+#                       CPU 0 and the database alone on CPU 1: sets
 #                       pin_server, pin_gen and pinning (a description)
+#   bench_own_mariadb   starts a MariaDB of the benchmark's own, its data
+#                       in $tmp/mariadb, pinned on CPU 1, and points
+#                       AFTERSALES_BENCH_MYSQL_DSN at it: the database
+#                       gets a core of its own, as on a host of its own;
+#                       sets own_db_pid (stop_own_mariadb stops it)
 #   stop_process PID    stops a process the script started, and reaps it
 #   has_flag BIN FLAG   whether BIN -h lists FLAG
 #
@@ -78,17 +85,60 @@ bench_database() {
   dbargs=(-dsn "$dsn" -db "$1")
 }
 
+# bench_own_mariadb: MariaDB's compiled-in defaults (those of Debian's
+# package: 128 MiB buffer pool, 96 MiB redo, flush at every commit), the
+# data under $tmp, on the first free port from 3316, root without a
+# password over TCP. Needs root (mariadbd runs as root here) and taskset.
+bench_own_mariadb() {
+  command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ] || {
+    log "a database core of its own needs taskset and 2 CPUs"
+    return 1
+  }
+  ensure_mariadb >/dev/null # installs the package when missing
+  local d="$tmp/mariadb" port=3316
+  while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  mkdir -p "$d/data"
+  mariadb-install-db --no-defaults --datadir="$d/data" --user=root --auth-root-authentication-method=normal \
+    --skip-test-db >"$d/install.log" 2>&1
+  taskset -c 1 mariadbd --no-defaults --datadir="$d/data" --socket="$d/mysqld.sock" --pid-file="$d/mysqld.pid" \
+    --port="$port" --bind-address=127.0.0.1 --user=root --skip-name-resolve --max-connections=400 \
+    --log-error="$d/error.log" </dev/null >/dev/null 2>&1 &
+  own_db_pid=$!
+  for _ in $(seq 1 120); do
+    mariadb --socket="$d/mysqld.sock" -uroot -e 'SELECT 1' >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  mariadb --socket="$d/mysqld.sock" -uroot -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION" || {
+    log "the benchmark's own MariaDB did not start: $(tail -n 5 "$d/error.log" 2>/dev/null)"
+    return 1
+  }
+  export AFTERSALES_BENCH_MYSQL_DSN="root@tcp(127.0.0.1:$port)/"
+  log "own MariaDB on 127.0.0.1:$port (pid $own_db_pid), pinned on CPU 1"
+}
+
+stop_own_mariadb() {
+  stop_process "${own_db_pid:-}"
+  own_db_pid=""
+  rm -rf "$tmp/mariadb"
+}
+
 bench_mysql_info() {
   mysql_version="" mysql_flush_log_at_trx_commit="" mysql_settings="" mysqld_pid=0
   eval "$("$bench" info -dsn "$dsn")"
 }
 
 # The server side on CPU 0, the load generator on CPU 1, mysqld wherever
-# the kernel puts it (it is not ours to pin). Go sizes GOMAXPROCS to the
-# affinity mask, so the server runs with GOMAXPROCS=1.
+# the kernel puts it (the machine's MariaDB is not ours to pin). Go sizes
+# GOMAXPROCS to the affinity mask, so the server runs with GOMAXPROCS=1.
+# With a MariaDB of the benchmark's own on CPU 1, the server (or the raw
+# baseline standing in for it) shares CPU 0 with the load generator.
 bench_pin() {
   pin_server=() pin_gen=()
-  if [ "${BENCH_PIN:-1}" != 0 ] && command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+  if [ -n "${own_db_pid:-}" ]; then
+    pin_server=(taskset -c 0)
+    pin_gen=(taskset -c 0)
+    pinning="mysqld (the benchmark's own MariaDB) alone on CPU 1; $1 and the load generator on CPU 0 (GOMAXPROCS=1 each)"
+  elif [ "${BENCH_PIN:-1}" != 0 ] && command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
     pin_server=(taskset -c 0)
     pin_gen=(taskset -c 1)
     pinning="$1 on CPU 0 (GOMAXPROCS=1), load generator on CPU 1, mysqld unpinned (taskset)"

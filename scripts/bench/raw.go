@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -33,6 +34,9 @@ import (
 //	  SELECT * FROM `products` WHERE id = ? AND customer_id = ? LIMIT ?
 //	  SELECT count(*) FROM `staff` WHERE id = ? LIMIT ?   first contact (older servers)
 //	  SELECT * FROM `sla_policies` WHERE priority = ? LIMIT ?       planSLA
+//	  or, since the two are read together (lookUpForCreate):
+//	  SELECT sla_policies.*, products.id AS ref_id, products.warranty_end_time
+//	    FROM `sla_policies` LEFT JOIN products ON ... WHERE sla_policies.priority = ? LIMIT ?
 //	  then the rows the transaction appended (store.Append), as one
 //	  multi-statement, ";"-separated in the trace:
 //	  INSERT INTO `tickets` (42 columns)
@@ -40,8 +44,12 @@ import (
 //	  INSERT INTO `audit_records` ... `state`                       service/audit.go
 //	  INSERT INTO `events` ...                     the outbox (service/outbox.go emit)
 //	  INSERT INTO `idempotency_keys` ...           store.SaveIdempotent
-//	  COMMIT
+//	  COMMIT                         since store.runMySQLTx, in the batch
 //
+// A trace whose batch ends with COMMIT is run as the server runs it: on
+// a connection of its own (no database/sql Tx), START TRANSACTION, the
+// reads, then the batch with its COMMIT in one round trip; otherwise
+// with BeginTx and a COMMIT round trip of its own.
 // and, for servers before store.Append, each INSERT alone (the events
 // one with RETURNING `id`, the audit record without `state`), the
 // idempotency key first with a NULL response and
@@ -216,6 +224,31 @@ var rawSteps = []rawStep{
 		}
 		return nil
 	}},
+	{sql: createLookupQuery, tx: true, exec: func(ctx context.Context, q querier, s *rawState) error {
+		var (
+			pol struct {
+				name             string
+				priority         int32
+				created, updated time.Time
+				version          int64
+			}
+			ref         sql.NullString
+			warrantyEnd sql.NullTime
+		)
+		err := q.QueryRowContext(ctx, createLookupQuery, s.customer.productID, s.customer.customerID, 2, 1).Scan(&s.policyID, &pol.name, &pol.priority,
+			&s.respTarget, &s.resolvTarget, &s.pauseClock, &pol.created, &pol.updated, &pol.version, &ref, &warrantyEnd)
+		if err != nil || !ref.Valid {
+			return fmt.Errorf("sla policy and product: %v (product found %v)", err, ref.Valid)
+		}
+		s.warranty = 3
+		if warrantyEnd.Valid {
+			s.warranty = 2
+			if s.now.Before(warrantyEnd.Time) {
+				s.warranty = 1
+			}
+		}
+		return nil
+	}},
 	{sql: ticketInsert, tx: true, args: func(s *rawState) []any {
 		s.responseDue = s.now.Add(time.Duration(s.respTarget) * time.Second)
 		s.resolveDue = s.now.Add(time.Duration(s.resolvTarget) * time.Second)
@@ -273,6 +306,14 @@ var rawSteps = []rawStep{
 		}},
 }
 
+// createLookupQuery is CreateTicket's read of the SLA policy and the
+// product together (service/ticket.go lookUpForCreate), as GORM renders it.
+const createLookupQuery = "SELECT sla_policies.*, products.id AS ref_id, products.warranty_end_time FROM `sla_policies` " +
+	"LEFT JOIN products ON products.id = ? AND products.customer_id = ? WHERE sla_policies.priority = ? LIMIT ?"
+
+// commitStep is COMMIT sent at the end of the batch of appended rows.
+var commitStep = rawStep{sql: "COMMIT", tx: true, args: func(*rawState) []any { return nil }}
+
 // rawResponse stands in for the marshaled Ticket the server stores with
 // the request id: a Ticket of these sizes marshals to ~330 bytes.
 var rawResponse = []byte(strings.Repeat("abcdefghijklmnopqrstuvwxyz", 13)[:330])
@@ -316,6 +357,10 @@ func rawPlan(path string) (plan []rawStep, unknown []string, err error) {
 		}
 		var parts []rawStep
 		for _, q := range strings.Split(line, ";") {
+			if q == commitStep.sql {
+				parts = append(parts, commitStep)
+				continue
+			}
 			i := slices.IndexFunc(rawSteps, func(s rawStep) bool { return s.sql == q })
 			if i < 0 || (strings.Contains(line, ";") && rawSteps[i].args == nil) {
 				unknown = append(unknown, q)
@@ -360,11 +405,15 @@ func (e *env) rawCreate() (*scenario, error) {
 			outside = append(outside, s)
 		}
 	}
+	// The server commits in its last batch: no COMMIT round trip.
+	commits := len(inside) > 0 && strings.HasSuffix(inside[len(inside)-1].sql, commitStep.sql)
 	return &scenario{
 		kinds: []string{"create"},
 		newOp: func(i int) op {
 			k, st := keys[i%len(keys)], staff[i%len(keys)]
-			return func(ctx context.Context) (int, error) { return 0, e.rawCreateOnce(ctx, k, st, outside, inside) }
+			return func(ctx context.Context) (int, error) {
+				return 0, e.rawCreateOnce(ctx, k, st, outside, inside, commits)
+			}
 		},
 		notes: func() []string {
 			source := "the statements traced from the server's CreateTicket"
@@ -375,11 +424,17 @@ func (e *env) rawCreate() (*scenario, error) {
 			for _, s := range outside {
 				out = append(out, "  "+short(s.sql, 110))
 			}
-			out = append(out, "  BEGIN")
+			if commits {
+				out = append(out, "  START TRANSACTION (on a connection of its own, no database/sql Tx)")
+			} else {
+				out = append(out, "  BEGIN")
+			}
 			for _, s := range inside {
 				out = append(out, "  "+short(s.sql, 110))
 			}
-			out = append(out, "  COMMIT")
+			if !commits {
+				out = append(out, "  COMMIT")
+			}
 			for _, u := range unknown {
 				out = append(out, "WARNING: the server runs a statement the baseline does not know, so the ratio compares unequal work (update scripts/bench/raw.go): "+short(u, 150))
 			}
@@ -388,7 +443,7 @@ func (e *env) rawCreate() (*scenario, error) {
 	}, nil
 }
 
-func (e *env) rawCreateOnce(ctx context.Context, k rawKey, staffID string, outside, inside []rawStep) (err error) {
+func (e *env) rawCreateOnce(ctx context.Context, k rawKey, staffID string, outside, inside []rawStep, commits bool) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	c := e.customers[mrand.IntN(len(e.customers))]
@@ -408,6 +463,9 @@ func (e *env) rawCreateOnce(ctx context.Context, k rawKey, staffID string, outsi
 			return err
 		}
 	}
+	if commits {
+		return rawConnTx(ctx, e.db, s, inside)
+	}
 	tx, err := e.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -423,6 +481,28 @@ func (e *env) rawCreateOnce(ctx context.Context, k rawKey, staffID string, outsi
 		}
 	}
 	return tx.Commit()
+}
+
+// rawConnTx runs steps, the last of which commits, in a transaction on a
+// connection of its own, as store.runMySQLTx does.
+func rawConnTx(ctx context.Context, db *sql.DB, s *rawState, steps []rawStep) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "START TRANSACTION"); err != nil {
+		return err
+	}
+	for _, step := range steps {
+		if err := step.run(ctx, conn, s); err != nil {
+			if _, rerr := conn.ExecContext(context.Background(), "ROLLBACK"); rerr != nil {
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // auditChanges is the audit record of a new ticket as the server writes

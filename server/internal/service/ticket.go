@@ -99,23 +99,18 @@ func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.Creat
 	return mutate(ctx, s.base, aftersalesv1.TicketService_CreateTicket_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.Ticket, error) {
 		now := s.now()
 		warranty := aftersalesv1.WarrantyStatus_WARRANTY_STATUS_UNKNOWN
-		if productID != "" {
-			// Products are created under an existing customer and customers
-			// are never deleted, so finding the customer's product proves
-			// the customer exists too: one lookup, not two.
-			var p store.Product
-			err := store.Translate(tx.Where("id = ? AND customer_id = ?", productID, customerID).Take(&p).Error)
-			if isNotFound(err) {
-				if ok, err := exists(tx, &store.Customer{}, customerID); err != nil || !ok {
-					return nil, orErr(err, badReference("ticket.customer", t.GetCustomer()))
-				}
-				return nil, badReference("ticket.product", t.GetProduct())
-			} else if err != nil {
+		look, err := lookUpForCreate(tx, customerID, productID, int32(priority))
+		if err != nil {
+			return nil, err
+		}
+		if !look.found {
+			// Something is missing: find out what, one lookup at a time, in
+			// the order the errors are documented.
+			if err := s.createRefs(tx, t, customerID, productID); err != nil {
 				return nil, err
 			}
-			warranty = ticketflow.Warranty(deref(p.WarrantyEndTime), now)
-		} else if ok, err := exists(tx, &store.Customer{}, customerID); err != nil || !ok {
-			return nil, orErr(err, badReference("ticket.customer", t.GetCustomer()))
+		} else if productID != "" {
+			warranty = ticketflow.Warranty(deref(look.WarrantyEndTime), now)
 		}
 		// Whoever receives the customer first owns the case (首问负责制).
 		// Authentication already found this staff member active.
@@ -142,35 +137,108 @@ func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.Creat
 				return nil, err
 			}
 		}
-		if err := s.insertTicket(tx, row, actor, now); err != nil {
+		policy := look.policy()
+		if policy == nil {
+			if policy, err = slaPolicyFor(tx, row.Priority); err != nil {
+				return nil, err
+			}
+		}
+		openTicket(row, now, policy)
+		if err := appendTicket(tx, row, actor, now); err != nil {
 			return nil, err
 		}
 		return ticketProto(row), nil
 	})
 }
 
-// insertTicket opens the ticket row, filled in by the caller with what
-// the ticket is about: it gives it its id, state NEW, times and SLA
-// clock, and queues it with its CREATED timeline event (appendTicket).
-// CreateTicket and maintenance visits open tickets this way; campaigns,
-// which read the SLA policy once per batch, fill the row themselves and
-// call appendTicket. The caller audits the creation (mutate does for
-// CreateTicket).
-func (b *base) insertTicket(tx *gorm.DB, row *store.Ticket, actor principal.Principal, now time.Time) error {
-	if err := b.prepareTicket(tx, row, now); err != nil {
-		return err
+// createLookup is what CreateTicket reads before it writes: the SLA
+// policy of the ticket's priority, and the product (or, for a ticket
+// without one, the customer) it is about.
+type createLookup struct {
+	store.SlaPolicy `gorm:"embedded"`
+	// RefID is the product's (or customer's) id when it exists.
+	RefID           *string
+	WarrantyEndTime *time.Time
+	found           bool
+}
+
+// policy returns the SLA policy read, nil when there is none.
+func (l *createLookup) policy() *store.SlaPolicy {
+	if l.SlaPolicy.ID == "" {
+		return nil
 	}
-	return appendTicket(tx, row, actor, now)
+	return &l.SlaPolicy
+}
+
+// lookUpForCreate reads the SLA policy and the product (under the
+// customer) or the customer in one statement, one round trip instead of
+// two: found is whether both exist. Products are created under an
+// existing customer and customers are never deleted, so finding the
+// customer's product proves the customer exists too.
+func lookUpForCreate(tx *gorm.DB, customerID, productID string, priority int32) (*createLookup, error) {
+	q := tx.Table("sla_policies").Where("sla_policies.priority = ?", priority)
+	if productID != "" {
+		q = q.Select("sla_policies.*, products.id AS ref_id, products.warranty_end_time").
+			Joins("LEFT JOIN products ON products.id = ? AND products.customer_id = ?", productID, customerID)
+	} else {
+		q = q.Select("sla_policies.*, customers.id AS ref_id").
+			Joins("LEFT JOIN customers ON customers.id = ?", customerID)
+	}
+	var rows []createLookup
+	if err := q.Limit(1).Scan(&rows).Error; err != nil {
+		return nil, store.Translate(err)
+	}
+	if len(rows) == 0 {
+		return &createLookup{}, nil
+	}
+	l := &rows[0]
+	l.found = l.RefID != nil
+	return l, nil
+}
+
+// createRefs explains why lookUpForCreate found nothing: the customer or
+// the product is missing (INVALID_ARGUMENT), else nil and the SLA policy
+// is (slaPolicyFor says so).
+func (s *ticketServer) createRefs(tx *gorm.DB, t *aftersalesv1.Ticket, customerID, productID string) error {
+	if productID != "" {
+		var p store.Product
+		err := store.Translate(tx.Where("id = ? AND customer_id = ?", productID, customerID).Take(&p).Error)
+		if !isNotFound(err) {
+			return err
+		}
+	}
+	if ok, err := exists(tx, &store.Customer{}, customerID); err != nil || !ok {
+		return orErr(err, badReference("ticket.customer", t.GetCustomer()))
+	}
+	if productID != "" {
+		return badReference("ticket.product", t.GetProduct())
+	}
+	return nil
 }
 
 // prepareTicket gives a new ticket row its id, state NEW, times and SLA
-// clock: insertTicket's first half, for callers that adjust the clock
-// before the row is queued.
+// clock from the policy of its priority. Maintenance visits open tickets
+// this way, then adjust the clock before the row is queued
+// (appendTicket); CreateTicket reads the policy with its other lookups
+// and calls openTicket; campaigns, which read the policy once per batch,
+// fill the row themselves.
 func (b *base) prepareTicket(tx *gorm.DB, row *store.Ticket, now time.Time) error {
+	p, err := slaPolicyFor(tx, row.Priority)
+	if err != nil {
+		return err
+	}
+	openTicket(row, now, p)
+	return nil
+}
+
+// openTicket gives a new ticket row its id, state NEW, times and the SLA
+// clock of policy p. The caller audits the creation (mutate does for
+// CreateTicket).
+func openTicket(row *store.Ticket, now time.Time, p *store.SlaPolicy) {
 	row.ID = ids.New()
 	row.State = int32(ticketflow.New)
 	row.CreateTime, row.UpdateTime, row.Version = now, now, 1
-	return b.planSLA(tx, row)
+	applySLA(row, p)
 }
 
 // appendTicket queues a new ticket with its CREATED timeline entry.

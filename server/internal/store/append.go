@@ -13,10 +13,9 @@ import (
 // Rows a transaction appends and never reads back — its audit record, its
 // outbox event, its idempotency record, a new resource it returns as it
 // built it — need not reach the database one statement at a time. Append
-// queues them; InTx inserts the queue after fn returns, before COMMIT,
-// on MySQL in one multi-statement round trip. A CreateTicket appends
-// five rows: five round trips became one, and the server's and mysqld's
-// per-statement network work with them.
+// queues them; InTx inserts the queue after fn returns. On MySQL the
+// INSERTs and the COMMIT go in one multi-statement round trip: a
+// CreateTicket's five rows and its commit took six round trips, now one.
 
 // appendsKey keys the queue of the transaction in its context.
 type appendsKey struct{}
@@ -61,39 +60,47 @@ func AfterCommit(tx *gorm.DB, fn func()) {
 	q.afterCommit = append(q.afterCommit, fn)
 }
 
+// committed runs the functions queued to run after the commit.
+func (q *appends) committed() {
+	for _, fn := range q.afterCommit {
+		fn()
+	}
+}
+
 // withAppends gives ctx a queue for Append.
 func withAppends(ctx context.Context) (context.Context, *appends) {
 	q := &appends{}
 	return context.WithValue(ctx, appendsKey{}, q), q
 }
 
-// flush inserts the queued rows inside tx.
+// flush inserts the queued rows inside tx (SQLite: the statements cost no
+// round trip, as SQLite runs in process).
 func (d *DB) flush(tx *gorm.DB, q *appends) error {
-	if len(q.rows) == 0 {
-		return nil
-	}
-	if d.dialect != DialectMySQL || len(q.rows) == 1 {
-		// SQLite runs in process: a statement costs no round trip.
-		for _, row := range q.rows {
-			if err := Translate(tx.Create(row).Error); err != nil {
-				return err
-			}
+	for _, row := range q.rows {
+		if err := Translate(tx.Create(row).Error); err != nil {
+			return err
 		}
-		return nil
 	}
+	return nil
+}
+
+// flushCommit inserts the queued rows and commits, in one multi-statement
+// round trip on MySQL. MySQL stops at the first statement that fails, so
+// COMMIT runs only when every INSERT succeeded; the caller rolls back
+// otherwise.
+func (d *DB) flushCommit(tx *gorm.DB, q *appends) error {
 	var (
 		sql  strings.Builder
 		args []any
 	)
-	for i, row := range q.rows {
-		if i > 0 {
-			sql.WriteByte(';')
-		}
+	for _, row := range q.rows {
 		var err error
 		if args, err = insertSQL(tx, &sql, args, row); err != nil {
 			return err
 		}
+		sql.WriteByte(';')
 	}
+	sql.WriteString("COMMIT")
 	// Straight to the transaction's connection: GORM's Exec would parse
 	// the text again for its own placeholders. It is logged like GORM's
 	// own statements, with placeholders and never values.

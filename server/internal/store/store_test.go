@@ -212,3 +212,98 @@ func TestLoggedSQLHasNoValues(t *testing.T) {
 		})
 	}
 }
+
+// TestMySQLTransactionsEndClean: a MySQL transaction runs on a connection
+// of its own and commits in the round trip of its appended rows, without
+// database/sql's Tx to roll it back. Whatever ends it (commit, an error of
+// the caller's, a duplicate among the appended rows, a panic, the caller's
+// context ending between statements or during one), its connection goes
+// back to the pool with no transaction open, or not at all: with a pool
+// of one connection, every later statement would otherwise run inside the
+// failed transaction and vanish with it.
+func TestMySQLTransactionsEndClean(t *testing.T) {
+	url := storetest.URL(t, store.DialectMySQL)       // skips without MySQL
+	storetest.OpenOptions(t, store.Options{URL: url}) // migrates: the migration lock needs a second connection
+	ctx := t.Context()
+	db, err := store.Open(ctx, store.Options{URL: url, MaxOpenConns: 1, Logger: storetest.Logger(t)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	now := db.Now()
+	lease := func(name string) *store.Lease { return &store.Lease{Name: name, Holder: "h", ExpiresAt: now} }
+	requireClean := func(t *testing.T, absent ...string) {
+		t.Helper()
+		var open int
+		require.NoError(t, db.Gorm(ctx).Raw("SELECT @@in_transaction").Row().Scan(&open))
+		require.Zero(t, open, "the pool's connection has a transaction open")
+		for _, name := range absent {
+			var n int64
+			require.NoError(t, db.Gorm(ctx).Model(&store.Lease{}).Where("name = ?", name).Count(&n).Error)
+			require.Zero(t, n, "%s was rolled back", name)
+		}
+	}
+
+	t.Run("commit", func(t *testing.T) {
+		require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error {
+			if err := tx.Create(lease("ok/direct")).Error; err != nil {
+				return err
+			}
+			return store.Append(tx, lease("ok/appended"))
+		}))
+		requireClean(t)
+		var n int64
+		require.NoError(t, db.Gorm(ctx).Model(&store.Lease{}).Where("name LIKE ?", "ok/%").Count(&n).Error)
+		require.EqualValues(t, 2, n)
+	})
+	t.Run("commit with nothing appended", func(t *testing.T) {
+		require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error { return tx.Create(lease("ok/alone")).Error }))
+		requireClean(t)
+		var n int64
+		require.NoError(t, db.Gorm(ctx).Model(&store.Lease{}).Where("name = ?", "ok/alone").Count(&n).Error)
+		require.EqualValues(t, 1, n)
+	})
+	t.Run("caller error", func(t *testing.T) {
+		err := db.InTx(ctx, func(tx *gorm.DB) error {
+			require.NoError(t, tx.Create(lease("err/direct")).Error)
+			return errors.New("validation failed")
+		})
+		require.EqualError(t, err, "validation failed")
+		requireClean(t, "err/direct")
+	})
+	t.Run("duplicate among the appended rows", func(t *testing.T) {
+		err := db.InTx(ctx, func(tx *gorm.DB) error {
+			require.NoError(t, tx.Create(lease("dup/direct")).Error)
+			return store.Append(tx, lease("dup/appended"), lease("ok/appended"))
+		})
+		require.ErrorIs(t, err, store.ErrAlreadyExists)
+		requireClean(t, "dup/direct", "dup/appended")
+	})
+	t.Run("panic", func(t *testing.T) {
+		require.Panics(t, func() {
+			_ = db.InTx(ctx, func(tx *gorm.DB) error {
+				require.NoError(t, tx.Create(lease("panic/direct")).Error)
+				panic("boom")
+			})
+		})
+		requireClean(t, "panic/direct")
+	})
+	t.Run("context ends between statements", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		err := db.InTx(cctx, func(tx *gorm.DB) error {
+			require.NoError(t, tx.Create(lease("cancel/direct")).Error)
+			cancel()
+			return store.Append(tx, lease("cancel/appended"))
+		})
+		require.ErrorIs(t, err, context.Canceled)
+		requireClean(t, "cancel/direct", "cancel/appended")
+	})
+	t.Run("context ends during a statement", func(t *testing.T) {
+		cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		err := db.InTx(cctx, func(tx *gorm.DB) error {
+			require.NoError(t, tx.Create(lease("slow/direct")).Error)
+			return tx.Exec("SELECT SLEEP(2)").Error
+		})
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		requireClean(t, "slow/direct")
+	})
+}
