@@ -189,21 +189,21 @@ var rawSteps = []rawStep{
 		return nil
 	}},
 	{sql: "SELECT * FROM `products` WHERE id = ? AND customer_id = ? LIMIT ?", tx: true, exec: func(ctx context.Context, q querier, s *rawState) error {
-		var p struct {
-			id, customer, model, serial, retailer, address string
-			purchase, warrantyEnd                          sql.NullTime
-			created, updated                               time.Time
-			version                                        int64
+		// Every column, as the server's model has them (15 since the
+		// region and usage readings); warranty_end_time is the sixth.
+		cols := make([]any, 15)
+		ptrs := make([]any, len(cols))
+		for i := range cols {
+			ptrs[i] = &cols[i]
 		}
-		err := q.QueryRowContext(ctx, "SELECT * FROM `products` WHERE id = ? AND customer_id = ? LIMIT ?", s.customer.productID, s.customer.customerID, 1).
-			Scan(&p.id, &p.customer, &p.model, &p.serial, &p.purchase, &p.warrantyEnd, &p.retailer, &p.address, &p.created, &p.updated, &p.version)
+		err := q.QueryRowContext(ctx, "SELECT * FROM `products` WHERE id = ? AND customer_id = ? LIMIT ?", s.customer.productID, s.customer.customerID, 1).Scan(ptrs...)
 		if err != nil {
 			return fmt.Errorf("product: %w", err)
 		}
 		s.warranty = 3
-		if p.warrantyEnd.Valid {
+		if end, ok := cols[5].(time.Time); ok {
 			s.warranty = 2
-			if s.now.Before(p.warrantyEnd.Time) {
+			if s.now.Before(end) {
 				s.warranty = 1
 			}
 		}
