@@ -106,7 +106,7 @@ func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.Creat
 		if !look.found {
 			// Something is missing: find out what, one lookup at a time, in
 			// the order the errors are documented.
-			if err := s.createRefs(tx, t, customerID, productID); err != nil {
+			if err := createRefs(tx, t, customerID, productID); err != nil {
 				return nil, err
 			}
 		} else if productID != "" {
@@ -199,7 +199,7 @@ func lookUpForCreate(tx *gorm.DB, customerID, productID string, priority int32) 
 // createRefs explains why lookUpForCreate found nothing: the customer or
 // the product is missing (INVALID_ARGUMENT), else nil and the SLA policy
 // is (slaPolicyFor says so).
-func (s *ticketServer) createRefs(tx *gorm.DB, t *aftersalesv1.Ticket, customerID, productID string) error {
+func createRefs(tx *gorm.DB, t *aftersalesv1.Ticket, customerID, productID string) error {
 	if productID != "" {
 		var p store.Product
 		err := store.Translate(tx.Where("id = ? AND customer_id = ?", productID, customerID).Take(&p).Error)

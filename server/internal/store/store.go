@@ -339,13 +339,13 @@ func (d *DB) runTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *gorm.DB
 
 // runMySQLTx runs fn in one transaction on a connection of its own,
 // without database/sql's Tx: COMMIT goes in the same round trip as the
-// rows fn appended (flush), one round trip less per write. Isolation
+// rows fn appended (flushCommit), one round trip less per write. Isolation
 // options go with START TRANSACTION, in its round trip. A transaction
 // that fails, or whose fn panics, is rolled back; a connection whose
 // rollback fails (it broke, or the caller's context ended mid-statement
 // and the driver closed it) is discarded rather than returned to the
 // pool with a transaction open.
-func (d *DB) runMySQLTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *gorm.DB) error) (err error) {
+func (d *DB) runMySQLTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *gorm.DB) error) error {
 	conn, err := d.sql.Conn(ctx)
 	if err != nil {
 		return Translate(err)
