@@ -12,9 +12,10 @@
 #   scripts/bench.sh --quick  ~4-6 minutes (ListTickets at 100k instead of 1M)
 #   scripts/bench.sh --db-core [--quick]
 #                             the same on a MariaDB of its own pinned on CPU
-#                             1, with the server, the raw baseline and the
-#                             load generator on CPU 0: the database has a
-#                             core to itself, as on a host of its own, so
+#                             1 (with README's database settings for a
+#                             deployment), with the server, the raw baseline
+#                             and the load generator on CPU 0: the database
+#                             has a core to itself, as on a host of its own, so
 #                             raw/gRPC compares what each side costs the
 #                             database instead of how they share 2 CPUs
 #

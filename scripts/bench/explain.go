@@ -168,7 +168,7 @@ func cmdExplain(args []string) error {
 			fmt.Printf("   (the first call, cold, ran %d statements; the second, shown, %d)\n", len(traces[0]), len(traces[1]))
 		}
 		if unknown > 0 {
-			fmt.Printf("   !! = unknown to the raw baseline (scripts/bench/raw.go): it skips them, so its ratio compares unequal work\n")
+			fmt.Printf("   !! = unknown to the raw baseline (scripts/bench/raw.go): it refuses to run until it knows them\n")
 		}
 		if *planOut != "" {
 			if err := os.WriteFile(*planOut, []byte(strings.Join(stmts, "\n")+"\n"), 0o644); err != nil {

@@ -317,6 +317,25 @@ func (s *followUpServer) CancelFollowUp(ctx context.Context, req *aftersalesv1.C
 		})
 }
 
+// priorSurvey returns the caller's follow-up of the ticket when the
+// answers are the ones it holds, SURVEY_ALREADY_SUBMITTED when they
+// differ, and nothing when the caller has not answered yet.
+func (s *followUpServer) priorSurvey(tx *gorm.DB, ticketID string, caller principal.Principal, survey *aftersalesv1.Survey) (*aftersalesv1.FollowUp, error) {
+	var prior []store.FollowUp
+	if err := tx.Where("ticket_id = ? AND performed_by = ?", ticketID, caller.String()).Limit(1).Find(&prior).Error; err != nil {
+		return nil, store.Translate(err)
+	}
+	if len(prior) == 0 {
+		return nil, nil
+	}
+	if !sameAnswers(&prior[0], survey) {
+		name := resname.Format(resname.FollowUps, prior[0].ID)
+		return nil, apierr.Precondition(aftersalesv1.ErrorReason_SURVEY_ALREADY_SUBMITTED, "SURVEY", name,
+			"this ticket's survey was already submitted ("+name+"); it cannot be answered twice")
+	}
+	return followUpProto(&prior[0], s.now()), nil
+}
+
 // SubmitSurvey records the customer's own answers from the app, once per
 // ticket: it completes the ticket's scheduled follow-up, or records a new
 // one, with the same consequences as a follow-up call.
@@ -330,6 +349,13 @@ func (s *followUpServer) SubmitSurvey(ctx context.Context, req *aftersalesv1.Sub
 	}
 	caller := principal.FromContext(ctx)
 	return mutate(ctx, s.base, aftersalesv1.FollowUpService_SubmitSurvey_FullMethodName, req, func(tx *gorm.DB) (*aftersalesv1.FollowUp, error) {
+		// An answer already given is answered before anything is
+		// written: an app resending it must not change the ticket's
+		// etag. Only the caller's own follow-up is read, so this shows
+		// nothing of a ticket out of the caller's scope.
+		if done, err := s.priorSurvey(tx, ticketID, caller, req.GetSurvey()); done != nil || err != nil {
+			return done, err
+		}
 		// The ticket's lock serialises two submissions of one survey; it
 		// is written too, so that on Galera two nodes cannot both record
 		// one (see touchRow).
@@ -341,17 +367,8 @@ func (s *followUpServer) SubmitSurvey(ctx context.Context, req *aftersalesv1.Sub
 			return nil, orErr(ignoreNotFound(err), notFound(req.GetTicket()))
 		}
 		now := s.now()
-		var prior []store.FollowUp
-		if err := tx.Where("ticket_id = ? AND performed_by = ?", tk.ID, caller.String()).Limit(1).Find(&prior).Error; err != nil {
-			return nil, store.Translate(err)
-		}
-		if len(prior) > 0 {
-			if !sameAnswers(&prior[0], req.GetSurvey()) {
-				name := resname.Format(resname.FollowUps, prior[0].ID)
-				return nil, apierr.Precondition(aftersalesv1.ErrorReason_SURVEY_ALREADY_SUBMITTED, "SURVEY", name,
-					"this ticket's survey was already submitted ("+name+"); it cannot be answered twice")
-			}
-			return followUpProto(&prior[0], now), nil
+		if done, err := s.priorSurvey(tx, tk.ID, caller, req.GetSurvey()); done != nil || err != nil {
+			return done, err // submitted between the first look and the lock
 		}
 		if st := ticketflow.State(tk.State); st != ticketflow.Resolved && st != ticketflow.Closed {
 			return nil, apierr.Precondition(aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION, "STATE", st.String(),

@@ -228,10 +228,13 @@ func TestSurveySubmission(t *testing.T) {
 			requireCode(t, err, codes.FailedPrecondition, aftersalesv1.ErrorReason_INVALID_STATE_TRANSITION)
 			require.Contains(t, err.Error(), "NEW")
 
-			// The answer reopens the ticket; a repeat still returns it.
+			// The answer reopens the ticket; a repeat still returns it and
+			// writes nothing: the ticket's etag stays.
 			first, err := submit(me, tk.GetName(), survey(3, false))
 			require.NoError(t, err)
 			require.Equal(t, fu.GetName(), first.GetName())
+			answered, err := e.tickets.GetTicket(me, &aftersalesv1.GetTicketRequest{Name: tk.GetName()})
+			require.NoError(t, err)
 			again, err := submit(me, tk.GetName(), survey(3, false))
 			require.NoError(t, err)
 			require.True(t, proto.Equal(first, again), "the same answers return the first result")
@@ -242,6 +245,7 @@ func TestSurveySubmission(t *testing.T) {
 			got, err := e.tickets.GetTicket(me, &aftersalesv1.GetTicketRequest{Name: tk.GetName()})
 			require.NoError(t, err)
 			require.Equal(t, aftersalesv1.Ticket_REOPENED, got.GetState())
+			require.Equal(t, answered.GetEtag(), got.GetEtag(), "a repeated or refused survey changed the ticket")
 
 			// A ticket whose follow-up the desk already did is rated on a
 			// follow-up of the customer's own.

@@ -1,7 +1,9 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"sort"
@@ -204,22 +206,23 @@ const (
 // month's day rows inside the window, or its month row less its day rows
 // outside the window, whichever reads fewer rows (see planRollups); only
 // day rows when months is false. The sums are keyed by the column by.
+//
+// The rows are summed here, not with SUM() in SQL, and each row's
+// counters come as one text column (CONCAT_WS, in MySQL and SQLite
+// alike). Measured 2026-12-03 on a 12-month answer for 19 staff (304
+// rows of ~50 counters), per answer: SUM() cost mysqld 1.55 ms, as MySQL
+// sums BIGINTs as DECIMALs; sending the rows cost it 0.77 ms, but a
+// column per counter then cost the server 1.06 ms in database/sql's
+// per-column Scan; one column per row costs mysqld 0.79 ms and the
+// server 0.34 ms (1.8 → 0.84 ms from query to sums). The database is
+// also the one part a deployment cannot add replicas of.
 func sumRollups(db *gorm.DB, w window, scope string, group int32, values []string, by string, months bool) (map[string]*counters, error) {
 	plan := rollupPlan{days: [][2]int32{{w.start, w.end}}}
 	if months {
 		plan = planRollups(w)
 	}
-	// A day row outside the window is one to take away from its month
-	// row: the rows are summed apart by sign, so that each row's sign is
-	// worked out once, not once per column. The numbers are ours (kinds
-	// and day numbers), not the caller's.
-	sign := fmt.Sprintf("CASE WHEN group_kind = %d AND (day < %d OR day >= %d) THEN -1 ELSE 1 END", group, w.start, w.end)
-	sel := make([]string, 0, numCounters+2)
-	sel = append(sel, by, sign+" AS sign")
-	for _, c := range rollupColumns {
-		sel = append(sel, "SUM("+c+")")
-	}
-	q := db.Model(&store.ReportRollup{}).Select(strings.Join(sel, ", ")).Where("scope = ?", scope)
+	q := db.Model(&store.ReportRollup{}).Where("scope = ?", scope).
+		Select("group_kind, day, group_value, CONCAT_WS(',', " + strings.Join(rollupColumns, ", ") + ")")
 	var conds []string
 	var args []any
 	if len(plan.months) > 0 {
@@ -234,30 +237,77 @@ func sumRollups(db *gorm.DB, w window, scope string, group int32, values []strin
 	if values != nil {
 		q = q.Where("group_value IN ?", values)
 	}
-	rows, err := q.Group(by).Group("sign").Rows()
+	rows, err := q.Rows()
 	if err != nil {
 		return nil, store.Translate(err)
 	}
 	defer rows.Close()
 	out := map[string]*counters{}
+	var kind, day int64
+	var value, counted sql.RawBytes // no copy: parsed before the next row
+	var c counters
 	for rows.Next() {
-		var value string
-		var sign int64
-		c := &counters{}
-		dest := make([]any, 0, numCounters+2)
-		dest = append(dest, &value, &sign)
-		for i := range c {
-			dest = append(dest, &c[i])
-		}
-		if err := rows.Scan(dest...); err != nil {
+		if err := rows.Scan(&kind, &day, &value, &counted); err != nil {
 			return nil, store.Translate(err)
 		}
-		if out[value] == nil {
-			out[value] = &counters{}
+		if err := parseCounters(counted, &c); err != nil {
+			return nil, fmt.Errorf("rollup row (%d, %d, %q): %w", kind, day, value, err)
 		}
-		out[value].add(c, sign)
+		// A day row outside the window is one to take away from its
+		// month row.
+		sign := int64(1)
+		if int32(kind) == group && (int32(day) < w.start || int32(day) >= w.end) {
+			sign = -1
+		}
+		key := string(value)
+		if by == byDay {
+			key = strconv.FormatInt(day, 10)
+		}
+		if out[key] == nil {
+			out[key] = &counters{}
+		}
+		out[key].add(&c, sign)
 	}
 	return out, store.Translate(rows.Err())
+}
+
+// parseCounters parses a rollup row's counters, in rollupColumns' order
+// and separated by commas, into c.
+func parseCounters(b []byte, c *counters) error {
+	for i := range c {
+		part, rest, more := bytes.Cut(b, []byte{','})
+		if more != (i < len(c)-1) {
+			return fmt.Errorf("counters %q: want %d", b, len(c))
+		}
+		n, err := parseCount(part)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rollupColumns[i], err)
+		}
+		c[i], b = n, rest
+	}
+	return nil
+}
+
+// parseCount parses a decimal integer without strconv's string copy.
+func parseCount(b []byte) (int64, error) {
+	digits := b
+	if len(b) > 0 && b[0] == '-' {
+		digits = b[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 { // 18 digits cannot overflow
+		return strconv.ParseInt(string(b), 10, 64)
+	}
+	var n int64
+	for _, d := range digits {
+		if d < '0' || d > '9' {
+			return strconv.ParseInt(string(b), 10, 64)
+		}
+		n = n*10 + int64(d-'0')
+	}
+	if len(digits) < len(b) {
+		n = -n
+	}
+	return n, nil
 }
 
 // teamsOf returns the current team of each staff id.

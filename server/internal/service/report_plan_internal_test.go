@@ -2,6 +2,8 @@ package service
 
 import (
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -53,5 +55,43 @@ func TestPlanRollups(t *testing.T) {
 	}
 	if p := planRollups(windows[0]); len(p.months) != 12 || len(p.days) != 2 || p.days[0][1]-p.days[0][0] != 2 || p.days[1][1]-p.days[1][0] != 2 {
 		t.Errorf("the last 12 months to 2026-12-03: plan %+v, want 12 month rows, 2 days taken away and 2 added", p)
+	}
+}
+
+// TestParseCount: the counters' parser agrees with strconv on what it
+// accepts and on what it refuses.
+func TestParseCount(t *testing.T) {
+	for _, s := range []string{"0", "7", "-7", "123456789012345678", "-123456789012345678",
+		"9223372036854775807", "-9223372036854775808", "9223372036854775808", "", "-", "1.5", "12a", "+3", " 1"} {
+		want, wantErr := strconv.ParseInt(s, 10, 64)
+		got, err := parseCount([]byte(s))
+		if (err != nil) != (wantErr != nil) || (err == nil && got != want) {
+			t.Errorf("parseCount(%q) = %d, %v; strconv says %d, %v", s, got, err, want, wantErr)
+		}
+	}
+}
+
+// TestParseCounters: a row's counters are all there, in order, or the row
+// is refused.
+func TestParseCounters(t *testing.T) {
+	var want counters
+	parts := make([]string, len(want))
+	for i := range want {
+		want[i] = int64(i*1000 - 7)
+		parts[i] = strconv.FormatInt(want[i], 10)
+	}
+	var got counters
+	if err := parseCounters([]byte(strings.Join(parts, ",")), &got); err != nil || got != want {
+		t.Fatalf("parseCounters = %v, %v; want %v", got, err, want)
+	}
+	for _, bad := range []string{
+		strings.Join(parts[1:], ","),        // one short
+		strings.Join(parts, ",") + ",1",     // one too many
+		strings.Join(parts, ",") + ",",      // a trailing comma
+		"x," + strings.Join(parts[1:], ","), // not a number
+	} {
+		if err := parseCounters([]byte(bad), &got); err == nil {
+			t.Errorf("parseCounters(%.40q...) accepted", bad)
+		}
 	}
 }
