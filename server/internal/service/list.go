@@ -4,6 +4,7 @@ import (
 	"errors"
 	"maps"
 	"reflect"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -35,6 +36,40 @@ type listSpec struct {
 	// the keyset order is total. Such a page is read in two steps (see
 	// list), which take the positions from the query, not the rows.
 	orderBy map[string]string
+	// indexes are the table's indexes of equality columns followed by
+	// an order column (and the id, which InnoDB keys every secondary
+	// index by), for forcedIndex.
+	indexes []orderIndex
+}
+
+// orderIndex is an index on (eq..., order, id).
+type orderIndex struct {
+	name  string
+	eq    []string // column names, in any order
+	order string
+}
+
+// forcedIndex returns the index a MySQL query of the list must read when
+// the equalities on its columns are exactly an index's leading columns
+// (which the order column follows): a page is then a read of that index
+// in order, of page-size entries. MariaDB 10.11 costs such an index as if
+// it read every matching row and, for ORDER BY ... LIMIT, may prefer to
+// scan the plain create_time index and test each row it reaches: once
+// creates had filled the newest end of the table with NEW tickets, a
+// technician's IN_PROGRESS page read 169k entries of 330k tickets (0.3 s
+// alone, 8-10 s under load; 2026-12-04) instead of 51. With equalities
+// on other columns too, the best index depends on the data, and the
+// optimizer decides.
+func (l listSpec) forcedIndex(eq map[string]bool, order string) string {
+	for _, ix := range l.indexes {
+		if ix.order != order || len(ix.eq) != len(eq) {
+			continue
+		}
+		if !slices.ContainsFunc(ix.eq, func(c string) bool { return !eq[c] }) {
+			return ix.name
+		}
+	}
+	return ""
 }
 
 func (l listSpec) schema() filter.Schema {
@@ -61,6 +96,10 @@ type listRequest struct {
 	orderBy   string
 	pageSize  int32
 	pageToken string
+	// indexable says that the caller's scope in q has no equality of its
+	// own (a customer's or a partner's would), so that the filter's
+	// equalities alone decide the forced index (listSpec.forcedIndex).
+	indexable bool
 }
 
 // keyed is a row's keyset position.
@@ -123,8 +162,12 @@ func list[M any, PM interface {
 		return nil, "", apierr.Invalid(aftersalesv1.ErrorReason_INVALID_PAGE_TOKEN, apierr.Violation{Field: "page_token", Description: desc})
 	}
 
+	eq := map[string]bool{}
 	for _, c := range conds {
 		col := spec.column(c.Field)
+		if c.Op == filter.Eq && col.cond == nil {
+			eq[col.name] = true
+		}
 		v := c.Value
 		if col.conv != nil {
 			if v, err = col.conv(v); err != nil {
@@ -147,6 +190,12 @@ func list[M any, PM interface {
 	}
 	var rows []M
 	next := ""
+	if ix := spec.forcedIndex(eq, key); ix != "" && req.indexable && q.Dialector.Name() == "mysql" {
+		if err := q.Statement.Parse(q.Statement.Model); err != nil {
+			return nil, "", err
+		}
+		q = q.Table(q.Statement.Quote(q.Statement.Table) + " FORCE INDEX (" + ix + ")")
+	}
 	q = q.Order(key + " " + dir).Order("id " + dir)
 	if field == "create_time" {
 		if err := q.Limit(size + 1).Find(&rows).Error; err != nil {

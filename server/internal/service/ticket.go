@@ -53,6 +53,15 @@ var ticketList = listSpec{
 	// first. Every ticket has one (no ticket opens without a policy), so
 	// the column is NOT NULL and the keyset order total.
 	orderBy: map[string]string{"sla.resolve_due_time": "resolve_due"},
+	indexes: []orderIndex{
+		{"idx_tickets_state_assignee", []string{"state", "assignee_id"}, "create_time"},
+		{"idx_tickets_state", []string{"state"}, "create_time"},
+		{"idx_tickets_assignee", []string{"assignee_id"}, "create_time"},
+		{"idx_tickets_customer", []string{"customer_id"}, "create_time"},
+		{"idx_tickets_partner", []string{"partner_id"}, "create_time"},
+		{"idx_tickets_assignee_resolve", []string{"assignee_id", "state"}, "resolve_due"},
+		{"idx_tickets_state_resolve", []string{"state"}, "resolve_due"},
+	},
 }
 
 func (s *ticketServer) CreateTicket(ctx context.Context, req *aftersalesv1.CreateTicketRequest) (*aftersalesv1.Ticket, error) {
@@ -302,8 +311,12 @@ func (s *ticketServer) GetTicket(ctx context.Context, req *aftersalesv1.GetTicke
 }
 
 func (s *ticketServer) ListTickets(ctx context.Context, req *aftersalesv1.ListTicketsRequest) (*aftersalesv1.ListTicketsResponse, error) {
-	rows, next, err := list[store.Ticket](ticketScope(s.db.Gorm(ctx).Model(&store.Ticket{}), principal.FromContext(ctx)), ticketList, listRequest{
+	caller := principal.FromContext(ctx)
+	rows, next, err := list[store.Ticket](ticketScope(s.db.Gorm(ctx).Model(&store.Ticket{}), caller), ticketList, listRequest{
 		filter: req.GetFilter(), orderBy: req.GetOrderBy(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
+		// A technician's scope (assignee or first contact) is no
+		// equality; a customer's or a partner's is.
+		indexable: caller.Role != principal.RoleCustomer && caller.Role != principal.RolePartner,
 	})
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
