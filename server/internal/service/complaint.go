@@ -220,7 +220,7 @@ func complaintScope(q *gorm.DB, p principal.Principal) *gorm.DB {
 	return q.Where(nothing)
 }
 
-var complaintList = listSpec{orderBy: complaintOrders, columns: []column{
+var complaintList = listSpec{orderBy: complaintOrders, indexes: complaintIndexes, columns: []column{
 	{field: filter.Field{Name: "state", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Complaint_State_name)}, name: "state", conv: enumValue(aftersalesv1.Complaint_State_value)},
 	{field: filter.Field{Name: "category", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Complaint_Category_name)}, name: "category", conv: enumValue(aftersalesv1.Complaint_Category_value)},
 	{field: filter.Field{Name: "severity", Kind: filter.KindEnum, Enum: enumNames(aftersalesv1.Complaint_Severity_name)}, name: "severity", conv: enumValue(aftersalesv1.Complaint_Severity_value)},
@@ -234,6 +234,16 @@ var complaintList = listSpec{orderBy: complaintOrders, columns: []column{
 	{field: filter.Field{Name: "resolve_overdue", Kind: filter.KindBool}, name: "resolve_overdue"},
 	{field: filter.Field{Name: "create_time", Kind: filter.KindTime}, name: "create_time"},
 }}
+
+// complaintIndexes are the complaints' indexes a list reads in order
+// (listSpec.forcedIndex).
+var complaintIndexes = []orderIndex{
+	{"idx_complaints_state", []string{"state"}, "create_time"},
+	{"idx_complaints_customer", []string{"customer_id"}, "create_time"},
+	{"idx_complaints_handler", []string{"handler_id"}, "create_time"},
+	{"idx_complaints_state_ack", []string{"state"}, "acknowledge_due"},
+	{"idx_complaints_state_resolve", []string{"state"}, "resolve_due"},
+}
 
 // complaintOrders are the complaint queues' orders besides create_time:
 // by the acknowledgement or the resolution deadline.
@@ -410,6 +420,7 @@ func (s *complaintServer) ListComplaints(ctx context.Context, req *aftersalesv1.
 	}
 	rows, next, err := list[store.Complaint](complaintScope(s.db.Gorm(ctx).Model(&store.Complaint{}), caller), spec, listRequest{
 		filter: req.GetFilter(), orderBy: req.GetOrderBy(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
+		indexable: caller.Role != principal.RoleCustomer, // a customer's scope is an equality
 	})
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
