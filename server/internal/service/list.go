@@ -96,10 +96,12 @@ type listRequest struct {
 	orderBy   string
 	pageSize  int32
 	pageToken string
-	// indexable says that the caller's scope in q has no equality of its
-	// own (a customer's or a partner's would), so that the filter's
-	// equalities alone decide the forced index (listSpec.forcedIndex).
-	indexable bool
+	// scopedBy is the column the caller's scope in q restricts the rows
+	// by ("" for none): a customer's customer_id, a technician's
+	// assignee_id. An index is forced (listSpec.forcedIndex) only when
+	// the filter has an equality on it too; otherwise the scope may be
+	// what selects the few rows, and the optimizer decides.
+	scopedBy string
 }
 
 // keyed is a row's keyset position.
@@ -190,7 +192,8 @@ func list[M any, PM interface {
 	}
 	var rows []M
 	next := ""
-	if ix := spec.forcedIndex(eq, key); ix != "" && req.indexable && q.Dialector.Name() == "mysql" {
+	ix := spec.forcedIndex(eq, key)
+	if ix != "" && (req.scopedBy == "" || eq[req.scopedBy]) && q.Dialector.Name() == "mysql" {
 		if err := q.Statement.Parse(q.Statement.Model); err != nil {
 			return nil, "", err
 		}

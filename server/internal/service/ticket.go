@@ -314,9 +314,10 @@ func (s *ticketServer) ListTickets(ctx context.Context, req *aftersalesv1.ListTi
 	caller := principal.FromContext(ctx)
 	rows, next, err := list[store.Ticket](ticketScope(s.db.Gorm(ctx).Model(&store.Ticket{}), caller), ticketList, listRequest{
 		filter: req.GetFilter(), orderBy: req.GetOrderBy(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
-		// A technician's scope (assignee or first contact) is no
-		// equality; a customer's or a partner's is.
-		indexable: caller.Role != principal.RoleCustomer && caller.Role != principal.RolePartner,
+		scopedBy: map[principal.Role]string{
+			principal.RoleCustomer: "customer_id", principal.RolePartner: "partner_id",
+			principal.RoleTechnician: "assignee_id", // assignee or first contact
+		}[caller.Role],
 	})
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
