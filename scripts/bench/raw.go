@@ -64,14 +64,11 @@ import (
 // baseline leaves out is all that is not SQL: gRPC, interceptors,
 // validation, GORM, proto and JSON.
 
-// ticketInsert is the ticket INSERT of servers before campaigns and
-// maintenance plans; ticketInsertNow is today's, with the two columns
-// that say what opened the ticket.
-var (
-	ticketInsert    = "INSERT INTO `tickets` (" + ticketColumns + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?,", ticketColumnCount), ",") + ")"
-	ticketInsertNow = "INSERT INTO `tickets` (" + strings.Replace(ticketColumns, "`escalation_level`,", "`escalation_level`,`campaign_id`,`maintenance_plan_id`,", 1) +
-		") VALUES (" + strings.TrimSuffix(strings.Repeat("?,", ticketColumnCount+2), ",") + ")"
-)
+// ticketInsert is the server's ticket INSERT: the seeder's columns and
+// the two that say what opened the ticket (a campaign, a maintenance
+// plan), which the seeder leaves to their defaults.
+var ticketInsert = "INSERT INTO `tickets` (" + strings.Replace(ticketColumns, "`escalation_level`,", "`escalation_level`,`campaign_id`,`maintenance_plan_id`,", 1) +
+	") VALUES (" + strings.TrimSuffix(strings.Repeat("?,", ticketColumnCount+2), ",") + ")"
 
 // authKeyQuery is the server's key lookup (auth.lookupKey) as GORM
 // renders it.
@@ -255,8 +252,7 @@ var rawSteps = []rawStep{
 		}
 		return nil
 	}},
-	{sql: ticketInsert, tx: true, args: func(s *rawState) []any { return ticketArgs(s, false) }},
-	{sql: ticketInsertNow, tx: true, args: func(s *rawState) []any { return ticketArgs(s, true) }},
+	{sql: ticketInsert, tx: true, args: ticketArgs},
 	{sql: "INSERT INTO `ticket_events` (`id`,`ticket_id`,`type`,`actor`,`from_state`,`to_state`,`message`,`internal`,`details`,`notify`,`create_time`) VALUES (?,?,?,?,?,?,?,?,?,?,?)", tx: true,
 		args: func(s *rawState) []any {
 			return []any{newID(), s.ticketID, 1, "staff/" + s.staffID, 0, stateNew, "", false, "", "", s.now}
@@ -308,21 +304,19 @@ var rawSteps = []rawStep{
 const createLookupQuery = "SELECT sla_policies.*, products.id AS ref_id, products.warranty_end_time FROM `sla_policies` " +
 	"LEFT JOIN products ON products.id = ? AND products.customer_id = ? WHERE sla_policies.priority = ? LIMIT ?"
 
-// ticketArgs are the new ticket's values, with campaign_id and
-// maintenance_plan_id ("": opened by a call) when now.
-func ticketArgs(s *rawState, now bool) []any {
+// ticketArgs are the new ticket's values; campaign_id and
+// maintenance_plan_id are "" (opened by a call).
+func ticketArgs(s *rawState) []any {
 	s.responseDue = s.now.Add(time.Duration(s.respTarget) * time.Second)
 	s.resolveDue = s.now.Add(time.Duration(s.resolvTarget) * time.Second)
-	args := []any{s.ticketID, s.customer.customerID, s.customer.productID, 1, 1, 2, s.title, s.description, stateNew,
+	return []any{s.ticketID, s.customer.customerID, s.customer.productID, 1, 1, 2, s.title, s.description, stateNew,
 		s.staffID, "", "", s.warranty,
 		"", 0, 0, "", 0, nil,
 		"", "", "", "", 0, "", 0,
 		s.policyID, s.responseDue, s.resolveDue, nil, false, false,
-		0, nil, s.pauseClock, "", 0}
-	if now {
-		args = append(args, "", "")
-	}
-	return append(args, s.now, s.now, nil, nil, 1)
+		0, nil, s.pauseClock, "", 0,
+		"", "",
+		s.now, s.now, nil, nil, 1}
 }
 
 // commitStep is COMMIT sent at the end of the batch of appended rows.

@@ -420,7 +420,7 @@ func (s *complaintServer) ListComplaints(ctx context.Context, req *aftersalesv1.
 	}
 	rows, next, err := list[store.Complaint](complaintScope(s.db.Gorm(ctx).Model(&store.Complaint{}), caller), spec, listRequest{
 		filter: req.GetFilter(), orderBy: req.GetOrderBy(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
-		scopedBy: map[principal.Role]string{principal.RoleCustomer: "customer_id"}[caller.Role],
+		scopedBy: customerScopeColumn(caller),
 	})
 	if err != nil {
 		return nil, s.toStatus(ctx, err)

@@ -146,7 +146,7 @@ func (s *followUpServer) ListFollowUps(ctx context.Context, req *aftersalesv1.Li
 	caller := principal.FromContext(ctx)
 	rows, next, err := list[store.FollowUp](followUpScope(s.db.Gorm(ctx).Model(&store.FollowUp{}), caller), followUpList(now), listRequest{
 		filter: req.GetFilter(), orderBy: req.GetOrderBy(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
-		scopedBy: map[principal.Role]string{principal.RoleCustomer: "customer_id"}[caller.Role],
+		scopedBy: customerScopeColumn(caller),
 	})
 	if err != nil {
 		return nil, s.toStatus(ctx, err)

@@ -35,6 +35,25 @@ func ticketScope(q *gorm.DB, p principal.Principal) *gorm.DB {
 	return q.Where(nothing)
 }
 
+// ticketScopeColumn is the column ticketScope restricts the caller's
+// tickets by ("" for the desk), for listRequest.scopedBy. A technician's
+// scope is assignee or first contact; the assignee names it.
+func ticketScopeColumn(p principal.Principal) string {
+	if p.Role == principal.RoleCustomer {
+		return "customer_id"
+	}
+	return workColumn(p)
+}
+
+// customerScopeColumn is the column that limits a customer to their own
+// complaints or follow-ups ("" for the desk), for listRequest.scopedBy.
+func customerScopeColumn(p principal.Principal) string {
+	if p.Role == principal.RoleCustomer {
+		return "customer_id"
+	}
+	return ""
+}
+
 // ticketWriteScope limits the tickets a caller may change: technicians
 // work only what is assigned to them, even where they may read more.
 func ticketWriteScope(q *gorm.DB, p principal.Principal) *gorm.DB {

@@ -314,10 +314,7 @@ func (s *ticketServer) ListTickets(ctx context.Context, req *aftersalesv1.ListTi
 	caller := principal.FromContext(ctx)
 	rows, next, err := list[store.Ticket](ticketScope(s.db.Gorm(ctx).Model(&store.Ticket{}), caller), ticketList, listRequest{
 		filter: req.GetFilter(), orderBy: req.GetOrderBy(), pageSize: req.GetPageSize(), pageToken: req.GetPageToken(),
-		scopedBy: map[principal.Role]string{
-			principal.RoleCustomer: "customer_id", principal.RolePartner: "partner_id",
-			principal.RoleTechnician: "assignee_id", // assignee or first contact
-		}[caller.Role],
+		scopedBy: ticketScopeColumn(caller),
 	})
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
@@ -334,7 +331,7 @@ func (s *ticketServer) ListTickets(ctx context.Context, req *aftersalesv1.ListTi
 		return nil, s.toStatus(ctx, err)
 	}
 	for i, t := range resp.Tickets {
-		resp.Tickets[i] = ticketView(principal.FromContext(ctx), t)
+		resp.Tickets[i] = ticketView(caller, t)
 	}
 	return resp, nil
 }
