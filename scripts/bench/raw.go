@@ -37,6 +37,10 @@ import (
 //	  or, since the two are read together (lookUpForCreate):
 //	  SELECT sla_policies.*, products.id AS ref_id, products.warranty_end_time
 //	    FROM `sla_policies` LEFT JOIN products ON ... WHERE sla_policies.priority = ? LIMIT ?
+//	  or, since 2026-12-04, without GORM and only the columns used (the
+//	  one rawSteps has in place of the GORM one):
+//	  SELECT sla_policies.id, ..., products.id, products.warranty_end_time
+//	    FROM sla_policies LEFT JOIN products ON ... WHERE sla_policies.priority = ? LIMIT 1
 //	  then the rows the transaction appended (store.Append), as one
 //	  multi-statement, ";"-separated in the trace:
 //	  INSERT INTO `tickets` (42 columns)
@@ -57,8 +61,8 @@ import (
 // A traced multi-statement is sent as one here too, with
 // multiStatements=true as the server's driver has it.
 //
-// A traced statement it does not know is reported as a warning with the
-// result. The rows written have the server's sizes: the audit record
+// A traced statement it does not know stops the run: the baseline would
+// not be running the server's statements. The rows written have the server's sizes: the audit record
 // holds the new ticket marshaled (JSON, every field, before 00011) and
 // the idempotency row a marshaled ticket's worth of bytes. What the
 // baseline leaves out is all that is not SQL: gRPC, interceptors,
@@ -229,17 +233,11 @@ var rawSteps = []rawStep{
 	}},
 	{sql: createLookupQuery, tx: true, exec: func(ctx context.Context, q querier, s *rawState) error {
 		var (
-			pol struct {
-				name             string
-				priority         int32
-				created, updated time.Time
-				version          int64
-			}
 			ref         sql.NullString
 			warrantyEnd sql.NullTime
 		)
-		err := q.QueryRowContext(ctx, createLookupQuery, s.customer.productID, s.customer.customerID, 2, 1).Scan(&s.policyID, &pol.name, &pol.priority,
-			&s.respTarget, &s.resolvTarget, &s.pauseClock, &pol.created, &pol.updated, &pol.version, &ref, &warrantyEnd)
+		err := q.QueryRowContext(ctx, createLookupQuery, s.customer.productID, s.customer.customerID, 2).
+			Scan(&s.policyID, &s.respTarget, &s.resolvTarget, &s.pauseClock, &ref, &warrantyEnd)
 		if err != nil || !ref.Valid {
 			return fmt.Errorf("sla policy and product: %v (product found %v)", err, ref.Valid)
 		}
@@ -300,9 +298,11 @@ var rawSteps = []rawStep{
 }
 
 // createLookupQuery is CreateTicket's read of the SLA policy and the
-// product together (service/ticket.go lookUpForCreate), as GORM renders it.
-const createLookupQuery = "SELECT sla_policies.*, products.id AS ref_id, products.warranty_end_time FROM `sla_policies` " +
-	"LEFT JOIN products ON products.id = ? AND products.customer_id = ? WHERE sla_policies.priority = ? LIMIT ?"
+// product together (service/ticket.go lookUpWithProduct), the columns a
+// new ticket needs, sent without GORM.
+const createLookupQuery = "SELECT sla_policies.id, sla_policies.response_target_seconds, sla_policies.resolve_target_seconds, sla_policies.pause_clock, " +
+	"products.id, products.warranty_end_time FROM sla_policies " +
+	"LEFT JOIN products ON products.id = ? AND products.customer_id = ? WHERE sla_policies.priority = ? LIMIT 1"
 
 // ticketArgs are the new ticket's values; campaign_id and
 // maintenance_plan_id are "" (opened by a call).

@@ -46,7 +46,10 @@ type EventServiceClient interface {
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
 	// WatchEvents is ListEvents that does not end: it sends the events after
 	// `after_id` and then each new one as it is committed, until the caller
-	// cancels. gRPC only (server streaming).
+	// cancels. gRPC only (server streaming). The response headers come once
+	// the stream's start is fixed, with that start in `aftersales-after-id`
+	// (with `after_id` 0, the feed's position then): a caller that waits
+	// for them knows that every event committed afterwards will be sent.
 	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error)
 }
 
@@ -110,7 +113,10 @@ type EventServiceServer interface {
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
 	// WatchEvents is ListEvents that does not end: it sends the events after
 	// `after_id` and then each new one as it is committed, until the caller
-	// cancels. gRPC only (server streaming).
+	// cancels. gRPC only (server streaming). The response headers come once
+	// the stream's start is fixed, with that start in `aftersales-after-id`
+	// (with `after_id` 0, the feed's position then): a caller that waits
+	// for them knows that every event committed afterwards will be sent.
 	WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[Event]) error
 	mustEmbedUnimplementedEventServiceServer()
 }

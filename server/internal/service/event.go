@@ -10,6 +10,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"gorm.io/gorm"
 
@@ -91,6 +92,10 @@ func (s *eventServer) ListEvents(ctx context.Context, req *aftersalesv1.ListEven
 	return &aftersalesv1.ListEventsResponse{Events: evs, NextAfterId: next}, nil
 }
 
+// watchStartHeader is the WatchEvents response header with the id the
+// stream starts after: with after_id 0, the feed's position at the call.
+const watchStartHeader = "aftersales-after-id"
+
 func (s *eventServer) WatchEvents(req *aftersalesv1.WatchEventsRequest, stream grpc.ServerStreamingServer[aftersalesv1.Event]) error {
 	ctx := stream.Context()
 	if req.GetAfterId() < 0 {
@@ -106,6 +111,12 @@ func (s *eventServer) WatchEvents(req *aftersalesv1.WatchEventsRequest, stream g
 		if after, err = s.feedNow(ctx); err != nil {
 			return s.toStatus(ctx, err)
 		}
+	}
+	// The headers say the watch is live: every event committed after
+	// they arrive is sent. Until then a caller starting "from now" cannot
+	// know whether what it does next is before or after that.
+	if err := stream.SendHeader(metadata.Pairs(watchStartHeader, strconv.FormatInt(after, 10))); err != nil {
+		return err
 	}
 	const batch = 500
 	for {

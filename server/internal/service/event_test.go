@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -221,6 +222,16 @@ func TestWatchEvents(t *testing.T) {
 			defer otherCancel()
 			otherStream, err := e.events.WatchEvents(otherCtx, &aftersalesv1.WatchEventsRequest{Filter: `resource_type = "ticket"`})
 			require.NoError(t, err)
+			// Both watch "from now": the headers say when now was, before
+			// anything below commits.
+			for _, s := range []grpc.ServerStreamingClient[aftersalesv1.Event]{stream, otherStream} {
+				md, err := s.Header()
+				require.NoError(t, err)
+				require.Len(t, md.Get("aftersales-after-id"), 1)
+				start, err := strconv.ParseInt(md.Get("aftersales-after-id")[0], 10, 64)
+				require.NoError(t, err)
+				require.Positive(t, start, "the seed's events came before")
+			}
 
 			mineTk := e.newTicket(f, f.inWarranty)
 			_, err = e.tickets.AssignTicket(agent, &aftersalesv1.AssignTicketRequest{Name: mineTk.GetName(), Partner: f.partner.GetName()})

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // Rows a transaction appends and never reads back — its audit record, its
@@ -89,10 +91,11 @@ func (d *DB) flush(tx *gorm.DB, q *appends) error {
 // COMMIT runs only when every INSERT succeeded; the caller rolls back
 // otherwise.
 func (d *DB) flushCommit(tx *gorm.DB, q *appends) error {
-	var (
-		sql  strings.Builder
-		args []any
-	)
+	var sql strings.Builder
+	// A ticket's INSERT is about 1 KiB of SQL: room for every row at once
+	// instead of growing the text (and the arguments) as it is written.
+	sql.Grow(1024 * len(q.rows))
+	args := make([]any, 0, 64*len(q.rows))
 	for _, row := range q.rows {
 		var err error
 		if args, err = insertSQL(tx, &sql, args, row); err != nil {
@@ -117,21 +120,55 @@ func (d *DB) flushCommit(tx *gorm.DB, q *appends) error {
 	return Translate(err)
 }
 
+// ScanRow runs query (SQL both dialects accept, with ? placeholders) on
+// tx's connection, inside its transaction if it has one, and scans the
+// first row into dest; ok is false when there is none. It skips GORM's
+// statement building and reflection, for a statement every call of a
+// busy method runs (CreateTicket's lookup), and is logged as GORM logs
+// its own, with placeholders and never values.
+func ScanRow(tx *gorm.DB, query string, args []any, dest ...any) (ok bool, err error) {
+	ctx, begin := tx.Statement.Context, time.Now()
+	defer func() {
+		tx.Logger.Trace(ctx, begin, func() (string, int64) {
+			if ok {
+				return query, 1
+			}
+			return query, 0
+		}, err)
+	}()
+	rows, err := tx.Statement.ConnPool.QueryContext(ctx, query, args...)
+	if err != nil {
+		return false, Translate(err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, Translate(rows.Err())
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return false, Translate(err)
+	}
+	return true, Translate(rows.Close())
+}
+
+// insertSchemas caches the models' parsed schemas for insertSQL: parsing
+// through a gorm.Statement, as Create does, allocated a statement per row.
+var insertSchemas sync.Map
+
 // insertSQL renders row's INSERT into sql, with its values appended to
 // args, as GORM's Create would for the columns it writes: a zero
 // auto-increment key and zero values of columns with a database default
 // are left to the database.
 func insertSQL(tx *gorm.DB, sql *strings.Builder, args []any, row any) ([]any, error) {
-	stmt := &gorm.Statement{DB: tx}
-	if err := stmt.Parse(row); err != nil {
+	s, err := schema.Parse(row, &insertSchemas, tx.NamingStrategy)
+	if err != nil {
 		return nil, fmt.Errorf("%w: append %T: %v", ErrInternal, row, err)
 	}
 	rv := reflect.Indirect(reflect.ValueOf(row))
 	sql.WriteString("INSERT INTO `")
-	sql.WriteString(stmt.Schema.Table)
+	sql.WriteString(s.Table)
 	sql.WriteString("` (")
 	n := 0
-	for _, f := range stmt.Schema.Fields {
+	for _, f := range s.Fields {
 		if f.DBName == "" || !f.Creatable {
 			continue
 		}

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"database/sql"
 	"errors"
 	"testing"
 	"time"
@@ -103,6 +104,43 @@ func TestAfterCommit(t *testing.T) {
 			})
 			require.Error(t, err)
 			require.Len(t, seen, 1, "never after a rollback")
+		})
+	}
+}
+
+// TestScanRow: ScanRow reads a row inside the transaction, including what
+// the transaction itself wrote, scans NULLs into sql.Null types and times
+// as times on both dialects, says when there is no row, and returns a
+// statement's error translated.
+func TestScanRow(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			db := storetest.Open(t, dialect)
+			ctx := t.Context()
+			expires := db.Now().Add(time.Hour)
+			const query = "SELECT leases.holder, leases.expires_at, other.name FROM leases LEFT JOIN leases other ON other.name = ? WHERE leases.name = ?"
+			require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error {
+				require.NoError(t, tx.Create(&store.Lease{Name: "scan/1", Holder: "h1", ExpiresAt: expires}).Error)
+				var (
+					holder string
+					at     time.Time
+					other  sql.NullString
+				)
+				ok, err := store.ScanRow(tx, query, []any{"scan/none", "scan/1"}, &holder, &at, &other)
+				require.NoError(t, err)
+				require.True(t, ok)
+				require.Equal(t, "h1", holder)
+				require.Equal(t, expires, at.UTC())
+				require.False(t, other.Valid, "the unmatched join is NULL")
+
+				ok, err = store.ScanRow(tx, query, []any{"scan/1", "scan/none"}, &holder, &at, &other)
+				require.NoError(t, err)
+				require.False(t, ok, "no row")
+
+				_, err = store.ScanRow(tx, "SELECT holder FROM no_such_table WHERE name = ?", []any{"x"}, &holder)
+				require.ErrorIs(t, err, store.ErrInternal)
+				return nil
+			}))
 		})
 	}
 }
