@@ -51,9 +51,10 @@ import (
 //	  COMMIT                         since store.runMySQLTx, in the batch
 //
 // A trace whose batch ends with COMMIT is run as the server runs it: on
-// a connection of its own (no database/sql Tx), START TRANSACTION, the
-// reads, then the batch with its COMMIT in one round trip; otherwise
-// with BeginTx and a COMMIT round trip of its own.
+// a connection of its own (no database/sql Tx), START TRANSACTION in one
+// round trip with the first read (since 2026-12-04; the trace does not
+// show it), the other reads, then the batch with its COMMIT in one round
+// trip; otherwise with BeginTx and a COMMIT round trip of its own.
 // and, for servers before store.Append, each INSERT alone (the events
 // one with RETURNING `id`, the audit record without `state`), the
 // idempotency key first with a NULL response and
@@ -440,7 +441,7 @@ func (e *env) rawCreate() (*scenario, error) {
 				out = append(out, "  "+short(s.sql, 110))
 			}
 			if commits {
-				out = append(out, "  START TRANSACTION (on a connection of its own, no database/sql Tx)")
+				out = append(out, "  START TRANSACTION (on a connection of its own, no database/sql Tx), sent with the next statement")
 			} else {
 				out = append(out, "  BEGIN")
 			}
@@ -496,18 +497,17 @@ func (e *env) rawCreateOnce(ctx context.Context, k rawKey, staffID string, outsi
 }
 
 // rawConnTx runs steps, the last of which commits, in a transaction on a
-// connection of its own, as store.runMySQLTx does.
+// connection of its own, as store.runMySQLTx does: START TRANSACTION goes
+// with the first step, in its round trip.
 func rawConnTx(ctx context.Context, db *sql.DB, s *rawState, steps []rawStep) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "START TRANSACTION"); err != nil {
-		return err
-	}
+	q := &beginFirst{conn: conn, begin: "START TRANSACTION"}
 	for _, step := range steps {
-		if err := step.run(ctx, conn, s); err != nil {
+		if err := step.run(ctx, q, s); err != nil {
 			if _, rerr := conn.ExecContext(context.Background(), "ROLLBACK"); rerr != nil {
 				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 			}
@@ -515,6 +515,31 @@ func rawConnTx(ctx context.Context, db *sql.DB, s *rawState, steps []rawStep) er
 		}
 	}
 	return nil
+}
+
+// beginFirst is a connection that sends START TRANSACTION in one
+// multi-statement with the first statement, as the server's
+// (store.beginWithFirst). The driver skips its OK result, so a query's
+// row is the statement's own.
+type beginFirst struct {
+	conn  *sql.Conn
+	begin string
+}
+
+func (b *beginFirst) first(query string) string {
+	if b.begin == "" {
+		return query
+	}
+	query, b.begin = b.begin+";"+query, ""
+	return query
+}
+
+func (b *beginFirst) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return b.conn.QueryRowContext(ctx, b.first(query), args...)
+}
+
+func (b *beginFirst) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return b.conn.ExecContext(ctx, b.first(query), args...)
 }
 
 // auditChanges is the audit record of a new ticket as the server writes

@@ -91,14 +91,26 @@ func (d *DB) flush(tx *gorm.DB, q *appends) error {
 // COMMIT runs only when every INSERT succeeded; the caller rolls back
 // otherwise.
 func (d *DB) flushCommit(tx *gorm.DB, q *appends) error {
+	// The rows' schemas first, so that the text and the arguments get
+	// their room at once: grown as they were written, they took about
+	// twice their size in allocations, a quarter of a CreateTicket's.
+	schemas := make([]*schema.Schema, len(q.rows))
+	size, n := len("COMMIT"), 0
+	for i, row := range q.rows {
+		s, err := schema.Parse(row, &insertSchemas, tx.NamingStrategy)
+		if err != nil {
+			return fmt.Errorf("%w: append %T: %v", ErrInternal, row, err)
+		}
+		schemas[i] = s
+		size += insertSize(s) + 1
+		n += len(s.Fields)
+	}
 	var sql strings.Builder
-	// A ticket's INSERT is about 1 KiB of SQL: room for every row at once
-	// instead of growing the text (and the arguments) as it is written.
-	sql.Grow(1024 * len(q.rows))
-	args := make([]any, 0, 64*len(q.rows))
-	for _, row := range q.rows {
+	sql.Grow(size)
+	args := make([]any, 0, n)
+	for i, row := range q.rows {
 		var err error
-		if args, err = insertSQL(tx, &sql, args, row); err != nil {
+		if args, err = insertSQL(tx, schemas[i], &sql, args, row); err != nil {
 			return err
 		}
 		sql.WriteByte(';')
@@ -150,6 +162,16 @@ func ScanRow(tx *gorm.DB, query string, args []any, dest ...any) (ok bool, err e
 	return true, Translate(rows.Close())
 }
 
+// insertSize is the length of s's INSERT with every column (insertSQL
+// leaves some out).
+func insertSize(s *schema.Schema) int {
+	n := len("INSERT INTO `` () VALUES ()") + len(s.Table)
+	for _, f := range s.Fields {
+		n += len(f.DBName) + len("``,?,")
+	}
+	return n
+}
+
 // insertSchemas caches the models' parsed schemas for insertSQL: parsing
 // through a gorm.Statement, as Create does, allocated a statement per row.
 var insertSchemas sync.Map
@@ -157,12 +179,8 @@ var insertSchemas sync.Map
 // insertSQL renders row's INSERT into sql, with its values appended to
 // args, as GORM's Create would for the columns it writes: a zero
 // auto-increment key and zero values of columns with a database default
-// are left to the database.
-func insertSQL(tx *gorm.DB, sql *strings.Builder, args []any, row any) ([]any, error) {
-	s, err := schema.Parse(row, &insertSchemas, tx.NamingStrategy)
-	if err != nil {
-		return nil, fmt.Errorf("%w: append %T: %v", ErrInternal, row, err)
-	}
+// are left to the database. s is row's schema.
+func insertSQL(tx *gorm.DB, s *schema.Schema, sql *strings.Builder, args []any, row any) ([]any, error) {
 	rv := reflect.Indirect(reflect.ValueOf(row))
 	sql.WriteString("INSERT INTO `")
 	sql.WriteString(s.Table)

@@ -338,9 +338,10 @@ func (d *DB) runTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *gorm.DB
 }
 
 // runMySQLTx runs fn in one transaction on a connection of its own,
-// without database/sql's Tx: COMMIT goes in the same round trip as the
-// rows fn appended (flushCommit), one round trip less per write. Isolation
-// options go with START TRANSACTION, in its round trip. A transaction
+// without database/sql's Tx: START TRANSACTION goes in the same round
+// trip as the transaction's first statement (beginWithFirst), with its
+// isolation options, and COMMIT in the same round trip as the rows fn
+// appended (flushCommit): two round trips less per write. A transaction
 // that fails, or whose fn panics, is rolled back; a connection whose
 // rollback fails (it broke, or the caller's context ended mid-statement
 // and the driver closed it) is discarded rather than returned to the
@@ -359,21 +360,17 @@ func (d *DB) runMySQLTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *go
 		}
 		begin = "SET TRANSACTION ISOLATION LEVEL " + level + ";" + begin
 	}
-	if _, err := conn.ExecContext(ctx, begin); err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return Translate(err)
-	}
+	pool := &beginWithFirst{Conn: conn, begin: begin}
 	done := false
 	defer func() {
-		if !done {
+		// Nothing to roll back when nothing was sent.
+		if !done && pool.begin == "" {
 			rollback(conn)
 		}
 	}()
 	txCtx, queue := withAppends(ctx)
 	tx := d.gorm.WithContext(txCtx)
-	tx.Statement.ConnPool = conn
+	tx.Statement.ConnPool = pool
 	if err := fn(tx); err != nil {
 		return translateFromTx(err)
 	}
@@ -389,6 +386,69 @@ func (d *DB) runMySQLTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *go
 	done = true
 	queue.committed()
 	return nil
+}
+
+// beginWithFirst is a transaction's connection that sends START
+// TRANSACTION (and its isolation level) in one multi-statement with the
+// transaction's first statement, not in a round trip of its own: a
+// CreateTicket's transaction took three round trips (START TRANSACTION,
+// its lookup, its INSERTs with the COMMIT) and now takes two. MySQL runs a
+// multi-statement's statements in order and stops at the first that
+// fails; the driver skips the leading statements' OK results, so a
+// query's rows are its own, and an Exec's RowsAffected and LastInsertId
+// are its last statement's, the caller's. A statement that fails leaves
+// the transaction to runMySQLTx's rollback, begun or not. It needs the
+// driver's interpolateParams (always set, dsn.go): a prepared statement
+// cannot hold two.
+type beginWithFirst struct {
+	*sql.Conn
+	// begin is what starts the transaction, "" once it has been sent.
+	begin string
+}
+
+// first returns query with what starts the transaction in front, the
+// first time.
+func (c *beginWithFirst) first(query string) string {
+	if c.begin == "" {
+		return query
+	}
+	query = c.begin + ";" + query
+	c.begin = ""
+	return query
+}
+
+// started sends what starts the transaction on its own, for the calls
+// that cannot carry it: a *sql.Row or *sql.Stmt holds one statement.
+func (c *beginWithFirst) started(ctx context.Context) error {
+	if c.begin == "" {
+		return nil
+	}
+	_, err := c.Conn.ExecContext(ctx, c.first(""))
+	return err
+}
+
+func (c *beginWithFirst) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return c.Conn.ExecContext(ctx, c.first(query), args...)
+}
+
+func (c *beginWithFirst) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return c.Conn.QueryContext(ctx, c.first(query), args...)
+}
+
+// QueryRowContext starts the transaction on its own first (nothing here
+// reads through it: GORM uses it only for Row()). START TRANSACTION fails
+// only with its connection, and the query then fails on it too: a
+// *sql.Row cannot carry the first error.
+func (c *beginWithFirst) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	_ = c.started(ctx)
+	return c.Conn.QueryRowContext(ctx, query, args...)
+}
+
+func (c *beginWithFirst) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	if err := c.started(ctx); err != nil {
+		return nil, err
+	}
+	return c.Conn.PrepareContext(ctx, query)
 }
 
 // isolationLevels are the levels runMySQLTx can ask for, as MySQL names

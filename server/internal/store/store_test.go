@@ -306,4 +306,42 @@ func TestMySQLTransactionsEndClean(t *testing.T) {
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		requireClean(t, "slow/direct")
 	})
+	// START TRANSACTION travels with the first statement: that
+	// statement's result is still its own, and it is inside the
+	// transaction.
+	t.Run("first statement an update", func(t *testing.T) {
+		require.NoError(t, db.Gorm(ctx).Create([]*store.Lease{lease("first/1"), lease("first/2")}).Error)
+		err := db.InTx(ctx, func(tx *gorm.DB) error {
+			res := tx.Model(&store.Lease{}).Where("name LIKE ?", "first/%").Update("holder", "changed")
+			require.NoError(t, res.Error)
+			require.EqualValues(t, 2, res.RowsAffected, "the update's count, not START TRANSACTION's")
+			return errors.New("undo")
+		})
+		require.EqualError(t, err, "undo")
+		requireClean(t)
+		var changed int64
+		require.NoError(t, db.Gorm(ctx).Model(&store.Lease{}).Where("holder = ?", "changed").Count(&changed).Error)
+		require.Zero(t, changed, "the first statement was rolled back with the rest")
+	})
+	t.Run("first statement a query", func(t *testing.T) {
+		require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error {
+			var names []string
+			require.NoError(t, tx.Model(&store.Lease{}).Where("name LIKE ?", "first/%").Order("name").Pluck("name", &names).Error)
+			require.Equal(t, []string{"first/1", "first/2"}, names)
+			return nil
+		}))
+		requireClean(t)
+	})
+	t.Run("first statement fails", func(t *testing.T) {
+		err := db.InTx(ctx, func(tx *gorm.DB) error {
+			return tx.Create(lease("first/1")).Error
+		})
+		require.ErrorIs(t, err, store.ErrAlreadyExists)
+		requireClean(t)
+	})
+	t.Run("no statement", func(t *testing.T) {
+		require.NoError(t, db.InTx(ctx, func(*gorm.DB) error { return nil }))
+		require.EqualError(t, db.InTx(ctx, func(*gorm.DB) error { return errors.New("refused") }), "refused")
+		requireClean(t)
+	})
 }
