@@ -65,7 +65,15 @@ func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Regis
 		Drain:           drain,
 		Admission:       interceptors.NewAdmission(cfg.MaxInFlight, cfg.AdmissionWait),
 	})
-	opts = append(opts, grpc.MaxRecvMsgSize(cfg.MaxRequestBytes), grpc.NumStreamWorkers(streamWorkers(cfg.MaxInFlight)))
+	opts = append(opts, grpc.MaxRecvMsgSize(cfg.MaxRequestBytes), grpc.NumStreamWorkers(streamWorkers(cfg.MaxInFlight)),
+		// Fixed flow-control windows turn off grpc-go's bandwidth
+		// estimation, which pinged the client on every request that
+		// reached an idle connection: a write and a read more per call
+		// (strace of CreateTicket: 2.9 socket writes per call on the
+		// gRPC side, 1.9 without). Requests are small (at most
+		// --max-request-bytes); 1 MiB a stream, 4 MiB a connection,
+		// hold any request in a few round trips.
+		grpc.StaticStreamWindowSize(1<<20), grpc.StaticConnWindowSize(4<<20))
 	if cfg.GRPCMaxConnectionAge > 0 {
 		// No MaxConnectionAgeGrace: calls and watch streams in flight
 		// finish on the old connection however long they take, while new
