@@ -123,7 +123,7 @@ size() {
   "$bench" reports-reset "${dbargs[@]}"
   reports_server "$tmp/server-$2.log"
   log "server pid $server_pid (gRPC $grpc_addr): waiting for the rollup loop to count $1 tickets"
-  "$bench" reports-catchup "${dbargs[@]}" -label "$2" -seed-s "$seed_s" -out "$sizes"
+  "$bench" reports-catchup "${dbargs[@]}" -label "$2" -seed-s "$seed_s" -out "$sizes" -server-pid "$server_pid" -mysqld-pid "$mysqld_pid"
   for c in 1 4; do
     "${pin_gen[@]}" "$bench" run "${dbargs[@]}" -grpc "$grpc_addr" -http "$http_addr" -keys "$tmp/keys.txt" \
       -server-pid "$server_pid" -mysqld-pid "$mysqld_pid" -results "$results" \

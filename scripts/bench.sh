@@ -191,10 +191,21 @@ fi
 # start_server binary url log-file log-level [flags...]: start a server,
 # set started_pid. The flags are checked per binary: the baseline release
 # may predate one.
+# The report rollup loop is held off (--report-rollup-interval 1h): it
+# counts each change a minute after it, so it recounted an earlier
+# round's tickets during whichever round ran a minute later, about 0.1
+# ms of server CPU and 0.14 ms of mysqld per ticket (bench-reports.sh
+# measures it). A raw round it fell on was measured again as disturbed
+# (the server is other work then); a gRPC round was not, as the loop
+# runs in the server: the ratio charged CreateTicket for the loop, and
+# only in the rounds it happened to fall on.
 start_server() {
   local flags=(--pprof)
   if has_flag "$1" --rate-limit; then
     flags+=(--rate-limit 1000000 --rate-burst 1000000)
+  fi
+  if has_flag "$1" --report-rollup-interval; then
+    flags+=(--report-rollup-interval 1h)
   fi
   "${pin_server[@]}" "$1" --database-url "$2" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
     "${flags[@]}" --log-level "$4" "${@:5}" 2>"$3" &
@@ -402,7 +413,7 @@ by_package() {
   echo "       $mysql_settings; $mysqld_text"
   echo "Machine: $(nproc) CPUs; pinning: $pinning"
   echo "Server: authentication on (8 API keys bound to AGENT staff; worker i uses key i mod 8), --log-level $log_level, default pool (50 connections), --pprof;"
-  echo "        $rate_note"
+  echo "        $rate_note; report rollup loop held off (--report-rollup-interval 1h; its cost per ticket is bench-reports.sh's)"
   echo "Load: closed loop, each worker its own connection (gRPC or HTTP/1.1 keep-alive); $warmup warm-up then $duration measured;"
   echo "      the create and get scenarios in $rounds interleaved rounds of $round_warmup + $round_duration; before each run, up to $quiesce for mysqld to go idle;"
   [ "$quick" = 0 ] || echo "      (--quick: 3 s windows vary by 10-20% from run to run; judge the goals on the full run)"

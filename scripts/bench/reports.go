@@ -102,6 +102,15 @@ func cmdReportsReset(args []string) error {
 	return nil
 }
 
+// perTicket is CPU seconds per ticket counted, in milliseconds, or "-"
+// when the CPU was not measured.
+func perTicket(cpuS float64, tickets int64) string {
+	if cpuS <= 0 || tickets == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", 1000*cpuS/float64(tickets))
+}
+
 // sizeRes is one size of the reports benchmark.
 type sizeRes struct {
 	Label      string  `json:"label"`
@@ -112,6 +121,10 @@ type sizeRes struct {
 	Rollups    int64   `json:"rollup_rows"`
 	SeedS      float64 `json:"seed_s"`
 	CatchUpS   float64 `json:"catchup_s"`
+	// ServerCPUS and MysqldCPUS are the CPU seconds the server and
+	// mysqld spent while the loop counted (0 when the pid is unknown).
+	ServerCPUS float64 `json:"server_cpu_s"`
+	MysqldCPUS float64 `json:"mysqld_cpu_s"`
 	Load       string  `json:"load"`
 }
 
@@ -126,6 +139,7 @@ func cmdReportsCatchUp(args []string) error {
 		res     sizeRes
 		out     string
 		timeout time.Duration
+		pids    [2]int // server, mysqld
 	)
 	fs := flag.NewFlagSet("reports-catchup", flag.ContinueOnError)
 	f.register(fs)
@@ -133,9 +147,21 @@ func cmdReportsCatchUp(args []string) error {
 	fs.Float64Var(&res.SeedS, "seed-s", 0, "how long seeding took, to record")
 	fs.StringVar(&out, "out", "", "append the result as a JSON line to this file")
 	fs.DurationVar(&timeout, "timeout", 2*time.Hour, "give up after this long")
+	fs.IntVar(&pids[0], "server-pid", 0, "server pid, for the CPU the counting cost it; 0 if unknown")
+	fs.IntVar(&pids[1], "mysqld-pid", 0, "mysqld pid, likewise")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// cpu reads both processes' CPU time so far (0 for an unknown pid).
+	cpu := func() (c [2]time.Duration) {
+		for i, pid := range pids {
+			if pid > 0 {
+				c[i], _ = procCPU(pid)
+			}
+		}
+		return c
+	}
+	cpu0 := cpu()
 	db, err := f.open(true)
 	if err != nil {
 		return err
@@ -175,6 +201,8 @@ func cmdReportsCatchUp(args []string) error {
 		}
 	}
 	res.CatchUpS = time.Since(start).Seconds()
+	cpu1 := cpu()
+	res.ServerCPUS, res.MysqldCPUS = (cpu1[0] - cpu0[0]).Seconds(), (cpu1[1] - cpu0[1]).Seconds()
 	for _, c := range []struct {
 		q   string
 		dst *int64
@@ -245,9 +273,11 @@ func cmdReportsReport(args []string) error {
 	for _, s := range sizes {
 		rows = append(rows, []string{s.Label, fmt.Sprint(s.Tickets), fmt.Sprint(s.FollowUps), fmt.Sprint(s.Complaints),
 			fmt.Sprint(s.Facts), fmt.Sprint(s.Rollups), fmt.Sprintf("%.1f", s.SeedS), fmt.Sprintf("%.1f", s.CatchUpS),
-			fmt.Sprintf("%.0f", float64(s.Tickets)/max(s.CatchUpS, 0.001)), s.Load})
+			fmt.Sprintf("%.0f", float64(s.Tickets)/max(s.CatchUpS, 0.001)),
+			perTicket(s.ServerCPUS, s.Tickets), perTicket(s.MysqldCPUS, s.Tickets), s.Load})
 	}
-	printTable([]string{"size", "tickets", "follow-ups", "complaints", "facts", "rollup rows", "seed s", "catch-up s", "tickets/s", "load after"}, rows)
+	printTable([]string{"size", "tickets", "follow-ups", "complaints", "facts", "rollup rows", "seed s", "catch-up s", "tickets/s",
+		"server CPU ms/ticket", "mysqld CPU ms/ticket", "load after"}, rows)
 
 	fmt.Println()
 	fmt.Println("-- GetServiceMetrics over gRPC, last 30 days (\"12mo\": last 365) grouped by STAFF, closed loop")
