@@ -423,7 +423,9 @@ func (c *beginWithFirst) started(ctx context.Context) error {
 	if c.begin == "" {
 		return nil
 	}
-	_, err := c.Conn.ExecContext(ctx, c.first(""))
+	begin := c.begin
+	c.begin = ""
+	_, err := c.Conn.ExecContext(ctx, begin)
 	return err
 }
 

@@ -332,6 +332,17 @@ func TestMySQLTransactionsEndClean(t *testing.T) {
 		}))
 		requireClean(t)
 	})
+	t.Run("first statement through Row", func(t *testing.T) {
+		// A *sql.Row holds one statement: START TRANSACTION goes alone
+		// first, and the query runs inside the transaction.
+		require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error {
+			var open int
+			require.NoError(t, tx.Raw("SELECT @@in_transaction").Row().Scan(&open))
+			require.Equal(t, 1, open)
+			return nil
+		}))
+		requireClean(t)
+	})
 	t.Run("first statement fails", func(t *testing.T) {
 		err := db.InTx(ctx, func(tx *gorm.DB) error {
 			return tx.Create(lease("first/1")).Error
