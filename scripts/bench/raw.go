@@ -63,11 +63,11 @@ import (
 // multiStatements=true as the server's driver has it.
 //
 // A traced statement it does not know stops the run: the baseline would
-// not be running the server's statements. The rows written have the server's sizes: the audit record
-// holds the new ticket marshaled (JSON, every field, before 00011) and
-// the idempotency row a marshaled ticket's worth of bytes. What the
-// baseline leaves out is all that is not SQL: gRPC, interceptors,
-// validation, GORM, proto and JSON.
+// not be running the server's statements. The rows written have the
+// server's sizes: the audit record holds the new ticket marshaled (JSON,
+// every field, before 00011) and the idempotency row a marshaled
+// ticket's worth of bytes. What the baseline leaves out is all that is
+// not SQL: gRPC, interceptors, validation, GORM, proto and JSON.
 
 // ticketInsert is the server's ticket INSERT: the seeder's columns and
 // the two that say what opened the ticket (a campaign, a maintenance
