@@ -325,6 +325,9 @@ func TestMySQLTransactionsEndClean(t *testing.T) {
 	})
 	t.Run("first statement a query", func(t *testing.T) {
 		require.NoError(t, db.InTx(ctx, func(tx *gorm.DB) error {
+			var open int
+			require.NoError(t, tx.Raw("SELECT @@in_transaction").Scan(&open).Error)
+			require.Equal(t, 1, open, "the query ran after START TRANSACTION, and its rows are its own")
 			var names []string
 			require.NoError(t, tx.Model(&store.Lease{}).Where("name LIKE ?", "first/%").Order("name").Pluck("name", &names).Error)
 			require.Equal(t, []string{"first/1", "first/2"}, names)
