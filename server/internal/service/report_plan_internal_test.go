@@ -6,56 +6,79 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
-// TestPlanRollups: for any window, the planned rows add up to each day
-// of the window once and to no day outside it (a day row outside the
-// window is taken away), and never read more rows than the window's days.
+// TestPlanRollups: for any window and top level, the planned rows add up
+// to each day of the window once and to no day outside it, are of levels
+// up to top, and are never more than the window's days.
 func TestPlanRollups(t *testing.T) {
-	base := dayOf(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	date := func(y int, m time.Month, d int) int32 { return dayOf(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)) }
+	base := date(2025, 1, 1)
 	r := rand.New(rand.NewPCG(1, 2))
 	windows := []window{
-		{dayOf(time.Date(2025, 12, 3, 0, 0, 0, 0, time.UTC)), dayOf(time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC))},
-		{dayOf(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)), dayOf(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))},
-		{dayOf(time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC)), dayOf(time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC))},
+		{date(2025, 12, 3), date(2026, 12, 3)},
+		{date(2026, 2, 1), date(2026, 3, 1)},
+		{date(2026, 2, 2), date(2026, 2, 28)},
+		{date(2024, 1, 1), date(2025, 1, 1)}, // a leap year
+		{date(2024, 3, 1), date(2025, 3, 1)},
 	}
 	for range 2000 {
 		start := base + r.Int32N(700)
 		windows = append(windows, window{start, start + 1 + r.Int32N(maxWindowDays)})
 	}
-	for _, w := range windows {
-		p := planRollups(w)
-		rows := len(p.months)
-		for d := base - 40; d < base+800+maxWindowDays; d++ {
-			n := 0
-			for _, m := range p.months {
-				if monthOf(d) == m {
-					n++
+	for _, top := range []level{levelDay, levelMonth, levelYear} {
+		for _, w := range windows {
+			p := planRollups(w, top)
+			for d := base - 400; d < base+800+maxWindowDays; d++ {
+				var n int64
+				for l := levelDay; l <= top; l++ {
+					start, _ := l.unit(d)
+					n += p[planKey{l, start}]
+				}
+				if want := map[bool]int64{true: 1, false: 0}[d >= w.start && d < w.end]; n != want {
+					t.Fatalf("window %v, top %d, plan %v: day %v counted %d times, want %d", w, top, p, dayStart(d).Format("2006-01-02"), n, want)
 				}
 			}
-			for _, r := range p.days {
-				if d >= r[0] && d < r[1] {
-					if d >= w.start && d < w.end {
-						n++
-					} else {
-						n--
-					}
+			for k, sign := range p {
+				if k.level > top || (sign != 1 && sign != -1) {
+					t.Fatalf("window %v, top %d: row %+v with sign %d", w, top, k, sign)
+				}
+				if start, _ := k.level.unit(k.day); start != k.day {
+					t.Fatalf("window %v: row %+v does not start its %d", w, k, k.level)
 				}
 			}
-			if want := map[bool]int{true: 1, false: 0}[d >= w.start && d < w.end]; n != want {
-				t.Fatalf("window %v, plan %+v: day %v counted %d times, want %d", w, p, dayStart(d).Format("2006-01-02"), n, want)
+			if len(p) > int(w.end-w.start) {
+				t.Errorf("window %v, top %d: plan reads %d rows for %d days", w, top, len(p), w.end-w.start)
 			}
 		}
-		for _, r := range p.days {
-			rows += int(r[1] - r[0])
-		}
-		if rows > int(w.end-w.start) {
-			t.Errorf("window %v: plan reads %d rows for %d days", w, rows, w.end-w.start)
-		}
 	}
-	if p := planRollups(windows[0]); len(p.months) != 12 || len(p.days) != 2 || p.days[0][1]-p.days[0][0] != 2 || p.days[1][1]-p.days[1][0] != 2 {
-		t.Errorf("the last 12 months to 2026-12-03: plan %+v, want 12 month rows, 2 days taken away and 2 added", p)
-	}
+	// The last 12 months to 2026-12-03: from days, 365 rows; from months
+	// and days, 12 month rows, 2 days taken away and 2 added; with years,
+	// December 2025 less 2 days, and 2026 less December plus its 2 days.
+	twelve := windows[0]
+	require.Len(t, planRollups(twelve, levelDay), 365)
+	require.Len(t, planRollups(twelve, levelMonth), 16)
+	require.Equal(t, rollupPlan{
+		{levelMonth, date(2025, 12, 1)}: 1, {levelDay, date(2025, 12, 1)}: -1, {levelDay, date(2025, 12, 2)}: -1,
+		{levelYear, date(2026, 1, 1)}: 1, {levelMonth, date(2026, 12, 1)}: -1, {levelDay, date(2026, 12, 1)}: 1, {levelDay, date(2026, 12, 2)}: 1,
+	}, planRollups(twelve, levelYear))
+	// A whole year is its year row; a whole month its month row.
+	require.Equal(t, rollupPlan{{levelYear, date(2024, 1, 1)}: 1}, planRollups(windows[3], levelYear))
+	require.Equal(t, rollupPlan{{levelMonth, date(2026, 2, 1)}: 1}, planRollups(windows[1], levelYear))
+}
+
+// TestPlanConditions: the plan's rows are read as runs of days and lists
+// of month and year rows.
+func TestPlanConditions(t *testing.T) {
+	p := rollupPlan{{levelDay, 10}: 1, {levelDay, 11}: -1, {levelDay, 13}: 1, {levelMonth, 31}: 1, {levelMonth, 0}: -1, {levelYear, 0}: 1}
+	conds, args := p.conditions(1)
+	require.Equal(t, []string{
+		"(group_kind = ? AND day >= ? AND day < ?)", "(group_kind = ? AND day >= ? AND day < ?)",
+		"(group_kind = ? AND day IN ?)", "(group_kind = ? AND day IN ?)",
+	}, conds)
+	require.Equal(t, []any{int32(1), int32(10), int32(12), int32(1), int32(13), int32(14), int32(101), []int32{0, 31}, int32(201), []int32{0}}, args)
 }
 
 // TestParseCount: the counters' parser agrees with strconv on what it

@@ -69,65 +69,129 @@ const (
 var storedGroups = []int32{groupNone, groupStaff, groupPartner, groupModel, groupChannel, groupType}
 
 // monthly is added to a grouping's kind for its month rows: the totals of
-// a calendar month (UTC), at the month's first day. A report reads whole
-// months from them and only the days at its ends from the day rows, so a
-// 12-month window reads at most 12 rows and two partial months' days per
-// group value instead of 365. The loop keeps both (apply);
-// 00012_report_months.sql built them for the rollups counted before.
-const monthly int32 = 100
+// a calendar month (UTC), at the month's first day; yearly for its year
+// rows, the totals of a calendar year at its first day. A report reads its
+// window from the coarsest rows that fit (planRollups), so a 12-month
+// window reads a few rows per group value instead of 365. The loop keeps
+// all three (apply); 00012_report_months.sql and 00023_report_years.sql
+// built the month and year rows of the rollups counted before them.
+const (
+	monthly int32 = 100
+	yearly  int32 = 200
+)
 
 // monthOf returns the first day of the month of day.
 func monthOf(day int32) int32 {
-	t := time.Unix(int64(day)*86400, 0).UTC()
+	t := dayStart(day)
 	return dayOf(time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC))
 }
 
 // nextMonth returns the first day of the month after day's.
 func nextMonth(day int32) int32 {
-	t := time.Unix(int64(day)*86400, 0).UTC()
+	t := dayStart(day)
 	return dayOf(time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC))
 }
 
-// rollupPlan is which rollup rows sum to a window: the month rows of
-// months (their first days) and the day rows in the ranges days
-// ([from, to)), where day rows outside the window are taken away.
-type rollupPlan struct {
-	months []int32
-	days   [][2]int32
+// yearOf returns the first day of the year of day.
+func yearOf(day int32) int32 {
+	return dayOf(time.Date(dayStart(day).Year(), 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
-// planRollups picks, for each month the window touches, the fewer rows:
-// the month's day rows inside the window, or its month row and its day
-// rows outside the window (a whole month inside is its month row alone).
-// The last 12 months, 2025-12-03 to 2026-12-03, read 11 month rows, the
-// month row of December 2025 less its 2 first days, and 2 days of December
-// 2026: 16 rows per group value instead of 365.
-func planRollups(w window) rollupPlan {
-	var p rollupPlan
-	add := func(from, to int32) {
-		if n := len(p.days); n > 0 && p.days[n-1][1] == from {
-			p.days[n-1][1] = to // adjacent ranges read as one
-			return
-		}
-		p.days = append(p.days, [2]int32{from, to})
+// nextYear returns the first day of the year after day's.
+func nextYear(day int32) int32 {
+	return dayOf(time.Date(dayStart(day).Year()+1, 1, 1, 0, 0, 0, 0, time.UTC))
+}
+
+// level is the span of a rollup row: a day, a month or a year.
+type level int32
+
+const (
+	levelDay level = iota
+	levelMonth
+	levelYear
+)
+
+// offset is what the level adds to a grouping's kind.
+func (l level) offset() int32 { return [...]int32{0, monthly, yearly}[l] }
+
+// unit returns the first day of the level's row holding day, and the
+// first day of the next one.
+func (l level) unit(day int32) (start, next int32) {
+	switch l {
+	case levelMonth:
+		return monthOf(day), nextMonth(day)
+	case levelYear:
+		return yearOf(day), nextYear(day)
 	}
-	for m := monthOf(w.start); m < w.end; m = nextMonth(m) {
-		next := nextMonth(m)
-		from, to := max(m, w.start), min(next, w.end)
-		inside, outside := to-from, (next-m)-(to-from)
-		if outside > 0 && 1+outside >= inside {
-			add(from, to)
-			continue
-		}
-		p.months = append(p.months, m)
-		if from > m {
-			add(m, from)
-		}
-		if to < next {
-			add(to, next)
+	return day, day + 1
+}
+
+// planKey is one rollup row of a grouping value: its level and first day.
+type planKey struct {
+	level level
+	day   int32
+}
+
+// rollupPlan is which rollup rows sum to a window, each with its sign: +1
+// for a row to add, -1 for one to take away (a day row outside the window
+// from its month row, say).
+type rollupPlan map[planKey]int64
+
+// planRollups picks few rows, of levels up to top, that add up to every
+// day of the window once and to no other day: for each year, and within
+// it for each month, the window touches, either the rows inside the window
+// or the year's (month's) row less the rows outside the window, whichever
+// is fewer. The last 12 months, 2025-12-03 to 2026-12-03, read the month
+// row of December 2025 less its 2 first days, and the year row of 2026
+// less the month row of December 2026 plus its 2 first days: 7 rows per
+// group value, against 16 from months and days, 365 from days.
+func planRollups(w window, top level) rollupPlan {
+	p := rollupPlan{}
+	for _, r := range cover(w.start, w.end, top) {
+		if p[r.planKey] += r.sign; p[r.planKey] == 0 {
+			delete(p, r.planKey) // taken away as often as added
 		}
 	}
 	return p
+}
+
+// signedRow is one row of a cover.
+type signedRow struct {
+	planKey
+	sign int64
+}
+
+// cover returns rows of levels up to top that add up to the days [from,
+// to): the fewer of the two choices of planRollups in each row of level
+// top that the days touch.
+func cover(from, to int32, top level) []signedRow {
+	var out []signedRow
+	if top == levelDay {
+		for d := from; d < to; d++ {
+			out = append(out, signedRow{planKey{levelDay, d}, 1})
+		}
+		return out
+	}
+	for u := from; u < to; {
+		start, next := top.unit(u)
+		a, b := max(start, from), min(next, to)
+		if a == start && b == next {
+			out = append(out, signedRow{planKey{top, start}, 1})
+		} else {
+			inside := cover(a, b, top-1)
+			outside := append([]signedRow{{planKey{top, start}, 1}}, cover(start, a, top-1)...)
+			outside = append(outside, cover(b, next, top-1)...)
+			for i := 1; i < len(outside); i++ {
+				outside[i].sign = -outside[i].sign
+			}
+			if len(outside) < len(inside) {
+				inside = outside
+			}
+			out = append(out, inside...)
+		}
+		u = next
+	}
+	return out
 }
 
 func (d dims) value(group int32) string {
@@ -187,12 +251,13 @@ func (d deltas) apply(cs []contribution, sign int64) {
 		if c.dims.Partner != "" {
 			scopes = append(scopes, c.dims.Partner)
 		}
-		month := monthOf(c.day)
+		month, year := monthOf(c.day), yearOf(c.day)
 		for _, scope := range scopes {
 			for _, g := range storedGroups {
 				v := c.dims.value(g)
 				d.add(rollupKey{scope: scope, group: g, day: c.day, value: v}, &c.c, sign)
 				d.add(rollupKey{scope: scope, group: g + monthly, day: month, value: v}, &c.c, sign)
+				d.add(rollupKey{scope: scope, group: g + yearly, day: year, value: v}, &c.c, sign)
 			}
 		}
 	}

@@ -63,7 +63,7 @@ func (s *reportServer) scorecard(db *gorm.DB, st *store.Staff, w window) (*after
 		Staff: name, DisplayName: st.DisplayName, Role: aftersalesv1.Staff_Role(st.Role), Team: st.Team,
 		QualificationState: aftersalesv1.Qualification_State(st.QualificationState),
 	}
-	own, err := sumRollups(db, w, "", groupStaff, []string{st.ID}, byValue, true)
+	own, err := sumRollups(db, w, "", groupStaff, []string{st.ID}, byValue, levelYear)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (s *reportServer) scorecard(db *gorm.DB, st *store.Staff, w window) (*after
 		return nil, store.Translate(err)
 	}
 	if len(reports) > 0 {
-		sums, err := sumRollups(db, w, "", groupStaff, reports, byValue, true)
+		sums, err := sumRollups(db, w, "", groupStaff, reports, byValue, levelYear)
 		if err != nil {
 			return nil, err
 		}
