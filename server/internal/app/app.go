@@ -98,11 +98,13 @@ type App struct {
 
 	grpcServer *grpc.Server
 	grpcLis    net.Listener
+	// gatewayLis is the gRPC server's listener for the gateway alone.
+	gatewayLis net.Listener
 	health     *health.Server
 
 	httpServer *http.Server
 	httpLis    net.Listener
-	// gatewayConn is the gateway's client connection to grpcLis.
+	// gatewayConn is the gateway's client connection to gatewayLis.
 	gatewayConn *grpc.ClientConn
 
 	registry *prometheus.Registry
@@ -264,7 +266,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 
-	a.gatewayConn, err = dialSelf(a.grpcLis.Addr(), tlsCfg.self)
+	// The gateway reaches the gRPC server through a Unix socket of its
+	// own: a JSON call is two messages each way between the gateway and
+	// the server, and over a Unix socket the kernel skips the TCP/IP
+	// stack that loopback runs for each of them.
+	a.gatewayLis, err = listenGateway()
+	if err != nil {
+		return nil, err
+	}
+	cleanup = append(cleanup, func() { _ = a.gatewayLis.Close() })
+	a.gatewayConn, err = dialSelf(a.gatewayLis.Addr(), tlsCfg.self)
 	if err != nil {
 		return nil, err
 	}
@@ -450,8 +461,9 @@ func (a *App) Services() *service.Services { return a.services }
 // gracefully within the configured shutdown timeout and closes the
 // database. It returns nil after a clean shutdown on ctx.
 func (a *App) Run(ctx context.Context) error {
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3)
 	go func() { serveErr <- a.grpcServer.Serve(a.grpcLis) }()
+	go func() { serveErr <- a.grpcServer.Serve(a.gatewayLis) }()
 	go func() {
 		if a.httpServer.TLSConfig != nil {
 			// The certificate is in TLSConfig already.

@@ -2,13 +2,18 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"math"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -102,25 +107,76 @@ func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Regis
 	return s, hs, nil
 }
 
-// dialSelf connects the gateway to this process's own gRPC listener, so
-// that JSON calls pass the same interceptors as gRPC calls. The listener
-// may be bound to all interfaces; then the gateway uses IPv4 loopback,
-// which Go's dual-stack wildcard listeners accept even on hosts without
-// IPv6.
+// listenGateway opens the gRPC server's listener for the gateway: on
+// Linux a Unix socket at a random abstract address, which is no file, so
+// nothing is left behind when the process dies, even killed; elsewhere a
+// socket file in a new temporary directory, removed with the listener.
+// Anyone on the host who can reach the TCP listener could reach this one
+// too: the gateway's calls are told apart by a token (clientaddr), not by
+// the way they come, and a caller connecting to the socket directly has
+// no IP address, so its failed authentications are throttled as those of
+// one address.
+func listenGateway() (net.Listener, error) { return listenGatewayOn(runtime.GOOS == "linux") }
+
+func listenGatewayOn(abstract bool) (net.Listener, error) {
+	if abstract {
+		lis, err := net.Listen("unix", "@aftersales-gateway-"+rand.Text())
+		if err != nil {
+			return nil, fmt.Errorf("listen for the gateway: %w", err)
+		}
+		return lis, nil
+	}
+	dir, err := os.MkdirTemp("", "aftersales-")
+	if err != nil {
+		return nil, fmt.Errorf("directory for the gateway's socket: %w", err)
+	}
+	lis, err := net.Listen("unix", filepath.Join(dir, "gateway.sock"))
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("listen for the gateway: %w", err)
+	}
+	return &removeDirListener{Listener: lis, dir: dir}, nil
+}
+
+// removeDirListener removes its socket's directory when it closes.
+type removeDirListener struct {
+	net.Listener
+	dir string
+}
+
+func (l *removeDirListener) Close() error {
+	err := l.Listener.Close()
+	_ = os.RemoveAll(l.dir)
+	return err
+}
+
+// dialSelf connects the gateway to this process's own gRPC server, so
+// that JSON calls pass the same interceptors as gRPC calls: through the
+// gateway's Unix socket, or a TCP address. A TCP listener may be bound to
+// all interfaces; then the gateway uses IPv4 loopback, which Go's
+// dual-stack wildcard listeners accept even on hosts without IPv6.
 //
 // When the gRPC server uses TLS, tlsConfig (see selfTLS) dials it over
 // TLS; nil dials plaintext. The connection never carries a client
 // certificate, so JSON callers authenticate with keys and tokens only.
 func dialSelf(addr net.Addr, tlsConfig *tls.Config) (*grpc.ClientConn, error) {
-	target := addr.String()
-	if tcp, ok := addr.(*net.TCPAddr); ok && (tcp.IP == nil || tcp.IP.IsUnspecified()) {
-		target = net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
+	target := "passthrough:///" + addr.String()
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		if a.IP == nil || a.IP.IsUnspecified() {
+			target = "passthrough:///" + net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port))
+		}
+	case *net.UnixAddr:
+		target = "unix://" + a.Name
+		if strings.HasPrefix(a.Name, "@") {
+			target = "unix-abstract:" + a.Name[1:]
+		}
 	}
 	creds := insecure.NewCredentials()
 	if tlsConfig != nil {
 		creds = credentials.NewTLS(tlsConfig)
 	}
-	conn, err := grpc.NewClient("passthrough:///"+target,
+	conn, err := grpc.NewClient(target,
 		grpc.WithTransportCredentials(creds),
 		// The server's own responses are trusted and may exceed the 4 MiB
 		// client default (a full page of tickets); requests are already
