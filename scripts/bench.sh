@@ -58,7 +58,9 @@
 # of CreateTicket's capacity is measured (default as the others; its
 # per-second p99 and InnoDB figures show stalls, e.g. BENCH_OPEN_DURATION=60s);
 # BENCH_PIN=0 disables CPU pinning; BENCH_LOG_LEVEL sets the
-# server's log level (default info, as in production); BENCH_KEEP=1 keeps
+# server's log level (default info, as in production; debug or info, as
+# the script finds the server's addresses in its "serving" line, an info
+# line); BENCH_KEEP=1 keeps
 # the server log and binaries in the temp dir; BENCH_BASELINE_REF is the
 # release without the outbox (default 87d938a, the last commit before the
 # change feed).
@@ -104,6 +106,13 @@ else
   webhook_wait=300s
 fi
 log_level=${BENCH_LOG_LEVEL:-info}
+case $log_level in
+debug | info) ;;
+*)
+  echo "bench.sh: BENCH_LOG_LEVEL=$log_level: want debug or info (the server's \"serving\" line, which names its addresses, is an info line)" >&2
+  exit 2
+  ;;
+esac
 baseline_ref=${BENCH_BASELINE_REF:-87d938a}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aftersales-bench.XXXXXX")

@@ -27,7 +27,7 @@ func cmdWait(args []string) error {
 	var grpcAddr, httpAddr string
 	for grpcAddr == "" {
 		if time.Now().After(deadline) {
-			return errors.New("the server did not start in time; see its log")
+			return errors.New(`the server did not log its "serving" line in time (it must log at info level or below); see its log`)
 		}
 		if *pid > 0 {
 			if _, err := os.Stat("/proc/" + strconv.Itoa(*pid)); err != nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/aftersales/aftersales/server/internal/clientaddr"
 	"github.com/aftersales/aftersales/server/internal/config"
+	"github.com/aftersales/aftersales/server/internal/inproc"
 	"github.com/aftersales/aftersales/server/internal/interceptors"
 	"github.com/aftersales/aftersales/server/internal/limiter"
 	"github.com/aftersales/aftersales/server/internal/natspub"
@@ -43,8 +44,8 @@ type options struct {
 }
 
 // GatewayRegisterer registers JSON gateway handlers on mux that call the
-// gRPC server through conn, like service.RegisterGateway.
-type GatewayRegisterer func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+// gRPC services through conn, like service.RegisterGateway.
+type GatewayRegisterer func(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error
 
 // WithNow sets the clock of the store, which the services read, of the
 // validation rules and of the rate limiter, so tests can control time. The
@@ -98,14 +99,18 @@ type App struct {
 
 	grpcServer *grpc.Server
 	grpcLis    net.Listener
-	// gatewayLis is the gRPC server's listener for the gateway alone.
+	// gatewayLis is the gRPC server's listener for the gateway's
+	// streaming calls.
 	gatewayLis net.Listener
 	health     *health.Server
 
 	httpServer *http.Server
 	httpLis    net.Listener
-	// gatewayConn is the gateway's client connection to gatewayLis.
-	gatewayConn *grpc.ClientConn
+	// gatewayConn is how the gateway calls the gRPC services: unary calls
+	// in process, streams through gatewayStreams, a client connection to
+	// gatewayLis.
+	gatewayConn    *inproc.Conn
+	gatewayStreams *grpc.ClientConn
 
 	registry *prometheus.Registry
 	// bootstrapKey is the admin key issued because the database had none,
@@ -256,7 +261,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if a.bootstrapKey, a.bootstrapExpire, err = auth.Bootstrap(ctx, a.db, cfg.BootstrapKeyTTL); err != nil {
 		return nil, fmt.Errorf("bootstrap admin key: %w", err)
 	}
-	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, tlsCfg.grpc, a.drain, authn.Authorize, a.clientAddr.FromContext, redisLimits, func(s grpc.ServiceRegistrar) {
+	// JSON calls reach the unary methods in process: see package inproc.
+	a.gatewayConn = &inproc.Conn{Client: refuseInvalidUTF8, Peer: inproc.Addr("gateway")}
+	a.grpcServer, a.health, err = newGRPCServer(cfg, logger, a.registry, o.now, tlsCfg.grpc, a.drain, authn.Authorize, a.clientAddr.FromContext, redisLimits, a.gatewayConn, func(s grpc.ServiceRegistrar) {
 		a.services.Register(s)
 		for _, register := range o.services {
 			register(s)
@@ -266,20 +273,20 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 
-	// The gateway reaches the gRPC server through a Unix socket of its
-	// own: a JSON call is two messages each way between the gateway and
-	// the server, and over a Unix socket the kernel skips the TCP/IP
-	// stack that loopback runs for each of them.
+	// The gateway's streams (WatchEvents) reach the gRPC server through
+	// a Unix socket of its own, which skips the TCP/IP stack that
+	// loopback would run for each message.
 	a.gatewayLis, err = listenGateway()
 	if err != nil {
 		return nil, err
 	}
 	cleanup = append(cleanup, func() { _ = a.gatewayLis.Close() })
-	a.gatewayConn, err = dialSelf(a.gatewayLis.Addr(), tlsCfg.self)
+	a.gatewayStreams, err = dialSelf(a.gatewayLis.Addr(), tlsCfg.self)
 	if err != nil {
 		return nil, err
 	}
-	cleanup = append(cleanup, func() { _ = a.gatewayConn.Close() })
+	cleanup = append(cleanup, func() { _ = a.gatewayStreams.Close() })
+	a.gatewayConn.Streams = a.gatewayStreams
 	handler, err := a.httpHandler(ctx)
 	if err != nil {
 		return nil, err
@@ -505,7 +512,7 @@ func (a *App) Run(ctx context.Context) error {
 //     listeners stay open meanwhile, so a caller gets that answer rather
 //     than a refused connection; HTTP responses carry Connection: close.
 //  2. The background jobs stop, while the calls in flight finish.
-//  3. Then HTTP (whose calls went through gRPC and are done), gRPC
+//  3. Then HTTP (whose calls passed the same gate and are done), gRPC
 //     (GracefulStop, which now has nothing left to wait for), and the
 //     database last: every call that got an OK committed before it.
 //
@@ -534,7 +541,7 @@ func (a *App) shutdown(ctx context.Context, stopJobs context.CancelFunc, jobsDon
 		errs = append(errs, fmt.Errorf("shut down HTTP server: %w", err))
 		_ = a.httpServer.Close()
 	}
-	_ = a.gatewayConn.Close()
+	_ = a.gatewayStreams.Close()
 
 	stopped := make(chan struct{})
 	go func() {

@@ -102,7 +102,7 @@ func (h *testHandlers) register(s grpc.ServiceRegistrar) {
 // header matcher), call through conn, and write the result or error with
 // the mux's marshaler and error handler. POST /test/echo decodes a
 // CreateStaffRequest with the app's marshaler and writes it back.
-func (h *testHandlers) registerGateway(_ context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+func (h *testHandlers) registerGateway(_ context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
 	const method = "/" + testService + "/Do"
 	err := mux.HandlePath(http.MethodPost, "/test/echo", func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 		inbound, outbound := runtime.MarshalerForRequest(mux, r)

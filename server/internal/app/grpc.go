@@ -34,6 +34,7 @@ import (
 
 	"github.com/aftersales/aftersales/pkg/apierr"
 	"github.com/aftersales/aftersales/server/internal/config"
+	"github.com/aftersales/aftersales/server/internal/inproc"
 	"github.com/aftersales/aftersales/server/internal/interceptors"
 	"github.com/aftersales/aftersales/server/internal/limiter"
 )
@@ -45,7 +46,7 @@ import (
 // the clock of validation and of the rate limiter; drain is the gate that
 // refuses new calls during a shutdown; redis, when not nil, shares the
 // rate limit between the replicas.
-func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Registry, now func() time.Time, tlsConfig *tls.Config, drain *interceptors.Drain, authorize interceptors.AuthorizeFunc, clientAddr func(context.Context) netip.Addr, redis *limiter.Redis, register func(grpc.ServiceRegistrar)) (*grpc.Server, *health.Server, error) {
+func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Registry, now func() time.Time, tlsConfig *tls.Config, drain *interceptors.Drain, authorize interceptors.AuthorizeFunc, clientAddr func(context.Context) netip.Addr, redis *limiter.Redis, local *inproc.Conn, register func(grpc.ServiceRegistrar)) (*grpc.Server, *health.Server, error) {
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	for _, c := range []prometheus.Collector{
 		metrics,
@@ -60,7 +61,7 @@ func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Regis
 	// Never in the database, which would cost a write per call: per
 	// process, or shared through Redis, one script run per call.
 	rateLimiter := interceptors.NewRateLimiter(interceptors.RateLimit{PerSecond: cfg.RateLimit, Burst: cfg.RateBurst, ClientAddr: clientAddr, Redis: redis}, now)
-	opts := interceptors.ServerOptions(interceptors.Options{
+	unary, stream := interceptors.Chains(interceptors.Options{
 		Logger:          logger,
 		Metrics:         metrics,
 		DefaultDeadline: cfg.DefaultDeadline,
@@ -70,7 +71,9 @@ func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Regis
 		Drain:           drain,
 		Admission:       interceptors.NewAdmission(cfg.MaxInFlight, cfg.AdmissionWait),
 	})
-	opts = append(opts, grpc.MaxRecvMsgSize(cfg.MaxRequestBytes), grpc.NumStreamWorkers(streamWorkers(cfg.MaxInFlight)),
+	local.Unary = unary
+	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...),
+		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes), grpc.NumStreamWorkers(streamWorkers(cfg.MaxInFlight)),
 		// Fixed flow-control windows turn off grpc-go's bandwidth
 		// estimation, which pinged the client on every request that
 		// reached an idle connection: a write and a read more per call
@@ -78,7 +81,8 @@ func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Regis
 		// gRPC side, 1.9 without). Requests are small (at most
 		// --max-request-bytes); 1 MiB a stream, 4 MiB a connection,
 		// hold any request in a few round trips.
-		grpc.StaticStreamWindowSize(1<<20), grpc.StaticConnWindowSize(4<<20))
+		grpc.StaticStreamWindowSize(1 << 20), grpc.StaticConnWindowSize(4 << 20),
+	}
 	if cfg.GRPCMaxConnectionAge > 0 {
 		// No MaxConnectionAgeGrace: calls and watch streams in flight
 		// finish on the old connection however long they take, while new
@@ -91,6 +95,7 @@ func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Regis
 	s := grpc.NewServer(opts...)
 
 	register(s)
+	register(local)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(s, hs)
 	if cfg.Reflection {
@@ -150,9 +155,9 @@ func (l *removeDirListener) Close() error {
 	return err
 }
 
-// dialSelf connects the gateway to this process's own gRPC server, so
-// that JSON calls pass the same interceptors as gRPC calls: through the
-// gateway's Unix socket, or a TCP address. A TCP listener may be bound to
+// dialSelf connects the gateway to this process's own gRPC server, for
+// its streaming calls (unary ones run in process, see inproc): through
+// the gateway's Unix socket, or a TCP address. A TCP listener may be bound to
 // all interfaces; then the gateway uses IPv4 loopback, which Go's
 // dual-stack wildcard listeners accept even on hosts without IPv6.
 //

@@ -115,12 +115,12 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // newGateway returns the JSON gateway with the handlers of register, which
-// call the gRPC server through conn. Errors use the gateway's default
+// call the gRPC services through conn. Errors use the gateway's default
 // handler (a google.rpc.Status as JSON with the HTTP status of its code),
 // through gatewayError; JSON also when the client asked for CSV. Each call
 // carries the HTTP client's address, resolved by clientAddr, to the gRPC
 // server, which would otherwise see every JSON client as loopback.
-func newGateway(ctx context.Context, conn *grpc.ClientConn, register []GatewayRegisterer, clientAddr *clientaddr.Resolver) (*runtime.ServeMux, error) {
+func newGateway(ctx context.Context, conn grpc.ClientConnInterface, register []GatewayRegisterer, clientAddr *clientaddr.Resolver) (*runtime.ServeMux, error) {
 	jsonpb := &runtime.JSONPb{
 		MarshalOptions: protojson.MarshalOptions{
 			// Unset fields are left out: smaller responses, and AIP

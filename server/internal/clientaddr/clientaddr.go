@@ -10,9 +10,9 @@
 // untrusted" rule); everything left of it came from the client and is
 // ignored.
 //
-// The JSON gateway calls this process's gRPC server over loopback, so on
-// the gRPC side every JSON call would come from 127.0.0.1. The gateway
-// therefore resolves the address of the HTTP request itself and sends it
+// The JSON gateway calls this process's gRPC services in process (its
+// streams over a Unix socket), so on the gRPC side the peer says nothing
+// of the HTTP client. The gateway therefore resolves the address of the HTTP request itself and sends it
 // as metadata together with a random token that only this process knows;
 // the gRPC side believes the address only when the token matches, so no
 // other client on the host can claim an address.

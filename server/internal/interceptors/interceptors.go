@@ -71,13 +71,24 @@ type Options struct {
 
 // ServerOptions returns the grpc.ServerOptions that install the chain.
 func ServerOptions(o Options) []grpc.ServerOption {
+	unary, stream := Chains(o)
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
+	}
+}
+
+// Chains returns the unary and the stream interceptors, outermost first:
+// for a server (ServerOptions) and for calls that reach the services
+// without one (inproc), which must share them, and the state they hold.
+func Chains(o Options) (unary []grpc.UnaryServerInterceptor, stream []grpc.StreamServerInterceptor) {
 	v := newValidator(o.Validator, o.Now, o.Logger)
-	unary := []grpc.UnaryServerInterceptor{
+	unary = []grpc.UnaryServerInterceptor{
 		recoveryUnary(o.Logger),
 		loggingUnary(o.Logger),
 		o.Metrics.UnaryServerInterceptor(),
 	}
-	stream := []grpc.StreamServerInterceptor{
+	stream = []grpc.StreamServerInterceptor{
 		recoveryStream(o.Logger),
 		loggingStream(o.Logger),
 		o.Metrics.StreamServerInterceptor(),
@@ -106,10 +117,7 @@ func ServerOptions(o Options) []grpc.ServerOption {
 		v.stream,
 		safetyNetStream(o.Logger),
 	)
-	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(unary...),
-		grpc.ChainStreamInterceptor(stream...),
-	}
+	return unary, stream
 }
 
 // ctxStream is a ServerStream with a replaced context.

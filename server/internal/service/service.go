@@ -5,6 +5,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -256,33 +257,28 @@ func (s *Services) Jobs() map[string]func(ctx context.Context) error {
 }
 
 // RegisterGateway registers the JSON gateway handlers of every service on
-// mux. They call through conn, a client connection to this process's own
-// gRPC server, so that JSON calls pass the same interceptors as gRPC
+// mux. They call through conn, this process's own gRPC server (in
+// process, see app), so that JSON calls pass the same interceptors as gRPC
 // calls.
-func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
-		aftersalesv1.RegisterCustomerServiceHandler,
-		aftersalesv1.RegisterPartnerServiceHandler,
-		aftersalesv1.RegisterStaffServiceHandler,
-		aftersalesv1.RegisterTicketServiceHandler,
-		aftersalesv1.RegisterAuditServiceHandler,
-		aftersalesv1.RegisterApiKeyServiceHandler,
-		aftersalesv1.RegisterComplaintServiceHandler,
-		aftersalesv1.RegisterFollowUpServiceHandler,
-		aftersalesv1.RegisterTrainingServiceHandler,
-		aftersalesv1.RegisterReportServiceHandler,
-		aftersalesv1.RegisterEventServiceHandler,
-		aftersalesv1.RegisterWebhookServiceHandler,
-		aftersalesv1.RegisterCampaignServiceHandler,
-		aftersalesv1.RegisterMaintenanceServiceHandler,
-		aftersalesv1.RegisterFeeServiceHandler,
-		aftersalesv1.RegisterWarrantyClaimServiceHandler,
-	} {
-		if err := register(ctx, mux, conn); err != nil {
-			return err
-		}
-	}
-	return nil
+func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
+	return errors.Join(
+		aftersalesv1.RegisterCustomerServiceHandlerClient(ctx, mux, aftersalesv1.NewCustomerServiceClient(conn)),
+		aftersalesv1.RegisterPartnerServiceHandlerClient(ctx, mux, aftersalesv1.NewPartnerServiceClient(conn)),
+		aftersalesv1.RegisterStaffServiceHandlerClient(ctx, mux, aftersalesv1.NewStaffServiceClient(conn)),
+		aftersalesv1.RegisterTicketServiceHandlerClient(ctx, mux, aftersalesv1.NewTicketServiceClient(conn)),
+		aftersalesv1.RegisterAuditServiceHandlerClient(ctx, mux, aftersalesv1.NewAuditServiceClient(conn)),
+		aftersalesv1.RegisterApiKeyServiceHandlerClient(ctx, mux, aftersalesv1.NewApiKeyServiceClient(conn)),
+		aftersalesv1.RegisterComplaintServiceHandlerClient(ctx, mux, aftersalesv1.NewComplaintServiceClient(conn)),
+		aftersalesv1.RegisterFollowUpServiceHandlerClient(ctx, mux, aftersalesv1.NewFollowUpServiceClient(conn)),
+		aftersalesv1.RegisterTrainingServiceHandlerClient(ctx, mux, aftersalesv1.NewTrainingServiceClient(conn)),
+		aftersalesv1.RegisterReportServiceHandlerClient(ctx, mux, aftersalesv1.NewReportServiceClient(conn)),
+		aftersalesv1.RegisterEventServiceHandlerClient(ctx, mux, aftersalesv1.NewEventServiceClient(conn)),
+		aftersalesv1.RegisterWebhookServiceHandlerClient(ctx, mux, aftersalesv1.NewWebhookServiceClient(conn)),
+		aftersalesv1.RegisterCampaignServiceHandlerClient(ctx, mux, aftersalesv1.NewCampaignServiceClient(conn)),
+		aftersalesv1.RegisterMaintenanceServiceHandlerClient(ctx, mux, aftersalesv1.NewMaintenanceServiceClient(conn)),
+		aftersalesv1.RegisterFeeServiceHandlerClient(ctx, mux, aftersalesv1.NewFeeServiceClient(conn)),
+		aftersalesv1.RegisterWarrantyClaimServiceHandlerClient(ctx, mux, aftersalesv1.NewWarrantyClaimServiceClient(conn)),
+	)
 }
 
 // SequenceEvents gives committed events their feed positions now, for
