@@ -45,7 +45,8 @@ import (
 // serves TLS with tlsConfig, or plaintext when tlsConfig is nil. now is
 // the clock of validation and of the rate limiter; drain is the gate that
 // refuses new calls during a shutdown; redis, when not nil, shares the
-// rate limit between the replicas.
+// rate limit between the replicas. local gets the same services and the
+// same unary interceptors, for the gateway's calls in process.
 func newGRPCServer(cfg config.Config, logger *slog.Logger, reg *prometheus.Registry, now func() time.Time, tlsConfig *tls.Config, drain *interceptors.Drain, authorize interceptors.AuthorizeFunc, clientAddr func(context.Context) netip.Addr, redis *limiter.Redis, local *inproc.Conn, register func(grpc.ServiceRegistrar)) (*grpc.Server, *health.Server, error) {
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	for _, c := range []prometheus.Collector{

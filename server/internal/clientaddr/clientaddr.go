@@ -12,10 +12,11 @@
 //
 // The JSON gateway calls this process's gRPC services in process (its
 // streams over a Unix socket), so on the gRPC side the peer says nothing
-// of the HTTP client. The gateway therefore resolves the address of the HTTP request itself and sends it
-// as metadata together with a random token that only this process knows;
-// the gRPC side believes the address only when the token matches, so no
-// other client on the host can claim an address.
+// of the HTTP client. The gateway therefore resolves the address of the
+// HTTP request itself and sends it as metadata together with a random
+// token that only this process knows; the gRPC side believes the address
+// only when the token matches, so no client of the gRPC listener can
+// claim an address.
 package clientaddr
 
 import (
