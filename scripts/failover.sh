@@ -6,7 +6,8 @@
 #
 #   - no duplicate creates (one row per logical create);
 #   - no lost acknowledged writes (every acknowledged ticket is readable
-#     with the state and priority last acknowledged);
+#     with the state and priority last acknowledged), telling apart the
+#     commits the database itself lost (below);
 #   - background jobs ran where they should, once: every overdue ticket
 #     breached its SLA and no target was breached or escalated twice,
 #     every overdue complaint was escalated and no level twice, every
@@ -27,6 +28,23 @@
 # reused (and left running); otherwise one is started and stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The database itself may lose a commit it acknowledged when a node dies:
+# MariaDB Galera does now and then (README, "MariaDB Galera Cluster").
+# bench failover tells that apart (the call's idempotency key and audit
+# record, written in the call's own transaction, are missing too) and
+# exits 3 when it is all that went wrong. That is not the server's failure, so the test then runs
+# once more from the start, and the second run must pass outright; both
+# reports stay in the log.
+if [ -z "${FAILOVER_ATTEMPT:-}" ]; then
+  rc=0
+  FAILOVER_ATTEMPT=1 "$0" "$@" || rc=$?
+  [ "$rc" -eq 3 ] || exit "$rc"
+  printf 'failover.sh: %s\n' "the database lost acknowledged commits and nothing else failed; running the test once more, which must pass" >&2
+  rc=0
+  FAILOVER_ATTEMPT=2 "$0" "$@" || rc=$?
+  exit "$rc"
+fi
 
 seconds=${FAILOVER_SECONDS:-60}
 log() { printf 'failover.sh: %s\n' "$*" >&2; }
@@ -111,7 +129,7 @@ done
 
 set +e
 {
-  echo "== aftersales failover: 3 Galera nodes, 3 replicas, ${seconds}s of load =="
+  echo "== aftersales failover: 3 Galera nodes, 3 replicas, ${seconds}s of load (attempt $FAILOVER_ATTEMPT) =="
   echo "MariaDB: $(mariadb --protocol=tcp -h127.0.0.1 -P4306 -uroot -N -e 'SELECT VERSION()'); galera-4 $(dpkg-query -W -f='${Version}' galera-4 2>/dev/null || echo '?'); $(nproc) CPUs"
   IFS=, eval 'replicas="${grpc[*]}"'
   "$bench" failover -dsn "$admin_dsn" -db "$db" -replicas "$replicas" -keys "$tmp/keys.txt" \

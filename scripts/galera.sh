@@ -79,8 +79,10 @@ skip-name-resolve
 binlog_format=ROW
 default_storage_engine=InnoDB
 innodb_autoinc_lock_mode=2
-# Small buffers: three nodes share one developer machine. Durability
-# comes from the other nodes (group commit), as in a real cluster.
+# Small buffers: three nodes share one developer machine. Flushing at
+# 2 keeps what a killed mysqld committed (the OS has it), which is what
+# failover.sh does to a node; a deployment wants 1, since Galera can lose
+# commits when nodes crash in quick succession (README).
 innodb_buffer_pool_size=128M
 innodb_log_file_size=64M
 innodb_flush_log_at_trx_commit=2

@@ -131,7 +131,7 @@ stop_own_mariadb() {
 }
 
 bench_mysql_info() {
-  mysql_version="" mysql_flush_log_at_trx_commit="" mysql_settings="" mysqld_pid=0
+  mysql_version="" mysql_flush_log_at_trx_commit="" mysql_settings="" mysql_buffer_pool_mib=0 mysqld_pid=0
   eval "$("$bench" info -dsn "$dsn")"
 }
 

@@ -181,8 +181,8 @@ func cmdInfo(args []string) error {
 	if cfg, err := mysql.ParseDSN(f.dsn); err == nil && isLocal(cfg) {
 		pid = mysqldPID(pidFile, dataDir)
 	}
-	fmt.Printf("mysql_version=%q\nmysql_flush_log_at_trx_commit=%q\nmysql_settings=%q\nmysqld_pid=%d\n", version, flush,
-		fmt.Sprintf("innodb_buffer_pool_size=%s MiB, innodb_log_file_size=%s MiB, innodb_io_capacity=%s", mib(pool), mib(redo), ioCap), pid)
+	fmt.Printf("mysql_version=%q\nmysql_flush_log_at_trx_commit=%q\nmysql_settings=%q\nmysql_buffer_pool_mib=%q\nmysqld_pid=%d\n", version, flush,
+		fmt.Sprintf("innodb_buffer_pool_size=%s MiB, innodb_log_file_size=%s MiB, innodb_io_capacity=%s", mib(pool), mib(redo), ioCap), mib(pool), pid)
 	return nil
 }
 

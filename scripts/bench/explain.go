@@ -296,8 +296,8 @@ func bind(stmt string, vals []string) (string, bool) {
 }
 
 // printQuery prints a result set as an indented table.
-func printQuery(ctx context.Context, db *sql.DB, q string) error {
-	rows, err := db.QueryContext(ctx, q)
+func printQuery(ctx context.Context, db *sql.DB, q string, args ...any) error {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 )
@@ -67,6 +68,10 @@ func main() {
 	}
 	if err := cmd(os.Args[2:]); err != nil {
 		fmt.Fprintf(os.Stderr, "bench %s: %v\n", os.Args[1], err)
+		var exit exitError
+		if errors.As(err, &exit) {
+			os.Exit(exit.code)
+		}
 		os.Exit(1)
 	}
 }
