@@ -27,22 +27,23 @@
 # during the run. A cluster already running on the galera.sh ports is
 # reused (and left running); otherwise one is started and stopped.
 set -euo pipefail
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$0")/.."
 
 # The database itself may lose a commit it acknowledged when a node dies:
 # MariaDB Galera does now and then (README, "MariaDB Galera Cluster").
 # bench failover tells that apart (the call's idempotency key and audit
 # record, written in the call's own transaction, are missing too) and
-# exits 3 when it is all that went wrong. That is not the server's failure, so the test then runs
-# once more from the start, and the second run must pass outright; both
-# reports stay in the log.
+# exits 3 when it is all that went wrong. That is not the server's
+# failure, so the test then runs once more from the start, and the second
+# run must pass outright; both reports stay in the log.
 if [ -z "${FAILOVER_ATTEMPT:-}" ]; then
   rc=0
-  FAILOVER_ATTEMPT=1 "$0" "$@" || rc=$?
+  FAILOVER_ATTEMPT=1 bash "$self" "$@" || rc=$?
   [ "$rc" -eq 3 ] || exit "$rc"
   printf 'failover.sh: %s\n' "the database lost acknowledged commits and nothing else failed; running the test once more, which must pass" >&2
   rc=0
-  FAILOVER_ATTEMPT=2 "$0" "$@" || rc=$?
+  FAILOVER_ATTEMPT=2 bash "$self" "$@" || rc=$?
   exit "$rc"
 fi
 
