@@ -403,9 +403,9 @@ func (r *failoverRun) check(ctx context.Context) (fails []string, dbLost int) {
 	// surviving replica, with the state and priority last acknowledged.
 	// A ticket that is not is the server's failure, unless the database
 	// has no trace of one of its acknowledged calls (lostCalls): then the
-	// database lost a commit it had reported done, which
-	// MariaDB Galera does now and then when a node dies (README, "MariaDB
-	// Galera Cluster"). Those are counted apart.
+	// database lost a commit it had reported done, which MariaDB Galera
+	// does now and then when a node dies (README, "MariaDB Galera
+	// Cluster"). Those are counted apart.
 	c := r.clients[0]
 	lost := 0
 	// The reads below go through r.call; their errors (NOT_FOUND for a
