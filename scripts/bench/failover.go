@@ -188,14 +188,6 @@ func cmdFailover(args []string) error {
 // runs the test once more then (see there).
 const exitDatabaseLost = 3
 
-// exitError is an error with the exit status bench should end with.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e exitError) Error() string { return e.err.Error() }
-func (e exitError) Unwrap() error { return e.err }
 
 // replicaClient is the Go client over all replicas, balanced round-robin
 // by gRPC: a replica that dies drops out of the rotation, and the

@@ -75,3 +75,13 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// exitError is an error with the exit status bench should end with
+// (bench failover's exitDatabaseLost); other errors end it with 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
