@@ -188,7 +188,6 @@ func cmdFailover(args []string) error {
 // runs the test once more then (see there).
 const exitDatabaseLost = 3
 
-
 // replicaClient is the Go client over all replicas, balanced round-robin
 // by gRPC: a replica that dies drops out of the rotation, and the
 // client's UNAVAILABLE retries go to the others.
