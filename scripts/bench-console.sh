@@ -113,21 +113,7 @@ server_pid="" db_created=0 dsn=""
 keep_db=0
 if [ "${BENCH_KEEP_DB:-0}" = 1 ] || [ "${BENCH_KEEP:-0}" = 1 ]; then keep_db=1; fi
 
-cleanup() {
-  local rc=$?
-  stop_process "$server_pid"
-  if [ "$db_created" = 1 ] && [ "$keep_db" = 0 ]; then
-    "$tmp/bench" dropdb -dsn "$dsn" -db "$db" || log "could not drop database $db"
-  fi
-  if [ "${BENCH_KEEP:-0}" != 1 ]; then
-    rm -f "$tmp/aftersales" "$tmp/bench"
-  fi
-  if [ $rc -ne 0 ]; then
-    log "FAILED (exit $rc); logs in $tmp"
-  fi
-  exit $rc
-}
-trap cleanup EXIT
+trap 'bench_cleanup $?' EXIT
 trap 'exit 130' INT TERM
 
 web_browser

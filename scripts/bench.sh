@@ -120,34 +120,19 @@ db="aftersales_bench_$$_$RANDOM"
 server_pid="" debug_pid="" db_created=0 dsn="" own_db_pid=""
 base_pid="" outbox_pid="" receiver_pid="" side_dbs=()
 
-cleanup() {
-  local rc=$?
+# What bench_cleanup does not know of: the other servers, the webhook
+# receiver, the outbox comparison's databases and the baseline's sources.
+bench_cleanup_more() {
   stop_process "$debug_pid"
-  stop_process "$server_pid"
   stop_process "$receiver_pid"
   stop_process "$base_pid"
   stop_process "$outbox_pid"
-  if [ "$db_created" = 1 ]; then
-    "$tmp/bench" dropdb -dsn "$dsn" -db "$db" || log "could not drop database $db"
-  fi
   for d in "${side_dbs[@]}"; do
-    "$tmp/bench" dropdb -dsn "$dsn" -db "$d" || log "could not drop database $d"
+    "$bench" dropdb -dsn "$dsn" -db "$d" || log "could not drop database $d"
   done
-  stop_own_mariadb
   rm -rf "$tmp/baseline-src"
-  if [ "${BENCH_KEEP:-0}" != 1 ]; then
-    # The per-call log of a full run is large; keep its end.
-    for f in server.log debug-server.log base-server.log outbox-server.log; do
-      [ -f "$tmp/$f" ] && tail -n 200 "$tmp/$f" >"$tmp/$f.tail" && rm -f "$tmp/$f"
-    done
-    rm -f "$tmp/aftersales" "$tmp/aftersales-base" "$tmp/bench"
-  fi
-  if [ $rc -ne 0 ]; then
-    log "FAILED (exit $rc); logs in $tmp"
-  fi
-  exit $rc
 }
-trap cleanup EXIT
+trap 'bench_cleanup $?' EXIT
 trap 'exit 130' INT TERM
 
 bench_build

@@ -22,6 +22,17 @@
 #                       gets a core of its own, as on a host of its own;
 #                       sets own_db_pid (stop_own_mariadb stops it)
 #   stop_process PID    stops a process the script started, and reaps it
+#   bench_cleanup STATUS
+#                       the script's end, for its EXIT trap
+#                       (trap 'bench_cleanup $?' EXIT): stops the server
+#                       ($server_pid), runs the script's
+#                       bench_cleanup_more when it defines one (its other
+#                       processes and databases), drops the database it
+#                       created ($db, unless keep_db=1), stops
+#                       bench_own_mariadb's MariaDB, keeps only the end of
+#                       each server log and removes the binaries unless
+#                       BENCH_KEEP=1, says where the logs are on failure,
+#                       and exits with STATUS
 #   has_flag BIN FLAG   whether BIN -h lists FLAG
 #
 # The reports' data and server (bench-reports.sh, bench-console.sh), on
@@ -61,6 +72,29 @@ stop_process() {
   done
   kill -9 "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
+}
+
+bench_cleanup() {
+  local rc=$1 f
+  stop_process "${server_pid:-}"
+  if declare -F bench_cleanup_more >/dev/null; then
+    bench_cleanup_more
+  fi
+  if [ "${db_created:-0}" = 1 ] && [ "${keep_db:-0}" = 0 ]; then
+    "$bench" dropdb -dsn "$dsn" -db "$db" || log "could not drop database $db"
+  fi
+  stop_own_mariadb
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then
+    # A server's per-call log is large; keep its end.
+    for f in "$tmp"/*server*.log; do
+      if [ -f "$f" ]; then tail -n 200 "$f" >"$f.tail" && rm -f "$f"; fi
+    done
+    rm -f "$tmp/aftersales" "$tmp/aftersales-base" "$tmp/bench"
+  fi
+  if [ "$rc" -ne 0 ]; then
+    log "FAILED (exit $rc); logs in $tmp"
+  fi
+  exit "$rc"
 }
 
 bench_build() {

@@ -66,22 +66,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/aftersales-soak.XXXXXX")
 db="aftersales_soak_$$_$RANDOM"
 server_pid="" db_created=0 dsn=""
 
-cleanup() {
-  local rc=$?
-  stop_process "$server_pid"
-  if [ "$db_created" = 1 ]; then
-    "$tmp/bench" dropdb -dsn "$dsn" -db "$db" || log "could not drop database $db"
-  fi
-  if [ "${BENCH_KEEP:-0}" != 1 ]; then
-    [ -f "$tmp/server.log" ] && tail -n 200 "$tmp/server.log" >"$tmp/server.log.tail" && rm -f "$tmp/server.log"
-    rm -f "$tmp/aftersales" "$tmp/bench"
-  fi
-  if [ $rc -ne 0 ]; then
-    log "FAILED (exit $rc); logs in $tmp"
-  fi
-  exit $rc
-}
-trap cleanup EXIT
+trap 'bench_cleanup $?' EXIT
 trap 'exit 130' INT TERM
 
 bench_build
