@@ -59,6 +59,10 @@ type node struct {
 type nodeSet struct {
 	nodes   []*node
 	syncSet bool // the URL sets wsrep_sync_wait itself
+	// galera is set once a connection finds wsrep on: the nodes of a
+	// cluster all run it, and it changes how a transaction commits
+	// (DB.flushCommit).
+	galera  atomic.Bool
 	log     *slog.Logger
 	stop    chan struct{}
 	stopped sync.Once
@@ -110,8 +114,9 @@ func (s *nodeSet) Connect(ctx context.Context) (driver.Conn, error) {
 // Driver implements driver.Connector.
 func (s *nodeSet) Driver() driver.Driver { return s.nodes[0].connector.Driver() }
 
-// connect opens a connection to n and, on a Galera node, makes its reads
-// causal (wsrep_sync_wait=1) unless the URL chose otherwise.
+// connect opens a connection to n and, on a Galera node, notes that the
+// database is Galera and makes the connection's reads causal
+// (wsrep_sync_wait=1) unless the URL chose otherwise.
 func (s *nodeSet) connect(ctx context.Context, n *node) (driver.Conn, error) {
 	raw, err := n.connector.Connect(ctx)
 	if err != nil {
@@ -124,15 +129,16 @@ func (s *nodeSet) connect(ctx context.Context, n *node) (driver.Conn, error) {
 		_ = raw.Close()
 		return nil, errors.New("store: mysql driver connection lacks an expected interface")
 	}
-	if !s.syncSet {
-		galera, err := isGalera(ctx, c)
-		if err == nil && galera {
+	galera, err := isGalera(ctx, c)
+	if err == nil && galera {
+		s.galera.Store(true)
+		if !s.syncSet {
 			_, err = c.ExecContext(ctx, "SET SESSION wsrep_sync_wait = 1", nil)
 		}
-		if err != nil {
-			_ = c.Close()
-			return nil, err
-		}
+	}
+	if err != nil {
+		_ = c.Close()
+		return nil, err
 	}
 	return &nodeConn{mysqlConn: c, node: n}, nil
 }
