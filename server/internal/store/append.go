@@ -97,15 +97,20 @@ func (d *DB) flush(tx *gorm.DB, q *appends) error {
 // and MariaDB 10.11 reports that abort only when the next command
 // arrives. The next statement of the same multi-statement then runs
 // outside any transaction and commits on its own before the error comes
-// back. The failover test saw it: a call's idempotency key committed
-// without the change it recorded, the error a duplicate key (the node
-// retried the INSERT, wsrep_retry_autocommit), and the call acknowledged
-// from the key it found. With a command of its own per statement, the
-// next one gets the deadlock error, which InTx retries. It costs a round trip per appended row, on Galera
-// only. (Two nodes writing one row, galera-4 26.4: a packet of 50 INSERTs
-// left a stray committed row in 4 of about 110 aborted transactions, one
-// INSERT per command in none of 260; TestAppendAtomicOnConflicts fails
-// on the packet within its 300 tries.)
+// back; when that statement is the COMMIT, it reports success for a
+// transaction that no longer exists. The failover test saw the first: a
+// call's idempotency key committed without the change it recorded, the
+// error a duplicate key (the node retried the INSERT,
+// wsrep_retry_autocommit), and the call acknowledged from the key it
+// found. With a command of its own per statement, the next one gets the
+// deadlock error, which InTx retries. It costs a round trip per appended
+// row, on Galera only. (Two nodes writing one row, galera-4 26.4: a
+// packet of 50 INSERTs left a stray committed row in 4 of about 110
+// aborted transactions, one INSERT per command in none of 260;
+// "INSERT ...;COMMIT" was reported committed for 5 of 156 aborted
+// transactions, a COMMIT of its own for none of 184.
+// TestAppendAtomicOnConflicts fails on the one packet within its 300
+// tries.)
 func (d *DB) flushCommit(tx *gorm.DB, q *appends) error {
 	// The rows' schemas first, so that the text and the arguments get
 	// their room at once: grown as they were written, they took about
