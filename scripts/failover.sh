@@ -35,9 +35,9 @@ cd "$(dirname "$0")/.."
 # bench failover tells that apart (the call's idempotency key and audit
 # record, written in the call's own transaction, are missing too, and it
 # was acknowledged through the killed node's replica in the 3 s before
-# the kill) and exits 3 when it is all that went wrong. That is not the server's
-# failure, so the test then runs once more from the start, and the second
-# run must pass outright; both reports stay in the log.
+# the kill) and exits 3 when it is all that went wrong. That is not the
+# server's failure, so the test then runs once more from the start, and
+# the second run must pass outright; both reports stay in the log.
 if [ -z "${FAILOVER_ATTEMPT:-}" ]; then
   rc=0
   FAILOVER_ATTEMPT=1 bash "$self" "$@" || rc=$?
