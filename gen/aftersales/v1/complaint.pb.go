@@ -1069,10 +1069,11 @@ type ListComplaintsRequest struct {
 	// acknowledge_overdue, resolve_overdue, create_time.
 	// Example: `state = INVESTIGATING AND severity = CRITICAL`.
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
-	// "create_time" (default), "acknowledge_due_time" or
-	// "resolve_due_time" (the complaint queues: the nearest deadline
-	// first), each optionally followed by " desc". Ties are broken by name,
-	// so pages never skip or repeat a complaint.
+	// "create_time" (default), "acknowledge_due" or "resolve_due" (the
+	// complaint queues: the nearest deadline first), each optionally
+	// followed by " desc". "acknowledge_due_time" and "resolve_due_time"
+	// are the same orders under their earlier names. Ties are broken by
+	// name, so pages never skip or repeat a complaint.
 	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -246,8 +246,14 @@ var complaintIndexes = []orderIndex{
 }
 
 // complaintOrders are the complaint queues' orders besides create_time:
-// by the acknowledgement or the resolution deadline.
-var complaintOrders = map[string]string{"acknowledge_due_time": "acknowledge_due", "resolve_due_time": "resolve_due"}
+// by the acknowledgement or the resolution deadline, named as the
+// Complaint's fields (AIP-132). The "_time" names came first (tickets
+// order by sla.resolve_due_time) and stay, so released clients keep
+// working.
+var complaintOrders = map[string]string{
+	"acknowledge_due": "acknowledge_due", "resolve_due": "resolve_due",
+	"acknowledge_due_time": "acknowledge_due", "resolve_due_time": "resolve_due",
+}
 
 // complaintCustomerList is complaintList without the fields customers do
 // not see, so that they cannot learn them by filtering either.

@@ -99,7 +99,12 @@ func TestComplaintQueueOrder(t *testing.T) {
 			// The customer's own key: its complaints, the same order.
 			require.Equal(t, all, walk(f.customer.GetName(), &aftersalesv1.ListComplaintsRequest{OrderBy: "resolve_due_time", PageSize: 4}))
 
-			for _, order := range []string{"due_time", "acknowledge_due", "resolve_due_time sideways", "resolve_due_time, create_time"} {
+			// The fields' own names give the same orders as the earlier
+			// "_time" names.
+			require.Equal(t, byAck, walk(f.agent.GetName(), &aftersalesv1.ListComplaintsRequest{Filter: "state = RECEIVED", OrderBy: "acknowledge_due", PageSize: 2}))
+			require.Equal(t, reversed(all), walk(f.agent.GetName(), &aftersalesv1.ListComplaintsRequest{OrderBy: "resolve_due desc", PageSize: 3}))
+
+			for _, order := range []string{"due_time", "acknowledge", "resolve_due_at", "resolve_due_time sideways", "resolve_due_time, create_time"} {
 				_, err := cs.ListComplaints(agent, &aftersalesv1.ListComplaintsRequest{OrderBy: order})
 				requireCode(t, err, codes.InvalidArgument, aftersalesv1.ErrorReason_INVALID_ORDER_BY)
 				require.Contains(t, fieldsOf(err), "order_by", order)

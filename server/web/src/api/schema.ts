@@ -9380,10 +9380,11 @@ export interface operations {
                  */
                 filter?: string;
                 /**
-                 * @description "create_time" (default), "acknowledge_due_time" or
-                 *     "resolve_due_time" (the complaint queues: the nearest deadline
-                 *     first), each optionally followed by " desc". Ties are broken by name,
-                 *     so pages never skip or repeat a complaint.
+                 * @description "create_time" (default), "acknowledge_due" or "resolve_due" (the
+                 *     complaint queues: the nearest deadline first), each optionally
+                 *     followed by " desc". "acknowledge_due_time" and "resolve_due_time"
+                 *     are the same orders under their earlier names. Ties are broken by
+                 *     name, so pages never skip or repeat a complaint.
                  */
                 orderBy?: string;
                 /** @description Page size: 0 means 50, the maximum is 1000, negative is an error. */
